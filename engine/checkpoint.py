@@ -1,0 +1,142 @@
+"""Checkpoints as safetensors: no pickle, and each file carries its own config.
+
+`step_XXXXXXXX.safetensors` holds the networks (`G.encoders.0.0.weight`, ...) and, in its
+metadata, the task name, the task config and the step, so loading never depends on flags.
+`step_XXXXXXXX.state.safetensors` holds what an exact resume needs: optimizer and scheduler
+states and every RNG, with the non-tensor parts as JSON in the metadata.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+FORMAT = "image-studio/1"
+STEP_FILE = re.compile(r"step_(\d+)\.safetensors$")
+
+
+def flatten_state(obj: Any, tensors: dict[str, torch.Tensor], prefix: str = "t") -> Any:
+    """Replace every tensor in a nested dict/list with a reference; collect the tensors."""
+    if isinstance(obj, torch.Tensor):
+        key = f"{prefix}.{len(tensors)}"
+        tensors[key] = obj.detach().cpu().contiguous()
+        return {"__tensor__": key}
+    if isinstance(obj, dict):
+        return {
+            "__dict__": [
+                [flatten_state(k, tensors, prefix), flatten_state(v, tensors, prefix)] for k, v in obj.items()
+            ]
+        }
+    if isinstance(obj, (list, tuple)):
+        return [flatten_state(v, tensors, prefix) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return flatten_state(torch.from_numpy(obj.copy()), tensors, prefix)
+    return obj
+
+
+def unflatten_state(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(obj, dict) and "__tensor__" in obj:
+        return tensors[obj["__tensor__"]]
+    if isinstance(obj, dict) and "__dict__" in obj:
+        return {unflatten_state(k, tensors): unflatten_state(v, tensors) for k, v in obj["__dict__"]}
+    if isinstance(obj, list):
+        return [unflatten_state(v, tensors) for v in obj]
+    return obj
+
+
+def rng_state() -> dict:
+    state = {"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": np.random.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy(), pos, has_gauss, cached))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_weights(path: Path, nets: dict[str, torch.nn.Module], meta: dict, dtype=None) -> None:
+    """Write networks with a metadata dict (task, config, step). `dtype` shrinks floats."""
+    tensors = {}
+    for name, net in nets.items():
+        for key, value in net.state_dict().items():
+            value = value.detach().cpu()
+            if dtype is not None and value.is_floating_point():
+                value = value.to(dtype)
+            tensors[f"{name}.{key}"] = value.contiguous()
+    save_file(tensors, str(path), metadata={"format": FORMAT, "meta": json.dumps(meta)})
+
+
+def read_weights(path: str | Path) -> tuple[dict[str, dict[str, torch.Tensor]], dict]:
+    """-> ({net name: state dict}, metadata). Raises a clear error for other files."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+            nets: dict[str, dict[str, torch.Tensor]] = {}
+            for key in f.keys():
+                name, _, rest = key.partition(".")
+                nets.setdefault(name, {})[rest] = f.get_tensor(key)
+    except Exception as err:  # safetensors raises its own error types
+        raise ValueError(f"{path} is not a safetensors checkpoint: {err}") from err
+    if header.get("format") != FORMAT:
+        raise ValueError(f"{path} was not written by this studio (no '{FORMAT}' metadata)")
+    return nets, json.loads(header["meta"])
+
+
+def save_checkpoint(folder: Path, step: int, nets: dict, meta: dict, resume_state: dict) -> Path:
+    """Weights and resume state for one step; written to temp names, then renamed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"step_{step:08d}.safetensors"
+    tmp = path.with_suffix(".tmp")
+    save_weights(tmp, nets, {**meta, "step": step})
+    tensors: dict[str, torch.Tensor] = {}
+    skeleton = flatten_state(resume_state, tensors)
+    state_tmp = folder / f"step_{step:08d}.state.tmp"
+    save_file(tensors, str(state_tmp), metadata={"format": FORMAT, "state": json.dumps(skeleton)})
+    state_tmp.replace(folder / f"step_{step:08d}.state.safetensors")
+    tmp.replace(path)
+    return path
+
+
+def load_resume_state(weights_path: Path) -> dict:
+    path = weights_path.with_name(weights_path.name.replace(".safetensors", ".state.safetensors"))
+    with safe_open(str(path), framework="pt") as f:
+        skeleton = json.loads(f.metadata()["state"])
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    return unflatten_state(skeleton, tensors)
+
+
+def list_checkpoints(folder: Path) -> list[tuple[int, Path]]:
+    """(step, path) of every complete checkpoint in a folder, oldest first."""
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := STEP_FILE.search(p.name))]
+    return sorted(found)
+
+
+def prune_checkpoints(folder: Path, keep: int) -> None:
+    for _, path in list_checkpoints(folder)[:-keep] if keep > 0 else []:
+        path.unlink(missing_ok=True)
+        path.with_name(path.name.replace(".safetensors", ".state.safetensors")).unlink(missing_ok=True)
+
+
+def config_dict(config: Any) -> dict:
+    return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)

@@ -1,0 +1,112 @@
+"""The `python -m engine` command line: one sub-command per library entry point."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from engine.cli_args import add_dataclass_args, dataclass_overrides
+from engine.cli_data import cmd_data
+from engine.cli_infer import cmd_eval, cmd_translate
+
+
+def cmd_train(argv: list[str]) -> int:
+    from engine.tasks import get_task, task_names
+    from engine.train import TrainSettings, train
+
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("task", nargs="?", choices=task_names())
+    pre.add_argument("--resume")
+    known, _ = pre.parse_known_args(argv)
+    parser = argparse.ArgumentParser(
+        prog="python -m engine train",
+        description="Train a task on a dataset, or continue a run with --resume RUN.",
+    )
+    parser.add_argument("task", nargs="?", choices=task_names(), help="what to train")
+    parser.add_argument("--resume", metavar="RUN", help="continue this run from its last checkpoint")
+    parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
+    add_dataclass_args(parser, TrainSettings)
+    task_type = get_task(known.task) if known.task else None
+    if task_type:
+        add_dataclass_args(parser, task_type.Config)
+    args = parser.parse_args(argv)
+    if not args.task and not args.resume:
+        parser.error("name a task (e.g. pix2pix) or --resume RUN")
+    if args.resume:
+        run_id = train(home=args.home, resume=args.resume, max_steps=args.max_steps)
+    else:
+        settings = TrainSettings(**dataclass_overrides(TrainSettings, args))
+        run_id = train(args.task, settings, dataclass_overrides(task_type.Config, args), home=args.home)
+    if os.environ.get("RANK", "0") == "0":
+        print(f"run: {run_id}")
+    return 0
+
+
+def cmd_receptive_field(argv: list[str]) -> int:
+    from engine.models.patchgan import patchgan_receptive_fields
+
+    parser = argparse.ArgumentParser(
+        prog="python -m engine receptive-field", description="PatchGAN receptive field after each layer."
+    )
+    parser.add_argument("--n-layers", type=int, default=3)
+    parser.add_argument("--size", type=int, default=256, help="input side in pixels")
+    args = parser.parse_args(argv)
+    print(f"{'layer':>5} {'kernel':>6} {'stride':>6} {'out size':>8} {'channels':>8} {'receptive field':>16}")
+    for r in patchgan_receptive_fields(args.n_layers, args.size):
+        print(
+            f"{r.layer:>5} {r.kernel:>6} {r.stride:>6} {r.out_size:>8} {r.out_channels:>8} "
+            f"{r.receptive_field:>9}x{r.receptive_field}"
+        )
+    return 0
+
+
+def cmd_runs(argv: list[str]) -> int:
+    from engine.runs import RunStore
+
+    parser = argparse.ArgumentParser(prog="python -m engine runs", description="List or stop runs.")
+    parser.add_argument("action", nargs="?", default="list", choices=("list", "show", "stop"))
+    parser.add_argument("run", nargs="?")
+    parser.add_argument("--home")
+    args = parser.parse_args(argv)
+    store = RunStore(args.home)
+    if args.action == "list":
+        for run in store.list():
+            print(f"{run.id}  {run.status:<9} step {run.step}/{run.max_steps or '?'}  {run.name}")
+        return 0
+    if not args.run:
+        parser.error(f"'{args.action}' needs a run id")
+    if args.action == "stop":
+        store.request_stop(args.run)
+        print(f"asked {args.run} to stop")
+        return 0
+    run = store.get(args.run)
+    print(f"{run.id}: {run.task}, {run.status}, step {run.step}/{run.max_steps}, {run.message or ''}")
+    for _, kind, msg in store.events(run.id):
+        print(f"  {kind:<15} {msg}")
+    return 0
+
+
+COMMANDS = {
+    "train": cmd_train,
+    "translate": cmd_translate,
+    "eval": cmd_eval,
+    "data": cmd_data,
+    "runs": cmd_runs,
+    "receptive-field": cmd_receptive_field,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        print(
+            "usage: python -m engine {" + ",".join(COMMANDS) + "} ...\n"
+            "Run a command with --help for its options."
+        )
+        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+    try:
+        return COMMANDS[argv[0]](argv[1:])
+    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1

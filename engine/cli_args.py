@@ -1,0 +1,41 @@
+"""argparse flags generated from config dataclasses, so a new task needs no CLI code."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
+    """One flag per field; defaults are None so only what the user typed overrides."""
+    hints = typing.get_type_hints(cls)
+    group = parser.add_argument_group(cls.__name__)
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        kind = hints[f.name]
+        help_text = f.metadata.get("help", "")
+        default = f.default if f.default is not dataclasses.MISSING else None
+        help_text = f"{help_text} (default: {default})".strip()
+        if kind is bool:
+            group.add_argument(
+                _flag(f.name), action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
+        else:
+            group.add_argument(
+                _flag(f.name), type=kind, default=None, help=help_text, choices=f.metadata.get("choices")
+            )
+
+
+def dataclass_overrides(cls: type, args: argparse.Namespace) -> dict:
+    """The fields of `cls` that were given on the command line."""
+    return {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(cls)
+        if getattr(args, f.name, None) is not None
+    }

@@ -1,0 +1,50 @@
+"""`data download NAME` and `data make-edges PHOTOS OUT`: getting datasets in standard layouts."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def cmd_data(argv: list[str]) -> int:
+    from engine.data.edges import EDGE_METHODS, available_methods, make_edges_dataset
+    from engine.data.sources import DATASETS, default_dataset_roots, download_dataset
+
+    parser = argparse.ArgumentParser(prog="python -m engine data", description="Get datasets.")
+    sub = parser.add_subparsers(dest="action", required=True)
+    dl = sub.add_parser("download", help="download a named pix2pix dataset")
+    dl.add_argument("name", choices=sorted(DATASETS))
+    dl.add_argument("--dest", type=Path, help="folder to put it in (default: $STUDIO_HOME/datasets)")
+    sub.add_parser("list", help="the named datasets")
+    edges = sub.add_parser("make-edges", help="build an edges-to-photo dataset from photos")
+    edges.add_argument("photos", type=Path, help="folder of photos")
+    edges.add_argument("out", type=Path, help="new dataset folder (gets train/ and val/)")
+    edges.add_argument(
+        "--method", choices=EDGE_METHODS, default="hed" if "hed" in available_methods() else "xdog"
+    )
+    edges.add_argument("--size", type=int, default=256)
+    edges.add_argument("--val-fraction", type=float, default=0.1)
+    edges.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    if args.action == "list":
+        for source in DATASETS.values():
+            print(f"{source.name:<15} {source.direction}  {source.description}")
+        return 0
+    if args.action == "download":
+        folder = download_dataset(args.name, args.dest or default_dataset_roots()[0])
+        print(
+            f"{args.name} is in {folder}; train with: python -m engine train pix2pix --data {folder}"
+            f" --direction {DATASETS[args.name].direction}"
+        )
+        return 0
+    if args.method not in available_methods():
+        parser.error(
+            f"edge method {args.method!r} is not installed here; available: {', '.join(available_methods())}"
+        )
+    counts = make_edges_dataset(args.photos, args.out, args.method, args.size, args.val_fraction, args.seed)
+    print(
+        f"wrote {counts['train']} train and {counts['val']} val pairs to {args.out}"
+        f" ({counts['skipped']} unreadable photos skipped)"
+    )
+    return 0

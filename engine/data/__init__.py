@@ -1,0 +1,1 @@
+"""Datasets, transforms, edge extraction, sketch preprocessing and named sources."""

@@ -1,0 +1,97 @@
+"""Reading images safely: clear errors naming the file, size caps, tensor conversion."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm")
+MAX_PIXELS = 40_000_000  # about 6300x6300: larger files are refused, not decoded
+
+
+class ImageLoadError(ValueError):
+    """An image file that cannot be decoded; the message names the file."""
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Image files directly in `folder`, sorted by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no such folder: {folder}")
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def load_image(path: str | Path, mode: str = "RGB", max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode fully (so truncation shows here, not later) and convert to `mode`."""
+    try:
+        with Image.open(path) as img:
+            if img.width * img.height > max_pixels:
+                raise ImageLoadError(
+                    f"{path}: {img.width}x{img.height} is larger than the {max_pixels} pixel limit"
+                )
+            img = ImageOps.exif_transpose(img)
+            return flatten_alpha(img).convert(mode) if mode != "RGBA" else img.convert(mode)
+    except ImageLoadError:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        raise ImageLoadError(f"cannot read image {path}: {err}") from err
+
+
+def flatten_alpha(img: Image.Image, background: int = 255) -> Image.Image:
+    """Composite transparency onto white, so empty canvas areas become paper, not black."""
+    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        canvas = Image.new("RGBA", rgba.size, (background,) * 3 + (255,))
+        return Image.alpha_composite(canvas, rgba).convert("RGB")
+    return img
+
+
+def load_images_skipping(paths: list[Path], skip_bad: bool) -> list[tuple[Path, Image.Image]]:
+    """Load many files; with skip_bad, warn and drop unreadable ones instead of failing."""
+    loaded = []
+    for path in paths:
+        try:
+            loaded.append((path, load_image(path)))
+        except ImageLoadError as err:
+            if not skip_bad:
+                raise
+            warnings.warn(f"skipping unreadable image: {err}", stacklevel=2)
+    return loaded
+
+
+def to_uint8_tensor(img: Image.Image) -> torch.Tensor:
+    """PIL RGB -> uint8 CHW tensor (the compact form the data cache keeps)."""
+    return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
+
+
+def uint8_to_unit(t: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float [-1, 1], the range tanh generators produce."""
+    return t.float().div_(127.5).sub_(1.0)
+
+
+def tensor_to_image(t: torch.Tensor) -> Image.Image:
+    """float CHW in [-1, 1] -> PIL RGB."""
+    arr = ((t.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu()
+    return Image.fromarray(arr.numpy())
+
+
+def image_to_tensor(img: Image.Image) -> torch.Tensor:
+    """PIL -> float CHW in [-1, 1]."""
+    return uint8_to_unit(to_uint8_tensor(img.convert("RGB")))
+
+
+def image_grid(rows: list[list[torch.Tensor]], pad: int = 2) -> Image.Image:
+    """Rows of equally sized CHW [-1, 1] tensors -> one white-separated picture."""
+    h, w = rows[0][0].shape[-2:]
+    cols = max(len(r) for r in rows)
+    canvas = torch.ones(3, len(rows) * (h + pad) - pad, cols * (w + pad) - pad)
+    for i, row in enumerate(rows):
+        for j, t in enumerate(row):
+            t = t.detach().float().cpu()
+            t = t.expand(3, -1, -1) if t.shape[0] == 1 else t
+            canvas[:, i * (h + pad) : i * (h + pad) + h, j * (w + pad) : j * (w + pad) + w] = t
+    return tensor_to_image(canvas)

@@ -1,0 +1,86 @@
+"""Convert official pix2pix/CycleGAN `unet_*` generator checkpoints to `UNetGenerator` keys.
+
+The official `UnetGenerator` nests one `UnetSkipConnectionBlock` per level, each an
+`nn.Sequential` called `model`: outermost [downconv, sub, relu, upconv, tanh], middle [relu,
+downconv, downnorm, sub, relu, upconv, upnorm, (dropout)], innermost [relu, downconv, relu,
+upconv, upnorm]. So level 2's downconv is `model.model.1.model.3.model.1.weight`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from engine.models.unet import UNetGenerator
+
+NORM_SUFFIXES = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+
+
+def _official_prefix(level: int) -> str:
+    """The outermost block holds its submodule at index 1, every middle block at index 3."""
+    if level == 0:
+        return "model.model."
+    return "model.model.1.model." + "3.model." * (level - 1)
+
+
+def official_key_map(depth: int) -> dict[str, str]:
+    """official module path -> our module path, for every conv and norm layer."""
+    mapping: dict[str, str] = {}
+    for level in range(depth):
+        p = _official_prefix(level)
+        dec = f"decoders.{depth - 1 - level}"
+        if level == 0:
+            mapping[p + "0"] = "encoders.0.0"
+            mapping[p + "3"] = "final.1"
+        elif level == depth - 1:
+            mapping[p + "1"] = f"encoders.{level}.1"
+            mapping[p + "3"] = f"{dec}.1"
+            mapping[p + "4"] = f"{dec}.2"
+        else:
+            mapping[p + "1"] = f"encoders.{level}.1"
+            mapping[p + "2"] = f"encoders.{level}.2"
+            mapping[p + "5"] = f"{dec}.1"
+            mapping[p + "6"] = f"{dec}.2"
+    return mapping
+
+
+def infer_official_depth(state: dict[str, torch.Tensor]) -> int:
+    """Number of nested levels present in the keys."""
+    depth = 1
+    while any(k.startswith(_official_prefix(depth)) for k in state):
+        depth += 1
+    return depth
+
+
+def convert_official_unet(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict]:
+    """Return (our state dict, the UNetGenerator kwargs that fit it)."""
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    depth = infer_official_depth(state)
+    mapping = official_key_map(depth)
+    out: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        module, _, leaf = key.rpartition(".")
+        if module not in mapping:
+            raise ValueError(f"unexpected key {key!r} for an official unet_{2**depth} generator")
+        out[f"{mapping[module]}.{leaf}"] = value
+    first = state["model.model.0.weight"]
+    # batch norm leaves running stats; the official instance norm has no state at all
+    norm = "batch" if f"{_official_prefix(1)}2.running_mean" in state else "instance"
+    kwargs = {
+        "in_channels": first.shape[1],
+        "out_channels": state[_official_prefix(0) + "3.weight"].shape[1],
+        "ngf": first.shape[0],
+        "depth": depth,
+        "norm": norm,
+    }
+    return out, kwargs
+
+
+def load_official_generator(path: str | Path) -> UNetGenerator:
+    """Load an official `latest_net_G.pth` without unpickling code (weights_only=True)."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    converted, kwargs = convert_official_unet(state)
+    net = UNetGenerator(**kwargs)
+    net.load_state_dict(converted)
+    return net

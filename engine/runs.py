@@ -1,0 +1,269 @@
+"""The run store: one SQLite database (runs, metrics, events, evals) plus a folder per run.
+
+The trainer is the only writer of a run; readers (CLI, Streamlit) open their own connections.
+WAL mode lets readers read while the writer writes. A run whose process died is reported as
+failed rather than running forever.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.checkpoint import list_checkpoints
+
+STATUSES = ("running", "finished", "failed", "stopped")
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, task TEXT NOT NULL, name TEXT, status TEXT NOT NULL,
+    config TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
+    step INTEGER DEFAULT 0, max_steps INTEGER, host TEXT, pid INTEGER, pid_start TEXT,
+    stop_requested INTEGER DEFAULT 0, message TEXT
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id TEXT NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, value REAL, time REAL
+);
+CREATE INDEX IF NOT EXISTS metrics_run_step ON metrics (run_id, step);
+CREATE TABLE IF NOT EXISTS events (
+    run_id TEXT NOT NULL, time REAL NOT NULL, kind TEXT NOT NULL, message TEXT
+);
+CREATE TABLE IF NOT EXISTS evals (
+    model TEXT NOT NULL, data TEXT, split TEXT, name TEXT NOT NULL, value REAL, time REAL
+);
+"""
+
+
+def default_home() -> Path:
+    """STUDIO_HOME, else $XDG_DATA_HOME/image-studio (~/.local/share/image-studio)."""
+    if os.environ.get("STUDIO_HOME"):
+        return Path(os.environ["STUDIO_HOME"])
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "image-studio"
+
+
+def process_start(pid: int) -> str | None:
+    """Start time of a process (Linux), to tell a live run from a reused pid; None if gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] in ("Z", "X") else fields[19]
+
+
+def process_alive(pid: int, start: str | None) -> bool:
+    if Path("/proc").is_dir():
+        now = process_start(pid)
+        return now is not None and (start is None or now == start)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class Run:
+    id: str
+    task: str
+    name: str
+    status: str
+    config: dict
+    created: float
+    updated: float
+    step: int
+    max_steps: int | None
+    folder: Path
+    message: str | None = None
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.folder / "checkpoints"
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.folder / "samples"
+
+
+class RunStore:
+    def __init__(self, home: str | Path | None = None) -> None:
+        self.home = Path(home) if home else default_home()
+        self.runs_dir = self.home / "runs"
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.home / "studio.db"
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.db_path, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    def _write(self, sql: str, args: Iterable = ()) -> None:
+        with self._connect() as db:
+            db.execute(sql, tuple(args))
+
+    # writing (the trainer) ---------------------------------------------------------------
+    def create_run(self, task: str, config: dict, name: str = "", max_steps: int | None = None) -> Run:
+        run_id = f"{task}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+        now = time.time()
+        self._write(
+            "INSERT INTO runs (id, task, name, status, config, created, updated, max_steps)"
+            " VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
+            (run_id, task, name or run_id, json.dumps(config), now, now, max_steps),
+        )
+        run = self.get(run_id)
+        run.folder.mkdir(parents=True, exist_ok=True)
+        (run.folder / "config.json").write_text(json.dumps({"task": task, **config}, indent=2))
+        return run
+
+    def claim(self, run_id: str, max_steps: int | None = None) -> None:
+        """Mark a run as running in this process (at start and on resume)."""
+        pid = os.getpid()
+        self._write(
+            "UPDATE runs SET status='running', host=?, pid=?, pid_start=?, stop_requested=0,"
+            " message=NULL, updated=?, max_steps=COALESCE(?, max_steps) WHERE id=?",
+            (socket.gethostname(), pid, process_start(pid), time.time(), max_steps, run_id),
+        )
+
+    def set_status(self, run_id: str, status: str, message: str | None = None) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        self._write(
+            "UPDATE runs SET status=?, message=?, updated=? WHERE id=?",
+            (status, message, time.time(), run_id),
+        )
+        self.log_event(run_id, status, message or "")
+
+    def log_metrics(self, run_id: str, step: int, values: dict[str, float]) -> None:
+        self.log_metric_rows(run_id, [(step, k, v) for k, v in values.items()])
+
+    def log_metric_rows(self, run_id: str, rows: list[tuple[int, str, float]]) -> None:
+        """Many (step, name, value) rows in one transaction; also the run's heartbeat."""
+        if not rows:
+            return
+        now = time.time()
+        with self._connect() as db:
+            db.executemany(
+                "INSERT INTO metrics VALUES (?, ?, ?, ?, ?)",
+                [(run_id, s, n, float(v), now) for s, n, v in rows],
+            )
+            db.execute("UPDATE runs SET step=?, updated=? WHERE id=?", (max(r[0] for r in rows), now, run_id))
+
+    def log_event(self, run_id: str, kind: str, message: str = "") -> None:
+        self._write("INSERT INTO events VALUES (?, ?, ?, ?)", (run_id, time.time(), kind, message))
+
+    def log_eval(self, model: str, data: str, split: str, results: dict[str, float]) -> None:
+        now = time.time()
+        with self._connect() as db:
+            db.executemany(
+                "INSERT INTO evals VALUES (?, ?, ?, ?, ?, ?)",
+                [(model, data, split, k, float(v), now) for k, v in results.items()],
+            )
+
+    def request_stop(self, run_id: str) -> None:
+        """Ask a running trainer to checkpoint and stop (it polls this flag)."""
+        self._write("UPDATE runs SET stop_requested=1 WHERE id=?", (run_id,))
+        self.log_event(run_id, "stop-requested", "")
+
+    def stop_requested(self, run_id: str) -> bool:
+        with self._connect() as db:
+            row = db.execute("SELECT stop_requested FROM runs WHERE id=?", (run_id,)).fetchone()
+        return bool(row and row[0])
+
+    # reading (everyone) ------------------------------------------------------------------
+    def _row_to_run(self, db: sqlite3.Connection, row: tuple) -> Run:
+        (
+            run_id,
+            task,
+            name,
+            status,
+            config,
+            created,
+            updated,
+            step,
+            max_steps,
+            host,
+            pid,
+            pid_start,
+            _stop,
+            message,
+        ) = row
+        if status == "running" and host == socket.gethostname() and pid and not process_alive(pid, pid_start):
+            status, message = "failed", "the training process ended without finishing"
+            db.execute(
+                "UPDATE runs SET status=?, message=? WHERE id=? AND status='running'",
+                (status, message, run_id),
+            )
+            db.execute("INSERT INTO events VALUES (?, ?, 'failed', ?)", (run_id, time.time(), message))
+        return Run(
+            run_id,
+            task,
+            name,
+            status,
+            json.loads(config),
+            created,
+            updated,
+            step,
+            max_steps,
+            self.runs_dir / run_id,
+            message,
+        )
+
+    def get(self, run_id: str) -> Run:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no run {run_id!r} in {self.db_path}")
+            return self._row_to_run(db, row)
+
+    def list(self, task: str | None = None) -> list[Run]:
+        """Runs, newest first."""
+        with self._connect() as db:
+            sql = "SELECT * FROM runs" + (" WHERE task=?" if task else "") + " ORDER BY created DESC"
+            rows = db.execute(sql, (task,) if task else ()).fetchall()
+            return [self._row_to_run(db, r) for r in rows]
+
+    def metrics(self, run_id: str, since_step: int = -1) -> list[tuple[int, str, float]]:
+        """(step, name, value) rows with step > since_step, so pollers read only what is new."""
+        with self._connect() as db:
+            return db.execute(
+                "SELECT step, name, value FROM metrics WHERE run_id=? AND step>? ORDER BY step",
+                (run_id, since_step),
+            ).fetchall()
+
+    def events(self, run_id: str) -> list[tuple[float, str, str]]:
+        with self._connect() as db:
+            return db.execute(
+                "SELECT time, kind, message FROM events WHERE run_id=? ORDER BY time", (run_id,)
+            ).fetchall()
+
+    def evals(self, model: str | None = None) -> list[tuple]:
+        with self._connect() as db:
+            sql = "SELECT model, data, split, name, value, time FROM evals"
+            return db.execute(
+                sql + (" WHERE model=?" if model else "") + " ORDER BY time", (model,) if model else ()
+            ).fetchall()
+
+    def checkpoints(self, run_id: str) -> list[tuple[int, Path]]:
+        return list_checkpoints(self.runs_dir / run_id / "checkpoints")
+
+    def latest_checkpoint(self, run_id: str) -> Path | None:
+        found = self.checkpoints(run_id)
+        return found[-1][1] if found else None
+
+    def samples(self, run_id: str) -> list[tuple[int, Path]]:
+        """(step, png) of every sample grid, oldest first."""
+        folder = self.runs_dir / run_id / "samples"
+        if not folder.is_dir():
+            return []
+        return sorted((int(p.stem.split("_")[1]), p) for p in folder.glob("step_*.png"))

@@ -1,0 +1,1 @@
+"""Gradio demos and the launcher: thin layers over `engine`."""

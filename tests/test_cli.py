@@ -1,0 +1,128 @@
+"""The command line, run as a user would run it."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TINY_PIX2PIX
+from PIL import Image
+
+from engine.runs import RunStore
+from engine.train import TrainSettings, train
+
+
+def engine_cli(*args: str, home: Path, tool: list[str] | None = None) -> subprocess.CompletedProcess:
+    cmd = (tool or [sys.executable, "-m"]) + ["engine", *args]
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "STUDIO_HOME": str(home)}
+    )
+
+
+def test_receptive_field_command_prints_70_for_the_default():
+    out = engine_cli("receptive-field", home=Path("/tmp")).stdout
+    assert out.strip().splitlines()[-1].split()[-1] == "70x70"
+
+
+def test_unknown_command_and_missing_data_fail_clearly(studio_home, tmp_path):
+    assert engine_cli("fly", home=studio_home).returncode == 2
+    result = engine_cli("train", "pix2pix", "--data", str(tmp_path / "nowhere"), home=studio_home)
+    assert result.returncode == 1 and "dataset folder not found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def tiny_run(aligned_dataset) -> str:
+    return train(
+        "pix2pix",
+        TrainSettings(data=str(aligned_dataset), max_steps=2, batch_size=2, sample_size=2),
+        TINY_PIX2PIX,
+    )
+
+
+def test_translate_a_folder_of_aligned_pairs(tiny_run, aligned_dataset, studio_home, tmp_path):
+    out = tmp_path / "out"
+    result = engine_cli(
+        "translate",
+        "--model",
+        tiny_run,
+        str(aligned_dataset / "val"),
+        str(out),
+        "--direction",
+        "AtoB",
+        "--batch-size",
+        "2",
+        home=studio_home,
+    )
+    assert result.returncode == 0, result.stderr
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["100_AB.png", "101_AB.png", "102_AB.png"]
+    assert Image.open(out / "100_AB.png").size == (32, 32)
+
+
+def test_translate_one_sketch_with_a_checkpoint_path(tiny_run, studio_home, tmp_path):
+    ckpt = RunStore(studio_home).latest_checkpoint(tiny_run)
+    sketch = tmp_path / "drawing.png"
+    img = Image.new("RGBA", (300, 200), (0, 0, 0, 0))
+    img.paste((0, 0, 0, 255), (40, 40, 260, 60))
+    img.save(sketch)
+    result = engine_cli(
+        "translate",
+        "--model",
+        str(ckpt),
+        str(sketch),
+        str(tmp_path / "shoe.jpg"),
+        "--sketch",
+        home=studio_home,
+    )
+    assert result.returncode == 0, result.stderr
+    assert Image.open(tmp_path / "shoe.jpg").size == (32, 32)
+    padded = engine_cli(
+        "translate",
+        "--model",
+        str(ckpt),
+        str(sketch),
+        str(tmp_path / "pad.png"),
+        "--fit",
+        "pad",
+        home=studio_home,
+    )
+    assert padded.returncode == 0 and Image.open(tmp_path / "pad.png").size == (300, 200)
+
+
+@pytest.mark.skipif(
+    shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None,
+    reason="torchrun is not installed next to this python",
+)
+def test_ddp_with_two_cpu_processes(aligned_dataset, studio_home):
+    torchrun = [str(Path(sys.executable).parent / "torchrun"), "--nproc_per_node", "2", "-m"]
+    result = engine_cli(
+        "train",
+        "pix2pix",
+        "--data",
+        str(aligned_dataset),
+        "--max-steps",
+        "4",
+        "--batch-size",
+        "2",
+        "--ngf",
+        "8",
+        "--ndf",
+        "8",
+        "--n-layers",
+        "2",
+        "--load-size",
+        "36",
+        "--crop-size",
+        "32",
+        home=studio_home,
+        tool=torchrun,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("run: ") == 1  # rank 0 alone reports
+    store = RunStore(studio_home)
+    run = store.list()[0]
+    assert run.status == "finished" and run.step == 4
+    assert any("2 process(es)" in msg for _, kind, msg in store.events(run.id) if kind == "started")

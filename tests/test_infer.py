@@ -1,0 +1,96 @@
+"""Predictors, the bundled default models, evaluation from the command line."""
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import SHARED_DATA, TINY_PIX2PIX
+from PIL import Image
+
+from engine.data.datasets import open_paired_dataset
+from engine.data.sketch import prepare_sketch
+from engine.infer import DEFAULT_MODELS, load_predictor, resolve_model
+from engine.train import TrainSettings, train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_engine_imports_no_ui_library():
+    for path in (ROOT / "engine").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            )
+            assert not any(n.split(".")[0] in ("gradio", "streamlit") for n in names), path
+
+
+def test_predictor_from_a_run_matches_its_generator(aligned_dataset):
+    run_id = train(
+        "pix2pix",
+        TrainSettings(data=str(aligned_dataset), max_steps=2, batch_size=2, sample_size=2, precision="fp32"),
+        TINY_PIX2PIX,
+    )
+    predictor = load_predictor(run_id, precision="fp32")
+    assert predictor.size == 32 and predictor.meta["step"] == 2
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    out = predictor.translate_tensor(x)
+    assert out.shape == (2, 3, 32, 32) and out.abs().max() <= 1
+    assert predictor(Image.new("RGB", (50, 70), "white")).size == (32, 32)
+    with pytest.raises(KeyError, match="no run"):
+        resolve_model("not-a-run")
+    with pytest.raises(FileNotFoundError):
+        resolve_model("missing.safetensors")
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULT_MODELS))
+def test_bundled_default_turns_the_example_sketch_into_a_shoe(name):
+    if not DEFAULT_MODELS[name].is_file():
+        pytest.fail(f"bundled model {name} is missing from assets/models")
+    predictor = load_predictor(name)
+    assert predictor.meta["task"] == "pix2pix" and predictor.size == 256
+    sketch = prepare_sketch(Image.open(ROOT / "assets" / "examples" / "sketch_sneaker.png"))
+    photo = np.asarray(predictor(sketch), dtype=np.float32) / 255
+    assert photo.shape == (256, 256, 3)
+    background = photo[:8].mean()  # edges2shoes photos sit on white
+    centre = photo[96:160, 64:192].mean()
+    assert background > 0.8 and centre < background - 0.1  # a shoe, darker than the paper
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "edges2shoes" / "val").is_dir(), reason="needs ../shared/data")
+def test_default_model_reproduces_held_out_shoes():
+    predictor = load_predictor("default")
+    val = open_paired_dataset(SHARED_DATA / "edges2shoes", "val", "AtoB", 256, 256, train=False)
+    batch = torch.stack([val[i]["A"] for i in range(10)])
+    target = torch.stack([val[i]["B"] for i in range(10)])
+    out = predictor.translate_tensor(batch)
+    l1 = (out - target).abs().mean().item()
+    blank = (torch.ones_like(target) - target).abs().mean().item()  # a white guess
+    assert l1 < 0.6 * blank, (l1, blank)
+
+
+def test_eval_command_reports_metrics_and_stores_them(aligned_dataset, studio_home):
+    run_id = train(
+        "pix2pix",
+        TrainSettings(data=str(aligned_dataset), max_steps=2, batch_size=2, sample_size=2),
+        TINY_PIX2PIX,
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "engine", "eval", run_id, "--data", str(aligned_dataset), "--no-fid"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "STUDIO_HOME": str(studio_home)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert all(name in result.stdout for name in ("L1", "PSNR", "SSIM"))
+    from engine.runs import RunStore
+
+    stored = {row[3]: row[4] for row in RunStore(studio_home).evals(run_id)}
+    assert stored["count"] == 3 and 0 < stored["L1"] < 2 and 0 < stored["SSIM"] <= 1

@@ -1,0 +1,48 @@
+import pytest
+import torch
+from torch import nn
+
+from engine.models.patchgan import PatchGAN, patchgan_receptive_fields
+from engine.models.unet import UNetGenerator, depth_for_size, unet_channels
+
+
+def test_unet_layers_follow_the_problem_set():
+    net = UNetGenerator(ngf=64, depth=8)
+    enc_convs = [m for e in net.encoders for m in e if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in enc_convs] == [64, 128, 256, 512, 512, 512, 512, 512]
+    assert all(c.kernel_size == (4, 4) and c.stride == (2, 2) and c.padding == (1, 1) for c in enc_convs)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in net.encoders[0])
+    dec_convs = [m for d in net.decoders for m in d if isinstance(m, nn.ConvTranspose2d)]
+    assert [c.out_channels for c in dec_convs] == [512, 512, 512, 512, 256, 128, 64]
+    dropouts = [any(isinstance(m, nn.Dropout) for m in d) for d in net.decoders]
+    assert dropouts == [True, True, True, False, False, False, False]
+    assert isinstance(net.final[-1], nn.Tanh) and net.final[1].out_channels == 3
+    assert any(isinstance(m, nn.LeakyReLU) and m.negative_slope == 0.2 for m in net.encoders[1])
+
+
+def test_unet_output_shape_range_and_size():
+    net = UNetGenerator(ngf=8, depth=5).eval()
+    out = net(torch.randn(2, 3, 32, 32))
+    assert out.shape == (2, 3, 32, 32)
+    assert out.abs().max() <= 1.0
+    lite = UNetGenerator(ngf=32, depth=8)
+    assert 13.0e6 < sum(p.numel() for p in lite.parameters()) < 14.0e6
+
+
+def test_depth_for_size_and_channels():
+    assert depth_for_size(256) == 8 and depth_for_size(128) == 7 and depth_for_size(64) == 6
+    assert unet_channels(5, 16) == [16, 32, 64, 128, 128]
+    with pytest.raises(ValueError, match="power of two"):
+        depth_for_size(200)
+
+
+def test_patchgan_output_map_and_receptive_field():
+    d = PatchGAN(6, 64, 3)
+    out = d(torch.randn(1, 6, 256, 256))
+    assert out.shape == (1, 1, 30, 30)
+    rows = patchgan_receptive_fields(3, 256)
+    assert [r.receptive_field for r in rows] == [4, 10, 22, 46, 70]
+    assert [r.stride for r in rows] == [2, 2, 2, 1, 1]
+    assert [r.out_size for r in rows] == [128, 64, 32, 31, 30]
+    assert patchgan_receptive_fields(1)[-1].receptive_field == 16
+    assert patchgan_receptive_fields(4)[-1].receptive_field == 142

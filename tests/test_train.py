@@ -1,0 +1,176 @@
+"""The one trainer on pix2pix: losses, samples, checkpoints, exact resume, clean stops."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from conftest import TINY_PIX2PIX
+
+from engine.checkpoint import read_weights
+from engine.runs import RunStore
+from engine.train import TrainSettings, train
+
+
+def settings(data, **kw) -> TrainSettings:
+    base = dict(
+        data=str(data), max_steps=6, batch_size=2, sample_size=2, sample_every=3, checkpoint_every=3, seed=1
+    )
+    return TrainSettings(**{**base, **kw})
+
+
+def series(store: RunStore, run_id: str, name: str) -> list[float]:
+    return [v for _, n, v in store.metrics(run_id) if n == name]
+
+
+def test_cgan_run_logs_every_loss_each_step_and_writes_samples_and_checkpoints(aligned_dataset):
+    run_id = train("pix2pix", settings(aligned_dataset), TINY_PIX2PIX)
+    store = RunStore()
+    run = store.get(run_id)
+    assert run.status == "finished" and run.step == 6
+    assert run.config["loss_names"] == ["G_GAN", "G_L1", "D_real", "D_fake", "D"]
+    rows = store.metrics(run_id)
+    for name in run.config["loss_names"]:
+        assert [s for s, n, _ in rows if n == name] == [1, 2, 3, 4, 5, 6]
+    samples = store.samples(run_id)
+    assert [s for s, _ in samples] == [3, 6]
+    from PIL import Image
+
+    grid = Image.open(samples[-1][1])
+    assert grid.size == (3 * 32 + 2 * 2, 2 * 32 + 2)  # input | output | target, 2 rows
+    assert [s for s, _ in store.checkpoints(run_id)] == [3, 6]
+    nets, meta = read_weights(store.latest_checkpoint(run_id))
+    assert set(nets) == {"G", "D"} and meta["step"] == 6 and meta["config"]["ngf"] == 8
+
+
+def test_l1_only_loss_falls(aligned_dataset):
+    run_id = train(
+        "pix2pix",
+        settings(
+            aligned_dataset,
+            max_steps=60,
+            batch_size=4,
+            lr_policy="constant",
+            sample_every=1000,
+            checkpoint_every=1000,
+        ),
+        {**TINY_PIX2PIX, "mode": "l1", "lr": 1e-3},
+    )
+    store = RunStore()
+    assert store.get(run_id).config["loss_names"] == ["G_L1"]
+    l1 = series(store, run_id, "G_L1")
+    assert len(l1) == 60
+    assert sum(l1[-10:]) / 10 < 0.6 * sum(l1[:10]) / 10
+
+
+def test_resume_continues_exactly_where_it_stopped(aligned_dataset):
+    straight = train("pix2pix", settings(aligned_dataset, max_steps=6, lr_policy="constant"), TINY_PIX2PIX)
+    first = train("pix2pix", settings(aligned_dataset, max_steps=3, lr_policy="constant"), TINY_PIX2PIX)
+    resumed = train(resume=first, max_steps=6)
+    assert resumed == first
+    store = RunStore()
+    assert store.get(first).status == "finished" and store.get(first).step == 6
+    a, _ = read_weights(store.latest_checkpoint(straight))
+    b, _ = read_weights(store.latest_checkpoint(first))
+    for net in ("G", "D"):
+        for key in a[net]:
+            torch.testing.assert_close(a[net][key], b[net][key], rtol=0, atol=0, msg=f"{net}.{key}")
+    assert series(store, first, "G_L1") == series(store, straight, "G_L1")
+    kinds = [kind for _, kind, _ in store.events(first)]
+    assert "resumed" in kinds
+
+
+def test_sigterm_stops_cleanly_and_the_run_resumes(aligned_dataset, studio_home):
+    cmd = [
+        sys.executable,
+        "-m",
+        "engine",
+        "train",
+        "pix2pix",
+        "--data",
+        str(aligned_dataset),
+        "--max-steps",
+        "5000",
+        "--batch-size",
+        "2",
+        "--ngf",
+        "8",
+        "--ndf",
+        "8",
+        "--n-layers",
+        "2",
+        "--load-size",
+        "36",
+        "--crop-size",
+        "32",
+        "--checkpoint-every",
+        "100000",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        env={**os.environ, "STUDIO_HOME": str(studio_home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    store = RunStore(studio_home)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (store.list() and store.list()[0].step >= 5):
+        time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    output = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 0, output
+    run = store.list()[0]
+    assert run.status == "stopped", output
+    stopped_at = run.step
+    assert 5 <= stopped_at < 5000
+    assert store.checkpoints(run.id)[-1][0] == stopped_at
+    train(resume=run.id, max_steps=stopped_at + 3)
+    run = store.get(run.id)
+    assert run.status == "finished" and run.step == stopped_at + 3
+
+
+def test_stop_request_from_the_store_stops_the_run(aligned_dataset, studio_home):
+    cmd = [
+        sys.executable,
+        "-m",
+        "engine",
+        "train",
+        "pix2pix",
+        "--data",
+        str(aligned_dataset),
+        "--max-steps",
+        "5000",
+        "--ngf",
+        "8",
+        "--ndf",
+        "8",
+        "--n-layers",
+        "2",
+        "--load-size",
+        "36",
+        "--crop-size",
+        "32",
+        "--mode",
+        "l1",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        env={**os.environ, "STUDIO_HOME": str(studio_home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    store = RunStore(studio_home)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (store.list() and store.list()[0].step > 0):
+        time.sleep(0.3)
+    store.request_stop(store.list()[0].id)
+    assert proc.wait(timeout=60) == 0
+    assert store.list()[0].status == "stopped"
+
+
+def test_bad_dataset_path_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="dataset folder not found"):
+        train("pix2pix", settings(tmp_path / "missing"), TINY_PIX2PIX)
