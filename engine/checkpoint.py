@@ -70,11 +70,14 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_weights(path: Path, nets: dict[str, torch.nn.Module], meta: dict, dtype=None) -> None:
-    """Write networks with a metadata dict (task, config, step). `dtype` shrinks floats."""
+def save_weights(
+    path: Path, states: dict[str, dict[str, torch.Tensor]], meta: dict, dtype: torch.dtype | None = None
+) -> None:
+    """Write state dicts by network name with a metadata dict (task, config, step).
+    `dtype` shrinks floating-point tensors (fp16 for bundled models)."""
     tensors = {}
-    for name, net in nets.items():
-        for key, value in net.state_dict().items():
+    for name, state in states.items():
+        for key, value in state.items():
             value = value.detach().cpu()
             if dtype is not None and value.is_floating_point():
                 value = value.to(dtype)
@@ -106,7 +109,7 @@ def save_checkpoint(folder: Path, step: int, nets: dict, meta: dict, resume_stat
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"step_{step:08d}.safetensors"
     tmp = path.with_suffix(".tmp")
-    save_weights(tmp, nets, {**meta, "step": step})
+    save_weights(tmp, {name: net.state_dict() for name, net in nets.items()}, {**meta, "step": step})
     tensors: dict[str, torch.Tensor] = {}
     skeleton = flatten_state(resume_state, tensors)
     state_tmp = folder / f"step_{step:08d}.state.tmp"

@@ -8,7 +8,7 @@ import sys
 
 from engine.cli_args import add_dataclass_args, dataclass_overrides
 from engine.cli_data import cmd_data
-from engine.cli_infer import cmd_eval, cmd_translate
+from engine.cli_infer import cmd_eval, cmd_export, cmd_translate
 
 
 def cmd_train(argv: list[str]) -> int:
@@ -91,6 +91,7 @@ COMMANDS = {
     "train": cmd_train,
     "translate": cmd_translate,
     "eval": cmd_eval,
+    "export": cmd_export,
     "data": cmd_data,
     "runs": cmd_runs,
     "receptive-field": cmd_receptive_field,

@@ -75,3 +75,20 @@ def cmd_eval(argv: list[str]) -> int:
     for name, value in results.items():
         print(f"  {name:<8} {value:.4f}")
     return 0
+
+
+def cmd_export(argv: list[str]) -> int:
+    from engine.infer import export_model
+
+    parser = argparse.ArgumentParser(
+        prog="python -m engine export",
+        description="Write a small inference-only checkpoint (fp16 generator + its config).",
+    )
+    parser.add_argument("model", help=MODEL_HELP)
+    parser.add_argument("out", type=Path, help="the .safetensors file to write")
+    parser.add_argument("--fp32", action="store_true", help="keep full precision")
+    parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
+    args = parser.parse_args(argv)
+    path = export_model(args.model, args.out, half=not args.fp32, home=args.home)
+    print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
+    return 0

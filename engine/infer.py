@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from engine.checkpoint import read_weights
+from engine.checkpoint import read_weights, save_weights
 from engine.data.images import image_to_tensor, tensor_to_image
 from engine.precision import Precision, keep_large_buffers_mapped, pick_device
 from engine.runs import RunStore
@@ -110,3 +110,13 @@ def _load_cached(path: str, mtime: float, device: str, precision: str) -> Predic
     net = module.build_generator(task_type.Config(**meta["config"]))
     net.load_state_dict({k: v.float() for k, v in nets["G"].items()})
     return Predictor(net, meta, path, dev, precision)
+
+
+def export_model(model: str, out: str | Path, half: bool = True, home: str | None = None) -> Path:
+    """A small deployable file: the inference networks only (fp16 by default) with the config."""
+    nets, meta = read_weights(resolve_model(model, home))
+    keep = {name: nets[name] for name in get_task(meta["task"]).inference_networks}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_weights(out, keep, {**meta, "exported_from": str(model)}, torch.float16 if half else None)
+    return out

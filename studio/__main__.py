@@ -1,23 +1,88 @@
-"""`python -m studio`: start the studio on its bundled default models and print the URL."""
+"""`python -m studio`: start the whole studio (Gradio demos + the Streamlit app) on the bundled
+models and print the URLs; `python -m studio export-space ...` writes a Hugging Face Space."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m studio", description="Start the studio.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=7860)
-    args = parser.parse_args()
+def start(args: argparse.Namespace) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from studio.sketch import build_sketch_demo
+    from studio.blocks import build_studio
 
-    demo = build_sketch_demo()
-    print(f"Sketch to shoe: http://{args.host}:{args.port}")
-    demo.launch(server_name=args.host, server_port=args.port, show_error=False)
+    gradio_url = f"http://{args.host}:{args.port}"
+    streamlit = None
+    if not args.no_streamlit:
+        env = {**os.environ, "STUDIO_GRADIO_URL": gradio_url}
+        streamlit = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "app.py"),
+                "--server.port",
+                str(args.streamlit_port),
+                "--server.address",
+                args.host,
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+    demo = build_studio()
+    print(f"Gradio demos:   {gradio_url}")
+    if streamlit:
+        print(f"Streamlit app:  http://{args.host}:{args.streamlit_port}  (training, runs, compare, learn)")
+    try:
+        demo.launch(server_name=args.host, server_port=args.port, show_error=False, quiet=True)
+    finally:
+        if streamlit:
+            streamlit.terminate()
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    from studio.space import export_space, push_space
+
+    folder = export_space(args.out, args.demo, args.model, args.home)
+    print(f"wrote the Space to {folder}; try it with: cd {folder} && python app.py")
+    if args.push:
+        print(f"pushed: {push_space(folder, args.push)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m studio", description="The Image Synthesis Studio.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7860, help="Gradio demos")
+    parser.add_argument("--streamlit-port", type=int, default=8501)
+    parser.add_argument("--no-streamlit", action="store_true", help="start the Gradio demos only")
+    sub = parser.add_subparsers(dest="command")
+    exp = sub.add_parser("export-space", help="write a demo as a Hugging Face Space folder")
+    exp.add_argument("out", type=Path, help="new folder for the Space")
+    exp.add_argument("--demo", default="sketch", choices=("sketch",))
+    exp.add_argument("--model", default="default", help="'default', a run id or a checkpoint")
+    exp.add_argument(
+        "--push", metavar="REPO_ID", help="upload to this Space (needs HF_TOKEN and the network)"
+    )
+    exp.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
+    args = parser.parse_args(argv)
+    try:
+        return export(args) if args.command == "export-space" else start(args)
+    except (FileNotFoundError, FileExistsError, ValueError, KeyError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

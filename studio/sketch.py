@@ -1,76 +1,143 @@
 """Sketch -> shoe: draw on a white canvas and watch the pix2pix generator answer.
 
 Thin over the engine: `engine.data.sketch.prepare_sketch` makes the edge map the model sees,
-`engine.infer.load_predictor` runs it. Errors become friendly messages, never tracebacks.
+`engine.data.edges` turns an uploaded photo into edges, `engine.infer.load_predictor` runs the
+model. Only models from the demo's own list are ever loaded (a shared Space must not let a
+visitor name a file on the server), and errors become messages, never tracebacks.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gradio as gr
 from PIL import Image
 
-from engine.data.images import ImageLoadError, flatten_alpha
+from engine.data.edges import available_methods, extract_edges, fit_square
+from engine.data.images import ImageLoadError, flatten_alpha, load_image
 from engine.data.sketch import EmptySketchError, prepare_sketch
 from engine.infer import DEFAULT_MODELS, load_predictor
+from engine.runs import RunStore
 
-MAX_UPLOAD_PIXELS = 4096 * 4096
+MAX_SIDE = 4096
+EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "assets" / "examples").glob("sketch_*.png"))
+UPLOAD_KINDS = ("edge map or sketch", "photo (edges are extracted)")
+# the editor opens with no tool selected; a sketchpad should be ready to draw
+SELECT_BRUSH = "() => setTimeout(() => document.querySelector('button[aria-label=\"Brush\"]')?.click(), 500)"
+
+
+def available_models() -> dict[str, str]:
+    """Label -> model: the bundled defaults that are installed, then finished pix2pix runs."""
+    models = {name: name for name, path in DEFAULT_MODELS.items() if path.is_file()}
+    for run in RunStore().list(task="pix2pix"):
+        if run.status == "finished":
+            models[f"{run.name} ({run.id})" if run.name != run.id else run.id] = run.id
+    return models
 
 
 def editor_image(value: dict | Image.Image | None) -> Image.Image | None:
     """The drawing from a Sketchpad value ({background, layers, composite}) on white paper."""
-    if value is None:
-        return None
     img = value.get("composite") if isinstance(value, dict) else value
     if img is None:
         return None
-    if img.width * img.height > MAX_UPLOAD_PIXELS:
-        raise ImageLoadError(f"the image is too large ({img.width}x{img.height}); the limit is 4096x4096")
+    if max(img.size) > MAX_SIDE:
+        raise ImageLoadError(
+            f"the image is too large ({img.width}x{img.height}); the limit is {MAX_SIDE} px a side"
+        )
     return flatten_alpha(img)
 
 
-def sketch_to_photo(value, model: str = "default") -> tuple[Image.Image | None, Image.Image | None, str]:
-    """(edge map the model sees, generated photo, status message)."""
-    try:
-        drawing = editor_image(value)
-        if drawing is None:
-            return None, None, "Draw a shoe outline to begin."
-        predictor = load_predictor(model)
-        edges = prepare_sketch(drawing, predictor.size)
-        return edges, predictor(edges), ""
-    except EmptySketchError:
-        return None, None, "The canvas is empty: draw a shoe outline."
-    except (ImageLoadError, FileNotFoundError, KeyError, ValueError) as err:
-        return None, None, f"Could not use that: {err}"
+class SketchDemo:
+    """The demo's functions, bound to the models it may load."""
+
+    def __init__(self, models: dict[str, str] | None = None) -> None:
+        self.models = models if models is not None else available_models()
+
+    def _predictor(self, model: str):
+        if model not in self.models.values():
+            raise KeyError(f"unknown model {model!r}")
+        return load_predictor(model)
+
+    def from_sketch(self, value, model: str) -> tuple[Image.Image | None, Image.Image | None, str]:
+        """(edge map the model sees, generated photo, status message) for a canvas drawing."""
+        try:
+            drawing = editor_image(value)
+            if drawing is None:
+                return None, None, "Draw a shoe outline to begin."
+            predictor = self._predictor(model)
+            edges = prepare_sketch(drawing, predictor.size)
+            return edges, predictor(edges), ""
+        except EmptySketchError:
+            return None, None, "The canvas is empty: draw a shoe outline."
+        except (ImageLoadError, FileNotFoundError, KeyError, ValueError) as err:
+            return None, None, f"Could not use that: {err}"
+
+    def from_upload(self, path: str | None, kind: str, model: str):
+        """An uploaded edge map, sketch or photo -> (edge map, photo, message)."""
+        try:
+            if not path:
+                return None, None, "Upload an image first."
+            img = load_image(path, max_pixels=MAX_SIDE * MAX_SIDE)
+            predictor = self._predictor(model)
+            if kind == UPLOAD_KINDS[1]:
+                method = "hed" if "hed" in available_methods() else "xdog"
+                edges = extract_edges(fit_square(img, predictor.size), method).convert("RGB")
+            else:
+                edges = prepare_sketch(img, predictor.size)
+            return edges, predictor(edges), ""
+        except EmptySketchError:
+            return None, None, "No lines found in that image."
+        except (ImageLoadError, FileNotFoundError, KeyError, ValueError) as err:
+            return None, None, f"Could not use that: {err}"
 
 
-def available_models() -> list[str]:
-    return [name for name, path in DEFAULT_MODELS.items() if path.is_file()]
-
-
-def build_sketch_demo() -> gr.Blocks:
+def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
+    demo_fns = SketchDemo(models)
+    choices = list(demo_fns.models.items())
     with gr.Blocks(title="Sketch to shoe") as demo:
         gr.Markdown(
-            "## Sketch → shoe\nDraw a shoe outline with thin black lines; the photo updates as you draw."
+            "## Sketch → shoe\nDraw a shoe from the side with thin black lines (toe to the right); "
+            "the photo updates as you draw. Undo, clear and the eraser are in the canvas toolbar."
         )
+        model = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Model")
         with gr.Row():
-            pad = gr.Sketchpad(
-                label="Your sketch",
-                type="pil",
-                image_mode="RGBA",
-                canvas_size=(512, 512),
-                brush=gr.Brush(default_size=4, colors=["#000000"], color_mode="fixed"),
+            with gr.Tabs():
+                with gr.Tab("Draw"):
+                    pad = gr.Sketchpad(
+                        label="Your sketch",
+                        type="pil",
+                        image_mode="RGBA",
+                        canvas_size=(512, 512),
+                        brush=gr.Brush(default_size=4, colors=["#000000"], color_mode="fixed"),
+                        eraser=gr.Eraser(default_size=16),
+                        layers=False,
+                        transforms=(),
+                        height=560,
+                    )
+                with gr.Tab("Upload"):
+                    upload = gr.Image(
+                        label="Edge map, sketch or photo", type="filepath", sources=["upload", "clipboard"]
+                    )
+                    kind = gr.Radio(list(UPLOAD_KINDS), value=UPLOAD_KINDS[0], label="The upload is")
+                    go = gr.Button("Make the shoe", variant="primary")
+                    if EXAMPLES:
+                        gr.Examples([str(p) for p in EXAMPLES], inputs=upload, label="Example sketches")
+            edges = gr.Image(label="What the model sees", type="pil", interactive=False, elem_id="edges")
+            photo = gr.Image(
+                label="Shoe", type="pil", interactive=False, buttons=["download"], elem_id="shoe"
             )
-            edges = gr.Image(label="What the model sees", type="pil", interactive=False)
-            photo = gr.Image(label="Shoe", type="pil", interactive=False)
-        models = available_models()
-        model = gr.Dropdown(models, value=models[0] if models else None, label="Model")
         status = gr.Markdown()
+        outputs = [edges, photo, status]
         pad.change(
-            sketch_to_photo,
+            demo_fns.from_sketch,
             [pad, model],
-            [edges, photo, status],
+            outputs,
             trigger_mode="always_last",
             api_name="sketch_to_photo",
+            show_progress="hidden",
         )
-        model.change(sketch_to_photo, [pad, model], [edges, photo, status], api_visibility="private")
+        model.change(demo_fns.from_sketch, [pad, model], outputs, api_visibility="private")
+        go.click(demo_fns.from_upload, [upload, kind, model], outputs, api_name="upload_to_photo")
+        upload.upload(demo_fns.from_upload, [upload, kind, model], outputs, api_visibility="private")
+        demo.load(None, js=SELECT_BRUSH)
     return demo

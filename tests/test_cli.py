@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TINY_PIX2PIX
+import torch
 from PIL import Image
 
+from conftest import TINY_PIX2PIX
 from engine.runs import RunStore
 from engine.train import TrainSettings, train
 
@@ -126,3 +127,73 @@ def test_ddp_with_two_cpu_processes(aligned_dataset, studio_home):
     run = store.list()[0]
     assert run.status == "finished" and run.step == 4
     assert any("2 process(es)" in msg for _, kind, msg in store.events(run.id) if kind == "started")
+
+
+def test_export_writes_a_small_fp16_generator_that_loads(tiny_run, studio_home, tmp_path):
+    from engine.checkpoint import read_weights
+    from engine.infer import load_predictor
+
+    out = tmp_path / "small.safetensors"
+    result = engine_cli("export", tiny_run, str(out), home=studio_home)
+    assert result.returncode == 0, result.stderr
+    nets, meta = read_weights(out)
+    assert set(nets) == {"G"} and meta["task"] == "pix2pix" and meta["exported_from"] == tiny_run
+    assert all(t.dtype == torch.float16 for t in nets["G"].values() if t.is_floating_point())
+    full = load_predictor(tiny_run, precision="fp32")
+    small = load_predictor(str(out), precision="fp32")
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    torch.testing.assert_close(small.translate_tensor(x), full.translate_tensor(x), atol=5e-3, rtol=0)
+
+
+def test_make_edges_builds_an_aligned_dataset_that_trains(tmp_path, studio_home):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(4):
+        img = Image.new("RGB", (80, 60), "white")
+        img.paste((30 + 40 * i, 90, 140), (15, 10, 65, 50))
+        img.save(photos / f"p{i}.jpg")
+    out = tmp_path / "edges2things"
+    result = engine_cli(
+        "data",
+        "make-edges",
+        str(photos),
+        str(out),
+        "--method",
+        "xdog",
+        "--size",
+        "32",
+        "--val-fraction",
+        "0.25",
+        home=studio_home,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(list((out / "train").iterdir())) == 3 and len(list((out / "val").iterdir())) == 1
+    pair = Image.open(next((out / "train").iterdir()))
+    assert pair.size == (64, 32)
+    result = engine_cli(
+        "train",
+        "pix2pix",
+        "--data",
+        str(out),
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--ngf",
+        "8",
+        "--ndf",
+        "8",
+        "--n-layers",
+        "2",
+        "--load-size",
+        "32",
+        "--crop-size",
+        "32",
+        home=studio_home,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_download_refuses_unknown_dataset_names(studio_home):
+    result = engine_cli("data", "download", "nosuchset", home=studio_home)
+    assert result.returncode == 2 and "invalid choice" in result.stderr

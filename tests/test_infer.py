@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import SHARED_DATA, TINY_PIX2PIX
 from PIL import Image
 
+from conftest import SHARED_DATA, TINY_PIX2PIX
 from engine.data.datasets import open_paired_dataset
 from engine.data.sketch import prepare_sketch
 from engine.infer import DEFAULT_MODELS, load_predictor, resolve_model

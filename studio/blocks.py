@@ -1,0 +1,15 @@
+"""All Gradio demos of the studio as tabs of one app."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from studio.sketch import build_sketch_demo
+
+
+def build_studio() -> gr.Blocks:
+    with gr.Blocks(title="Image Synthesis Studio") as studio:
+        gr.Markdown("# Image Synthesis Studio")
+        with gr.Tab("Sketch → shoe"):
+            build_sketch_demo().render()
+    return studio

@@ -1,0 +1,97 @@
+"""Exporting the sketch demo as a Hugging Face Space that runs on its own."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+from PIL import Image, ImageDraw
+
+from conftest import TINY_PIX2PIX
+from engine.train import TrainSettings, train
+from studio.space import export_space
+
+
+@pytest.fixture
+def tiny_run(aligned_dataset) -> str:
+    return train(
+        "pix2pix",
+        TrainSettings(data=str(aligned_dataset), max_steps=2, batch_size=2, sample_size=2),
+        TINY_PIX2PIX,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_export_writes_a_complete_space_folder(tiny_run, tmp_path):
+    out = export_space(tmp_path / "space", "sketch", tiny_run)
+    for name in (
+        "README.md",
+        "app.py",
+        "requirements.txt",
+        "model.safetensors",
+        "engine/infer.py",
+        "studio/sketch.py",
+    ):
+        assert (out / name).is_file(), name
+    front = yaml.safe_load((out / "README.md").read_text().split("---")[1])
+    assert front["sdk"] == "gradio" and front["app_file"] == "app.py" and front["title"]
+    assert front["sdk_version"].count(".") == 2
+    assert any(line.startswith("gradio==") for line in (out / "requirements.txt").read_text().splitlines())
+    with pytest.raises(FileExistsError):
+        export_space(out, "sketch", tiny_run)
+    with pytest.raises(ValueError, match="unknown demo"):
+        export_space(tmp_path / "other", "nope", tiny_run)
+
+
+def test_exported_space_runs_in_a_fresh_process(tiny_run, tmp_path):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    out = export_space(tmp_path / "space", "sketch", tiny_run)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    where = subprocess.run(
+        [sys.executable, "-c", "import engine; print(engine.__file__)"],
+        cwd=out,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert where.startswith(str(out))  # the Space runs its own copy, not this checkout
+    port = free_port()
+    env.update(GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=out, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        client = None
+        deadline = time.time() + 90
+        while client is None and time.time() < deadline and proc.poll() is None:
+            try:
+                client = Client(url, verbose=False)
+            except Exception:
+                time.sleep(0.5)
+        assert client is not None, proc.stdout.read().decode() if proc.poll() is not None else "no server"
+        sketch = tmp_path / "sketch.png"
+        img = Image.new("RGBA", (256, 256), (0, 0, 0, 0))
+        ImageDraw.Draw(img).line([(20, 150), (120, 80), (230, 160)], fill=(0, 0, 0, 255), width=6)
+        img.save(sketch)
+        value = {"background": handle_file(str(sketch)), "layers": [], "composite": handle_file(str(sketch))}
+        model = str(out / "model.safetensors")
+        edges, photo, message = client.predict(value, model, api_name="/sketch_to_photo")
+        assert message == "" and Image.open(photo).size == (32, 32)
+        # a visitor cannot make the Space load another file on its disk: Gradio refuses values
+        # outside the dropdown's choices, and the demo refuses models outside its own list
+        with pytest.raises(AppError, match="not in the list of choices"):
+            client.predict(value, str(out / "engine" / "infer.py"), api_name="/sketch_to_photo")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -1,0 +1,99 @@
+"""The sketch demo: its function in-process, and through a launched Gradio server."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from conftest import TINY_PIX2PIX
+from engine.train import TrainSettings, train
+from studio.sketch import SketchDemo, available_models, build_sketch_demo
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def drawing() -> Image.Image:
+    img = Image.new("RGBA", (512, 512), (0, 0, 0, 0))
+    ImageDraw.Draw(img).line([(60, 300), (200, 180), (450, 320)], fill=(0, 0, 0, 255), width=8)
+    return img
+
+
+@pytest.fixture
+def tiny_run(aligned_dataset) -> str:
+    return train(
+        "pix2pix",
+        TrainSettings(data=str(aligned_dataset), max_steps=2, batch_size=2, sample_size=2),
+        TINY_PIX2PIX,
+    )
+
+
+def test_finished_runs_are_offered_as_models(tiny_run):
+    assert tiny_run in available_models().values()
+
+
+def sketch_to_photo(value, model):
+    return SketchDemo().from_sketch(value, model)
+
+
+def test_sketch_to_photo_in_process(tiny_run):
+    value = {"background": None, "layers": [drawing()], "composite": drawing()}
+    edges, photo, message = sketch_to_photo(value, tiny_run)
+    assert message == ""
+    assert edges.size == photo.size == (32, 32)
+    assert np.asarray(edges.convert("L")).mean() > 200  # white paper, dark lines
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (None, "Draw a shoe"),
+        ({"background": None, "layers": [], "composite": Image.new("RGBA", (64, 64), (0, 0, 0, 0))}, "empty"),
+        ({"composite": Image.new("RGB", (5000, 5000), "white")}, "too large"),
+    ],
+)
+def test_bad_input_gives_a_friendly_message(tiny_run, value, expected):
+    edges, photo, message = sketch_to_photo(value, tiny_run)
+    assert edges is None and photo is None and expected in message
+
+
+def test_only_the_demos_own_models_are_loaded(tiny_run, tmp_path):
+    _, _, message = sketch_to_photo({"composite": drawing()}, "no-such-run")
+    assert "unknown model" in message
+    ckpt = next((tmp_path / "home" / "runs" / tiny_run / "checkpoints").glob("step_*[0-9].safetensors"))
+    _, photo, message = SketchDemo({"mine": tiny_run}).from_sketch({"composite": drawing()}, str(ckpt))
+    assert photo is None and "unknown model" in message  # a path on the server is refused
+
+
+def test_upload_of_a_sketch_and_of_a_photo(tiny_run, tmp_path):
+    demo = SketchDemo({"mine": tiny_run})
+    sketch = tmp_path / "sketch.png"
+    drawing().save(sketch)
+    edges, photo, message = demo.from_upload(str(sketch), "edge map or sketch", tiny_run)
+    assert message == "" and photo.size == (32, 32)
+    shoe = tmp_path / "photo.jpg"
+    img = Image.new("RGB", (120, 80), "white")
+    ImageDraw.Draw(img).ellipse((10, 20, 110, 70), fill=(120, 40, 30))
+    img.save(shoe)
+    edges, photo, message = demo.from_upload(str(shoe), "photo (edges are extracted)", tiny_run)
+    assert message == "" and (np.asarray(edges.convert("L")) < 128).any()
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    assert "Could not use that" in demo.from_upload(str(broken), "photo (edges are extracted)", tiny_run)[2]
+    assert "Upload an image" in demo.from_upload(None, "photo (edges are extracted)", tiny_run)[2]
+
+
+def test_launched_demo_answers_a_client(tiny_run, tmp_path):
+    from gradio_client import Client, handle_file
+
+    path = tmp_path / "drawing.png"
+    drawing().save(path)
+    demo = build_sketch_demo()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        client = Client(demo.local_url, verbose=False)
+        value = {"background": handle_file(str(path)), "layers": [], "composite": handle_file(str(path))}
+        edges, photo, message = client.predict(value, tiny_run, api_name="/sketch_to_photo")
+        assert Image.open(photo).size == (32, 32) and Image.open(edges).size == (32, 32)
+    finally:
+        demo.close()
