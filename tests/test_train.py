@@ -8,8 +8,8 @@ import time
 
 import pytest
 import torch
-from conftest import TINY_PIX2PIX
 
+from conftest import TINY_PIX2PIX
 from engine.checkpoint import read_weights
 from engine.runs import RunStore
 from engine.train import TrainSettings, train
