@@ -55,3 +55,14 @@ def studio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 # a pix2pix small enough to train in seconds on 32x32 images
 TINY_PIX2PIX = {"ngf": 8, "ndf": 8, "n_layers": 2, "load_size": 36, "crop_size": 32}
+
+TINY_FLAGS = ["--ngf", "8", "--ndf", "8", "--n-layers", "2", "--load-size", "36", "--crop-size", "32"]
+
+
+@pytest.fixture
+def tiny_run(aligned_dataset: Path) -> str:
+    """A finished two-step pix2pix run in the test's store."""
+    from engine.train import TrainSettings, train
+
+    settings = TrainSettings(data=str(aligned_dataset), max_steps=2, batch_size=2, sample_size=2)
+    return train("pix2pix", settings, TINY_PIX2PIX)

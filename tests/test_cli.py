@@ -10,9 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import TINY_PIX2PIX
+from conftest import TINY_FLAGS
 from engine.runs import RunStore
-from engine.train import TrainSettings, train
 
 
 def engine_cli(*args: str, home: Path, tool: list[str] | None = None) -> subprocess.CompletedProcess:
@@ -32,15 +31,6 @@ def test_unknown_command_and_missing_data_fail_clearly(studio_home, tmp_path):
     result = engine_cli("train", "pix2pix", "--data", str(tmp_path / "nowhere"), home=studio_home)
     assert result.returncode == 1 and "dataset folder not found" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-@pytest.fixture
-def tiny_run(aligned_dataset) -> str:
-    return train(
-        "pix2pix",
-        TrainSettings(data=str(aligned_dataset), max_steps=2, batch_size=2, sample_size=2),
-        TINY_PIX2PIX,
-    )
 
 
 def test_translate_a_folder_of_aligned_pairs(tiny_run, aligned_dataset, studio_home, tmp_path):
@@ -108,16 +98,7 @@ def test_ddp_with_two_cpu_processes(aligned_dataset, studio_home):
         "4",
         "--batch-size",
         "2",
-        "--ngf",
-        "8",
-        "--ndf",
-        "8",
-        "--n-layers",
-        "2",
-        "--load-size",
-        "36",
-        "--crop-size",
-        "32",
+        *TINY_FLAGS,
         home=studio_home,
         tool=torchrun,
     )
@@ -179,16 +160,7 @@ def test_make_edges_builds_an_aligned_dataset_that_trains(tmp_path, studio_home)
         "2",
         "--batch-size",
         "2",
-        "--ngf",
-        "8",
-        "--ndf",
-        "8",
-        "--n-layers",
-        "2",
-        "--load-size",
-        "32",
-        "--crop-size",
-        "32",
+        *TINY_FLAGS,
         home=studio_home,
     )
     assert result.returncode == 0, result.stderr

@@ -10,18 +10,7 @@ import pytest
 import yaml
 from PIL import Image, ImageDraw
 
-from conftest import TINY_PIX2PIX
-from engine.train import TrainSettings, train
 from studio.space import export_space
-
-
-@pytest.fixture
-def tiny_run(aligned_dataset) -> str:
-    return train(
-        "pix2pix",
-        TrainSettings(data=str(aligned_dataset), max_steps=2, batch_size=2, sample_size=2),
-        TINY_PIX2PIX,
-    )
 
 
 def free_port() -> int:

@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from conftest import TINY_PIX2PIX
-from engine.train import TrainSettings, train
 from studio.sketch import SketchDemo, available_models, build_sketch_demo
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -17,15 +15,6 @@ def drawing() -> Image.Image:
     img = Image.new("RGBA", (512, 512), (0, 0, 0, 0))
     ImageDraw.Draw(img).line([(60, 300), (200, 180), (450, 320)], fill=(0, 0, 0, 255), width=8)
     return img
-
-
-@pytest.fixture
-def tiny_run(aligned_dataset) -> str:
-    return train(
-        "pix2pix",
-        TrainSettings(data=str(aligned_dataset), max_steps=2, batch_size=2, sample_size=2),
-        TINY_PIX2PIX,
-    )
 
 
 def test_finished_runs_are_offered_as_models(tiny_run):

@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from conftest import TINY_PIX2PIX
+from conftest import TINY_FLAGS, TINY_PIX2PIX
 from engine.checkpoint import read_weights
 from engine.runs import RunStore
 from engine.train import TrainSettings, train
@@ -83,7 +83,8 @@ def test_resume_continues_exactly_where_it_stopped(aligned_dataset):
     assert "resumed" in kinds
 
 
-def test_sigterm_stops_cleanly_and_the_run_resumes(aligned_dataset, studio_home):
+def start_training_process(data, home, *extra: str) -> tuple[subprocess.Popen, RunStore]:
+    """`python -m engine train` in a child process, returned once it has trained a few steps."""
     cmd = [
         sys.executable,
         "-m",
@@ -91,34 +92,26 @@ def test_sigterm_stops_cleanly_and_the_run_resumes(aligned_dataset, studio_home)
         "train",
         "pix2pix",
         "--data",
-        str(aligned_dataset),
+        str(data),
         "--max-steps",
         "5000",
         "--batch-size",
         "2",
-        "--ngf",
-        "8",
-        "--ndf",
-        "8",
-        "--n-layers",
-        "2",
-        "--load-size",
-        "36",
-        "--crop-size",
-        "32",
-        "--checkpoint-every",
-        "100000",
+        *TINY_FLAGS,
+        *extra,
     ]
     proc = subprocess.Popen(
-        cmd,
-        env={**os.environ, "STUDIO_HOME": str(studio_home)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        cmd, env={**os.environ, "STUDIO_HOME": str(home)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
-    store = RunStore(studio_home)
+    store = RunStore(home)
     deadline = time.time() + 60
     while time.time() < deadline and not (store.list() and store.list()[0].step >= 5):
         time.sleep(0.3)
+    return proc, store
+
+
+def test_sigterm_stops_cleanly_and_the_run_resumes(aligned_dataset, studio_home):
+    proc, store = start_training_process(aligned_dataset, studio_home, "--checkpoint-every", "100000")
     proc.send_signal(signal.SIGTERM)
     output = proc.communicate(timeout=60)[0].decode()
     assert proc.returncode == 0, output
@@ -133,41 +126,10 @@ def test_sigterm_stops_cleanly_and_the_run_resumes(aligned_dataset, studio_home)
 
 
 def test_stop_request_from_the_store_stops_the_run(aligned_dataset, studio_home):
-    cmd = [
-        sys.executable,
-        "-m",
-        "engine",
-        "train",
-        "pix2pix",
-        "--data",
-        str(aligned_dataset),
-        "--max-steps",
-        "5000",
-        "--ngf",
-        "8",
-        "--ndf",
-        "8",
-        "--n-layers",
-        "2",
-        "--load-size",
-        "36",
-        "--crop-size",
-        "32",
-        "--mode",
-        "l1",
-    ]
-    proc = subprocess.Popen(
-        cmd,
-        env={**os.environ, "STUDIO_HOME": str(studio_home)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    store = RunStore(studio_home)
-    deadline = time.time() + 60
-    while time.time() < deadline and not (store.list() and store.list()[0].step > 0):
-        time.sleep(0.3)
+    proc, store = start_training_process(aligned_dataset, studio_home, "--mode", "l1")
     store.request_stop(store.list()[0].id)
-    assert proc.wait(timeout=60) == 0
+    output = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 0, output
     assert store.list()[0].status == "stopped"
 
 
