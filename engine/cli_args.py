@@ -7,7 +7,7 @@ import dataclasses
 import typing
 
 
-def _flag(name: str) -> str:
+def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
@@ -24,11 +24,11 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[s
         help_text = f"{help_text} (default: {default})".strip()
         if kind is bool:
             group.add_argument(
-                _flag(f.name), action=argparse.BooleanOptionalAction, default=None, help=help_text
+                flag(f.name), action=argparse.BooleanOptionalAction, default=None, help=help_text
             )
         else:
             group.add_argument(
-                _flag(f.name), type=kind, default=None, help=help_text, choices=f.metadata.get("choices")
+                flag(f.name), type=kind, default=None, help=help_text, choices=f.metadata.get("choices")
             )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -24,9 +25,7 @@ def start(args: argparse.Namespace) -> int:
             [
                 sys.executable,
                 "-m",
-                "streamlit",
-                "run",
-                str(ROOT / "app.py"),
+                "studio.streamlit_server",
                 "--server.port",
                 str(args.streamlit_port),
                 "--server.address",
@@ -39,6 +38,8 @@ def start(args: argparse.Namespace) -> int:
             cwd=ROOT,
             env=env,
         )
+    # SIGTERM ends the studio like Ctrl-C, so the Streamlit child is stopped too, not orphaned
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     demo = build_studio()
     print(f"Gradio demos:   {gradio_url}")
     if streamlit:
@@ -48,6 +49,7 @@ def start(args: argparse.Namespace) -> int:
     finally:
         if streamlit:
             streamlit.terminate()
+            streamlit.wait(timeout=20)
     return 0
 
 

@@ -342,3 +342,10 @@ def test_unet_layer_table_names_the_problem_sets_layers():
     assert sum(r["params"] for r in unet_layer_table()) == 54_413_955  # pix2pix's unet_256
     with pytest.raises(ValueError):
         unet_layer_table(size=48, depth=5)
+
+
+def test_an_unusable_run_store_is_an_error_message_not_a_traceback(tmp_path, monkeypatch):
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("STUDIO_HOME", str(tmp_path / "a-file"))
+    at = open_page("runs")
+    assert "Cannot open the run store" in at.error[0].value

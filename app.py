@@ -1,0 +1,17 @@
+"""The studio's Streamlit app: `streamlit run app.py`. Pages live in pages/ and are listed here
+(with st.navigation the folder is not auto-discovered; pages/common.py is a helper, no page)."""
+
+import streamlit as st
+
+st.set_page_config(page_title="Image Synthesis Studio", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/runs.py", title="Runs", icon=":material/monitoring:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
+    st.Page("pages/playground.py", title="Playground", icon=":material/draw:"),
+]
+
+st.navigation(PAGES).run()

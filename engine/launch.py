@@ -1,0 +1,199 @@
+"""Start and resume training in a child process, so a UI never trains inside its own process.
+
+The child is `python -m engine train ...` in a session of its own (closing the UI does not
+kill it), with stdout and stderr in `$STUDIO_HOME/logs/`. It creates its run in the store once
+its data is loaded; `wait_for_new_run` finds it there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.cli_args import flag
+from engine.data.images import IMAGE_EXTENSIONS
+from engine.runs import Run, RunStore, default_home
+from engine.tasks import get_task
+from engine.train import TrainSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class LaunchedRun:
+    """A training process this process started, and where its output goes."""
+
+    process: subprocess.Popen
+    log_path: Path
+    command: list[str]
+    started: float
+    run_id: str | None = None  # known at once on resume; for a new run, once it appears
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def exited(self) -> bool:
+        return self.process.poll() is not None
+
+    def log_tail(self, lines: int = 20) -> str:
+        return read_log_tail(self.log_path, lines)
+
+
+def config_flags(cls: type, values: dict) -> list[str]:
+    """CLI flags for fields of a config dataclass, as `engine.cli_args` parses them back:
+    `lambda_l1=100` -> `--lambda-l1=100`, bools -> `--dropout` / `--no-dropout`."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} option(s): {', '.join(unknown)}")
+    flags = []
+    for name, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            flags.append(flag(name) if value else "--no-" + flag(name)[2:])
+        else:
+            flags.append(f"{flag(name)}={value}")  # '=' keeps values like '-x' from looking like flags
+    return flags
+
+
+def dataset_problem(folder: str | Path) -> str | None:
+    """Why `folder` cannot be a dataset (missing, not a folder, no images), or None if it can."""
+    if not str(folder).strip():
+        return "enter the dataset folder"
+    path = Path(folder).expanduser()
+    if not path.exists():
+        return f"dataset folder not found: {path}"
+    if not path.is_dir():
+        return f"not a folder: {path}"
+    if not _has_images(path):
+        return f"no images in {path} (expected e.g. DIR/train/*.jpg with A|B side by side)"
+    return None
+
+
+def _has_images(folder: Path, depth: int = 3, budget: int = 20000) -> bool:
+    """An image within `depth` levels (DIR/train/A/x.jpg is 3). Gives up looking, saying yes,
+    after `budget` entries: a wrong folder like / must not stall the page that asks."""
+    level, seen = [folder], 0
+    for _ in range(depth):
+        below = []
+        for current in level:
+            try:
+                entries = list(os.scandir(current))
+            except OSError:
+                continue
+            for entry in entries:
+                seen += 1
+                if entry.is_file() and Path(entry.name).suffix.lower() in IMAGE_EXTENSIONS:
+                    return True
+                if entry.is_dir():
+                    below.append(entry.path)
+            if seen > budget:
+                return True
+        level = below
+    return False
+
+
+def start_training(
+    task: str, settings: dict, task_config: dict | None = None, home: str | Path | None = None
+) -> LaunchedRun:
+    """`python -m engine train TASK --flags...` in the background; returns at once."""
+    task_type = get_task(task)  # unknown task: ValueError naming the ones there are
+    problem = dataset_problem(settings.get("data", ""))
+    if problem:
+        raise FileNotFoundError(problem)
+    settings = {**settings, "data": str(Path(settings["data"]).expanduser().resolve())}
+    flags = config_flags(TrainSettings, settings) + config_flags(task_type.Config, task_config or {})
+    return _spawn(["train", task, *flags], home, task)
+
+
+def resume_training(run_id: str, home: str | Path | None = None, max_steps: int | None = None) -> LaunchedRun:
+    """Continue a stopped, failed or finished run from its last checkpoint (to `max_steps`)."""
+    store = RunStore(home)
+    run = store.get(run_id)  # unknown run: KeyError
+    if run.status == "running":
+        raise ValueError(f"run {run_id} is still running")
+    if store.latest_checkpoint(run_id) is None:
+        raise ValueError(f"run {run_id} has no checkpoint to resume from")
+    flags = [f"--resume={run_id}"] + ([f"--max-steps={max_steps}"] if max_steps else [])
+    launch = _spawn(["train", *flags], home, run_id)
+    launch.run_id = run_id
+    return launch
+
+
+def _spawn(args: list[str], home: str | Path | None, label: str) -> LaunchedRun:
+    home = (Path(home) if home else default_home()).expanduser().resolve()
+    logs = home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"{label}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}.log"
+    command = [sys.executable, "-m", "engine", *args, f"--home={home}"]
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
+        "TQDM_MININTERVAL": os.environ.get("TQDM_MININTERVAL", "10"),  # a log, not a terminal
+    }
+    started = time.time()
+    with open(log_path, "w") as log:
+        log.write(" ".join(command) + "\n")
+        log.flush()
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    # reap the child when it ends, so no zombie is left behind while the UI lives on
+    threading.Thread(target=process.wait, daemon=True).start()
+    return LaunchedRun(process, log_path, command, started)
+
+
+def wait_for_new_run(
+    store: RunStore,
+    since_time: float,
+    timeout: float = 30.0,
+    task: str | None = None,
+    process: subprocess.Popen | None = None,
+    poll: float = 0.25,
+) -> Run | None:
+    """The first run created at or after `since_time`; None after `timeout`, or as soon as
+    `process` has exited without creating one (its log says why)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        exited = process is not None and process.poll() is not None  # before looking: no race
+        found = [r for r in store.list(task) if r.created >= since_time]
+        if found:
+            return min(found, key=lambda r: r.created)
+        if exited or time.monotonic() >= deadline:
+            return None
+        time.sleep(poll)
+
+
+def read_log_tail(path: str | Path, lines: int = 20) -> str:
+    """The last lines of a log ('' if it is not there yet); progress-bar redraws become lines."""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(_split_lines(text)[-lines:])
+
+
+def last_error(path: str | Path) -> str:
+    """The last non-empty line of a log: for a failed launch, the message without a traceback."""
+    found = [line for line in _split_lines(read_log_tail(path, 200)) if line.strip()]
+    return found[-1].strip() if found else "the training process ended without output"
+
+
+def _split_lines(text: str) -> list[str]:
+    return [part for line in text.splitlines() for part in line.split("\r")]

@@ -1,0 +1,54 @@
+"""Named starting points for training, so the Train page and scripts share the same recipes.
+
+`PRESETS[task][name]` holds task-config overrides (fields of the task's `Config`);
+`SETTINGS_DEFAULTS` holds loop settings (fields of `TrainSettings`) that suit an interactive
+run better than the CLI's defaults: the problem set trains with batch 4 and looks at samples
+often.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from engine.tasks import get_task
+from engine.train import TrainSettings
+
+PRESETS: dict[str, dict[str, dict]] = {
+    "pix2pix": {
+        "problem set: L1 only": {"mode": "l1", "lambda_l1": 100.0},
+        "problem set: L1 + cGAN, lambda 100": {"mode": "l1+cgan", "lambda_l1": 100.0},
+        "lite (ngf 32)": {"mode": "l1+cgan", "lambda_l1": 100.0, "ngf": 32, "ndf": 32},
+    },
+}
+
+SETTINGS_DEFAULTS: dict = {
+    "batch_size": 4,
+    "max_steps": 20000,
+    "sample_size": 5,
+    "sample_every": 200,
+    "checkpoint_every": 1000,
+    "precision": "auto",
+}
+
+DEFAULTS_NAME = "task defaults"
+
+
+def preset_names(task: str) -> list[str]:
+    """The task's presets, then its plain defaults (every task has those)."""
+    return [*PRESETS.get(task, {}), DEFAULTS_NAME]
+
+
+def preset_config(task: str, preset: str) -> dict:
+    """Every field of the task's Config: its default, overridden by the preset."""
+    config_type = get_task(task).Config
+    values = {f.name: f.default for f in dataclasses.fields(config_type)}
+    if preset == DEFAULTS_NAME:
+        return values
+    if preset not in PRESETS.get(task, {}):
+        raise KeyError(f"no preset {preset!r} for {task}; available: {', '.join(preset_names(task))}")
+    return {**values, **PRESETS[task][preset]}
+
+
+def default_settings() -> dict:
+    """Every TrainSettings field: the loop's defaults with SETTINGS_DEFAULTS on top."""
+    return {**dataclasses.asdict(TrainSettings()), **SETTINGS_DEFAULTS}

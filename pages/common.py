@@ -1,0 +1,140 @@
+"""What several pages show the same way: run labels, loss figures, stop/resume buttons.
+
+A helper module, not a page: app.py lists the pages, so st.navigation never runs this file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.colors import qualitative
+
+from engine.curves import Curves, Series, ema, thin
+from engine.launch import LaunchedRun, resume_training
+from engine.runs import Run, RunStore, default_home
+
+STATUS_ICONS = {"running": "🟢", "finished": "✅", "failed": "❌", "stopped": "⏹️"}
+
+
+def get_store() -> RunStore:
+    """The run store at $STUDIO_HOME, opened per script run (cheap; follows the env)."""
+    try:
+        return RunStore()
+    except (OSError, sqlite3.Error) as err:
+        st.error(
+            f"Cannot open the run store at {default_home()}: {err}. Set STUDIO_HOME to a writable folder."
+        )
+        st.stop()
+
+
+def status_text(run: Run) -> str:
+    return f"{STATUS_ICONS.get(run.status, '')} {run.status}"
+
+
+def progress_text(run: Run) -> str:
+    return f"step {run.step}/{run.max_steps or '?'}"
+
+
+def run_label(run: Run) -> str:
+    """One line that tells runs apart in a select box."""
+    name = run.name if run.name and run.name != run.id else run.id
+    return f"{STATUS_ICONS.get(run.status, '')} {name} · {run.task} · {progress_text(run)}"
+
+
+def when(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+def runs_table(runs: list[Run]) -> list[dict]:
+    """Rows for st.dataframe; 'open' links to the Runs page for that run."""
+    return [
+        {
+            "run": run.name or run.id,
+            "task": run.task,
+            "status": status_text(run),
+            "progress": progress_text(run),
+            "mode": run.config.get("task_config", {}).get("mode", ""),
+            "updated": when(run.updated),
+            "open": f"runs?run={run.id}",
+        }
+        for run in runs
+    ]
+
+
+def launches() -> list[LaunchedRun]:
+    """Training processes started from this browser session (Train page, resume buttons)."""
+    return st.session_state.setdefault("launches", [])
+
+
+def is_live(run: Run) -> bool:
+    """Running, or a process of ours is about to resume it: worth polling."""
+    return run.status == "running" or any(
+        launch.run_id == run.id and not launch.exited() for launch in launches()
+    )
+
+
+def curves_for(store: RunStore, run_id: str) -> Curves:
+    """The run's loss series kept in the session; only rows after the last step are read."""
+    curves = st.session_state.setdefault("curves", {}).setdefault(run_id, Curves())
+    curves.poll(store, run_id)
+    return curves
+
+
+def loss_figure(
+    title: str, lines: list[tuple[str, Series]], smoothing: float = 0.0, log_y: bool = False
+) -> go.Figure:
+    """One loss plot: each line smoothed (TensorBoard EMA) over its faint raw values."""
+    fig = go.Figure()
+    palette = qualitative.Plotly
+    for i, (label, series) in enumerate(lines):
+        colour = palette[i % len(palette)]
+        steps, raw = thin(series.steps, series.values)
+        if smoothing > 0:
+            fig.add_scatter(
+                x=steps, y=raw, mode="lines", line={"color": colour, "width": 1}, opacity=0.25,
+                name=f"{label} (raw)", showlegend=False, hoverinfo="skip",
+            )  # fmt: skip
+            _, smooth = thin(series.steps, ema(series.values, smoothing))
+            fig.add_scatter(x=steps, y=smooth, mode="lines", line={"color": colour}, name=label)
+        else:
+            fig.add_scatter(x=steps, y=raw, mode="lines", line={"color": colour}, name=label)
+    fig.update_layout(
+        title=title,
+        height=320,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis_title="step",
+        yaxis_type="log" if log_y else "linear",
+        legend={"orientation": "h", "y": -0.25},
+        showlegend=len(lines) > 1,
+    )
+    return fig
+
+
+def run_controls(store: RunStore, run: Run, key: str) -> None:
+    """Stop for a running run; resume (to a chosen step) for one that has a checkpoint."""
+    if run.status == "running":
+        if st.button("Stop", key=f"{key}.stop", help="checkpoint and stop at the next poll"):
+            store.request_stop(run.id)
+            st.toast(f"asked {run.id} to stop")
+        return
+    if not store.checkpoints(run.id):
+        st.caption("no checkpoint to resume from")
+        return
+    default = max(run.max_steps or 0, run.step) + (1000 if run.status == "finished" else 0)
+    with st.popover("Resume…"):
+        until = st.number_input(
+            "train until step", min_value=run.step + 1, value=max(default, run.step + 1), step=100,
+            key=f"{key}.until",
+        )  # fmt: skip
+        if not st.button("Resume", key=f"{key}.resume"):
+            return
+    try:
+        launch = resume_training(run.id, store.home, int(until))
+    except (KeyError, ValueError, OSError) as err:
+        st.error(f"could not resume {run.id}: {err}")
+        return
+    launches().append(launch)
+    st.success(f"resuming {run.id} in process {launch.pid}; log: {launch.log_path}")

@@ -1,0 +1,147 @@
+"""Compare: runs overlaid loss by loss, their eval metrics, and the same inputs through each model
+(e.g. L1 only against L1 + cGAN, the problem set's comparison)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+from PIL import Image
+
+from engine.curves import loss_title
+from engine.data.datasets import find_split, split_aligned
+from engine.data.images import ImageLoadError, list_images, load_image
+from engine.data.sketch import prepare_sketch
+from engine.infer import DEFAULT_MODELS, load_predictor
+from engine.runs import Run, RunStore
+from pages.common import curves_for, get_store, loss_figure, run_label
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
+
+
+def overlaid_losses(store: RunStore, runs: list[Run], smoothing: float, log_y: bool) -> None:
+    """One plot per loss name, one line per run that logged it."""
+    names: list[str] = []
+    for run in runs:
+        names += [n for n in run.config.get("loss_names", []) if n not in names]
+    curves = {run.id: curves_for(store, run.id) for run in runs}
+    columns = st.columns(2)
+    for i, name in enumerate(names):
+        lines = [
+            (run.name or run.id, curves[run.id].series[name]) for run in runs if name in curves[run.id].series
+        ]
+        if lines:
+            fig = loss_figure(loss_title(name), lines, smoothing, log_y)
+            columns[i % 2].plotly_chart(fig, width="stretch", key=f"compare.loss.{name}")
+
+
+def evals_table(store: RunStore, models: list[str]) -> pd.DataFrame:
+    """The latest value of each metric, one row per (model, data, split)."""
+    rows = [row for model in models for row in store.evals(model)]
+    frame = pd.DataFrame(rows, columns=["model", "data", "split", "metric", "value", "time"])
+    if frame.empty:
+        return frame
+    latest = frame.sort_values("time").groupby(["model", "data", "split", "metric"]).last()
+    return latest["value"].unstack("metric").reset_index()
+
+
+def example_inputs() -> list[tuple[str, Image.Image, Image.Image | None]]:
+    """The bundled sketches, made into edge maps like those the models trained on."""
+    return [(p.stem, prepare_sketch(load_image(p)), None) for p in sorted(EXAMPLES.glob("*.png"))]
+
+
+def folder_inputs(
+    folder: str, count: int, direction: str
+) -> list[tuple[str, Image.Image, Image.Image | None]]:
+    """The first images of a dataset's val split (A|B files give input and target) or of a
+    plain folder of inputs."""
+    found = []
+    for path in list_images(find_split(Path(folder).expanduser(), "val"))[:count]:
+        image = load_image(path)
+        if image.width == 2 * image.height:
+            found.append((path.stem, *split_aligned(image, direction)))
+        else:
+            found.append((path.stem, image, None))
+    return found
+
+
+def side_by_side(store: RunStore, runs: list[Run]) -> None:
+    st.subheader("Same inputs, each model")
+    choices = [r.id for r in runs if store.checkpoints(r.id)]
+    choices += [name for name, path in DEFAULT_MODELS.items() if path.is_file()]
+    if not choices:
+        st.info("None of these runs has a checkpoint yet, and no bundled model is on disk.")
+        return
+    models = st.multiselect("models", choices, default=choices[:3], key="compare.models")
+    source = st.radio("inputs", ("example sketches", "dataset folder"), horizontal=True, key="compare.source")
+    folder, count, direction = "", 4, "AtoB"
+    if source == "dataset folder":
+        cols = st.columns([3, 1, 1])
+        folder = cols[0].text_input("dataset folder", key="compare.folder")
+        count = cols[1].number_input("images", 1, 12, 4, key="compare.count")
+        direction = cols[2].selectbox("direction", ("AtoB", "BtoA"), key="compare.direction")
+    if not st.button("Translate", key="compare.go", disabled=not models):
+        shown = st.session_state.get("compare.results")
+        if shown:
+            show_grid(*shown)
+        return
+    try:
+        inputs = example_inputs() if source == "example sketches" else folder_inputs(folder, count, direction)
+        if not inputs:
+            raise FileNotFoundError("no images found there")
+        outputs = {
+            m: load_predictor(m, store.home).translate_batch([x for _, x, _ in inputs]) for m in models
+        }
+    except (FileNotFoundError, KeyError, ValueError, RuntimeError, ImageLoadError, OSError) as err:
+        st.error(f"Could not translate: {err}")
+        return
+    st.session_state["compare.results"] = (inputs, outputs)
+    show_grid(inputs, outputs)
+
+
+def show_grid(inputs: list, outputs: dict[str, list[Image.Image]]) -> None:
+    """input | target (if known) | model 1 | model 2 ... one row per image."""
+    with_target = any(target is not None for _, _, target in inputs)
+    headers = ["input"] + (["target"] if with_target else []) + list(outputs)
+    for column, header in zip(st.columns(len(headers)), headers):
+        column.markdown(f"**{header}**")
+    for i, (name, image, target) in enumerate(inputs):
+        cells = [image] + ([target] if with_target else []) + [out[i] for out in outputs.values()]
+        for column, cell in zip(st.columns(len(headers)), cells):
+            if cell is not None:
+                column.image(cell, caption=name if cell is image else None, width="stretch")
+
+
+def main() -> None:
+    st.title("Compare")
+    store = get_store()
+    runs = store.list()
+    if not runs:
+        st.info("No runs to compare yet. Train two (e.g. L1 only and L1 + cGAN) on the Train page.")
+        side_by_side(store, [])
+        return
+    by_id = {r.id: r for r in runs}
+    picked = st.multiselect(
+        "runs",
+        list(by_id),
+        default=list(by_id)[:2],
+        format_func=lambda i: run_label(by_id[i]),
+        key="compare.runs",
+    )
+    chosen = [by_id[i] for i in picked]
+    options = st.columns(2)
+    smoothing = options[0].slider("smoothing", 0.0, 0.99, 0.6, 0.01, key="compare.smoothing")
+    log_y = options[1].toggle("log scale", key="compare.log")
+    if chosen:
+        overlaid_losses(store, chosen, smoothing, log_y)
+    st.subheader("Metrics")
+    table = evals_table(store, [r.id for r in chosen] + list(DEFAULT_MODELS))
+    if table.empty:
+        st.caption("No evaluations yet: `python -m engine eval RUN --data DIR` adds FID, SSIM, PSNR and L1.")
+    else:
+        st.dataframe(table, hide_index=True, width="stretch")
+    side_by_side(store, chosen)
+
+
+main()

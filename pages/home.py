@@ -1,0 +1,62 @@
+"""Home: what the studio holds (bundled models, runs) and where to go next."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.infer import DEFAULT_MODELS
+from pages.common import STATUS_ICONS, get_store, runs_table
+
+RECENT = 20
+
+
+def bundled_models() -> list[dict]:
+    """The bundled default models that are on disk."""
+    return [
+        {"model": name, "file": path.name, "size (MB)": round(path.stat().st_size / 2**20, 1)}
+        for name, path in DEFAULT_MODELS.items()
+        if path.is_file()
+    ]
+
+
+def main() -> None:
+    st.title("Image Synthesis Studio")
+    st.markdown(
+        "Sketch a shoe and get a photo, train pix2pix yourself and watch its losses live, "
+        "compare runs side by side and learn how the networks are built.\n\n"
+        "- **Train**: pick a dataset and a preset, launch a run in the background, stop or resume it.\n"
+        "- **Runs**: live loss curves and sample grids of any run.\n"
+        "- **Compare**: runs overlaid, their metrics, the same inputs through each model.\n"
+        "- **Learn**: PatchGAN receptive fields, the U-Net layer by layer, the pix2pix objective.\n"
+        "- **Playground**: the interactive Gradio demos."
+    )
+    store = get_store()
+    runs = store.list()
+
+    counts = st.columns(len(STATUS_ICONS) + 1)
+    counts[0].metric("runs", len(runs))
+    for column, status in zip(counts[1:], STATUS_ICONS):
+        column.metric(f"{STATUS_ICONS[status]} {status}", sum(r.status == status for r in runs))
+
+    st.subheader("Bundled models")
+    models = bundled_models()
+    if models:
+        st.dataframe(models, hide_index=True, width="stretch")
+    else:
+        st.info("No bundled model is on disk yet; train one on the Train page.")
+
+    st.subheader("Recent runs")
+    if not runs:
+        st.info("No runs yet. Start one on the Train page.")
+        st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
+        return
+    st.caption(f"Run store: `{store.home}`")
+    st.dataframe(
+        runs_table(runs[:RECENT]),
+        hide_index=True,
+        width="stretch",
+        column_config={"open": st.column_config.LinkColumn("open", display_text="open")},
+    )
+
+
+main()

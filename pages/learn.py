@@ -1,0 +1,135 @@
+"""Learn: the PatchGAN's receptive field layer by layer (problem 6.2), the U-Net's tensor shapes,
+and the pix2pix objective with the names its losses are logged under."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from engine.models.patchgan import patchgan_receptive_fields
+from engine.models.summary import unet_layer_table
+
+SIZES = [32, 64, 128, 256, 512, 1024]
+
+
+def receptive_field_section() -> None:
+    st.markdown(
+        "Each output of the PatchGAN judges one patch of the input. Walking the convolutions in "
+        "order, every layer widens the patch by (kernel - 1) times the current jump, and a stride "
+        "multiplies the jump:"
+    )
+    st.latex(
+        r"r_\ell = r_{\ell-1} + (k_\ell - 1)\, j_{\ell-1}, \qquad j_\ell = j_{\ell-1}\, s_\ell, \qquad r_0 = j_0 = 1"
+    )
+    left, right = st.columns(2)
+    n_layers = left.number_input("n_layers (3 is pix2pix's default)", 1, 8, 3, key="learn.n_layers")
+    size = right.number_input("input size (pixels)", 8, 2048, 256, key="learn.size")
+    rows = patchgan_receptive_fields(int(n_layers), int(size))
+    final = rows[-1]
+    cols = st.columns(3)
+    cols[0].metric("receptive field", f"{final.receptive_field}x{final.receptive_field}")
+    cols[1].metric("output map", f"{final.out_size}x{final.out_size}" if final.out_size > 0 else "empty")
+    cols[2].metric("conv layers", len(rows))
+    if final.out_size < 1:
+        st.warning(f"A {size}-pixel input is too small for {n_layers} layers: the output map is empty.")
+    table = [
+        {
+            "layer": r.layer,
+            "kernel": r.kernel,
+            "stride": r.stride,
+            "padding": r.padding,
+            "jump": r.jump,
+            "output size": r.out_size,
+            "receptive field": f"{r.receptive_field}x{r.receptive_field}",
+        }
+        for r in rows
+    ]
+    st.dataframe(table, hide_index=True, width="stretch")
+    fig = go.Figure()
+    fig.add_scatter(
+        x=[r.layer for r in rows],
+        y=[r.receptive_field for r in rows],
+        mode="lines+markers",
+        name="receptive field",
+    )
+    fig.add_bar(x=[r.layer for r in rows], y=[r.out_size for r in rows], name="output size", opacity=0.4)
+    fig.update_layout(
+        height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title="layer", yaxis_title="pixels",
+        title="Receptive field and output size after each layer",
+    )  # fmt: skip
+    st.plotly_chart(fig, width="stretch", key="learn.rf_chart")
+
+
+def unet_section() -> None:
+    st.markdown(
+        "The generator halves the image at every encoder level down to 1x1, then doubles it back; "
+        "each decoder output is concatenated with the encoder output of the same size (the skip), "
+        "so the next block sees twice the channels. `CD` blocks use dropout."
+    )
+    cols = st.columns(3)
+    size = cols[0].selectbox("input size", SIZES, index=SIZES.index(256), key="learn.unet_size")
+    ngf = cols[1].selectbox("ngf", [8, 16, 32, 64, 128], index=3, key="learn.ngf")
+    max_depth = size.bit_length() - 1
+    depth = cols[2].slider("levels (depth)", 2, max_depth, max_depth, key="learn.depth")
+    try:
+        rows = unet_layer_table(size=size, ngf=ngf, depth=depth)
+    except ValueError as err:
+        st.error(str(err))
+        return
+    shape = "{} x {} x {}".format
+    table = [
+        {
+            "block": r["name"],
+            "input (C x H x W)": shape(*r["input"]),
+            "output": shape(*r["output"]),
+            "skip into input": r["skip"] or "",
+            "layers": r["layers"],
+            "parameters": r["params"],
+        }
+        for r in rows
+    ]
+    total = sum(r["params"] for r in rows)
+    st.metric("generator parameters", f"{total:,}", help=f"{total / 1e6:.1f} M")
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+def objective_section() -> None:
+    st.markdown("The conditional GAN loss: D sees the input x with either the real y or the generated G(x).")
+    st.latex(
+        r"\mathcal{L}_{cGAN}(G, D) = \mathbb{E}_{x,y}\left[\log D(x, y)\right]"
+        r" + \mathbb{E}_{x}\left[\log\left(1 - D(x, G(x))\right)\right]"
+    )
+    st.markdown("An L1 term keeps the output close to the target and sharp edges in place:")
+    st.latex(r"\mathcal{L}_{L1}(G) = \mathbb{E}_{x,y}\left[\lVert y - G(x) \rVert_1\right]")
+    st.markdown("The full objective, with lambda = 100 in the paper and the problem set:")
+    st.latex(r"G^* = \arg\min_G \max_D \; \mathcal{L}_{cGAN}(G, D) + \lambda\, \mathcal{L}_{L1}(G)")
+    st.markdown(
+        "In training, each step first updates D, then G, with binary cross-entropy (BCE). "
+        "These are the curves on the Runs page:"
+    )
+    st.latex(
+        r"\texttt{D} = \tfrac12\big(\underbrace{\mathrm{BCE}(D(x,y), 1)}_{\texttt{D\_real}}"
+        r" + \underbrace{\mathrm{BCE}(D(x,G(x)), 0)}_{\texttt{D\_fake}}\big)"
+    )
+    st.latex(
+        r"\mathcal{L}_G = \underbrace{\mathrm{BCE}(D(x,G(x)), 1)}_{\texttt{G\_GAN}}"
+        r" + \lambda \underbrace{\lVert y - G(x) \rVert_1}_{\texttt{G\_L1}}"
+    )
+    st.caption(
+        "G maximises log D(x, G(x)) instead of minimising log(1 - D(x, G(x))): the same fixed "
+        "point, with stronger gradients early on. The 'L1 only' preset drops the cGAN term."
+    )
+
+
+def main() -> None:
+    st.title("Learn")
+    patch, unet, objective = st.tabs(["PatchGAN receptive field", "U-Net layers", "pix2pix objective"])
+    with patch:
+        receptive_field_section()
+    with unet:
+        unet_section()
+    with objective:
+        objective_section()
+
+
+main()

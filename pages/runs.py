@@ -1,0 +1,122 @@
+"""Runs: one run's live loss curves, sample grids over time, config and events.
+
+While the run trains, a fragment refreshes every 2 s without reloading the page, and reads
+only the metric rows after the last step it has seen (the series live in st.session_state).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.curves import loss_title, plot_groups
+from engine.runs import RunStore
+from pages.common import (
+    curves_for,
+    get_store,
+    is_live,
+    loss_figure,
+    progress_text,
+    run_controls,
+    run_label,
+    when,
+)
+
+
+def pick_run(store: RunStore) -> str | None:
+    """A select box over the runs; ?run=ID in the URL preselects one."""
+    runs = store.list()
+    if not runs:
+        return None
+    ids = [r.id for r in runs]
+    labels = {r.id: run_label(r) for r in runs}
+    wanted = st.query_params.get("run")
+    index = ids.index(wanted) if wanted in ids else 0
+    run_id = st.selectbox("run", ids, index=index, format_func=labels.get, key="runs.pick")
+    st.query_params["run"] = run_id
+    return run_id
+
+
+def loss_charts(store: RunStore, run_id: str, loss_names: list[str], view: dict) -> None:
+    curves = curves_for(store, run_id)
+    if not curves.series:
+        st.info("No losses logged yet: the first ones arrive after a few steps.")
+        return
+    groups = plot_groups(loss_names or list(curves.series), with_parts=view["parts"])
+    columns = st.columns(min(3, len(groups)))
+    for i, (head, names) in enumerate(groups):
+        lines = [(name, curves.series[name]) for name in names if name in curves.series]
+        fig = loss_figure(loss_title(head), lines, view["smoothing"], view["log"])
+        columns[i % len(columns)].plotly_chart(fig, width="stretch", key=f"runs.loss.{run_id}.{head}")
+
+
+def sample_grids(store: RunStore, run_id: str, visual_names: list[str]) -> None:
+    samples = store.samples(run_id)
+    if not samples:
+        st.caption("No sample grid yet.")
+        return
+    steps = [step for step, _ in samples]
+    step = steps[0] if len(steps) == 1 else st.select_slider("sample at step", steps, value=steps[-1])
+    path = dict(samples)[step]
+    columns = " | ".join(visual_names) if visual_names else ""
+    st.image(str(path), caption=f"step {step}: {columns}")
+
+
+def live_view(store: RunStore, run_id: str, view: dict, was_live: bool) -> None:
+    """The part that refreshes: status, losses, samples."""
+    try:
+        run = store.get(run_id)
+    except KeyError:
+        st.error(f"Run {run_id} is no longer in the store.")
+        return
+    if was_live and not is_live(run):
+        st.rerun()  # it ended: redraw the whole page once, without the timer
+    bar = min(1.0, run.step / run.max_steps) if run.max_steps else 0.0
+    st.progress(bar, text=f"{run.status} · {progress_text(run)} · updated {when(run.updated)}")
+    if run.message:
+        (st.error if run.status == "failed" else st.caption)(run.message)
+    loss_charts(store, run.id, run.config.get("loss_names", []), view)
+    st.subheader("Samples")
+    sample_grids(store, run.id, run.config.get("visual_names", []))
+
+
+def details(store: RunStore, run_id: str) -> None:
+    run = store.get(run_id)
+    with st.expander("Config"):
+        st.json(run.config)
+    with st.expander("Events"):
+        events = [{"time": when(t), "event": kind, "message": msg} for t, kind, msg in store.events(run_id)]
+        st.dataframe(events, hide_index=True, width="stretch")
+    with st.expander("Checkpoints"):
+        for step, path in store.checkpoints(run_id):
+            st.text(f"step {step}: {path}")
+
+
+def main() -> None:
+    st.title("Runs")
+    store = get_store()
+    run_id = pick_run(store)
+    if run_id is None:
+        st.info("No runs yet. Start one on the Train page.")
+        st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
+        return
+    try:
+        run = store.get(run_id)
+    except KeyError:
+        st.error(f"Unknown run {run_id}.")
+        return
+    options = st.columns([2, 1, 1, 2])
+    view = {
+        "smoothing": options[0].slider("smoothing", 0.0, 0.99, 0.6, 0.01, key="runs.smoothing"),
+        "log": options[1].toggle("log scale", key="runs.log"),
+        "parts": options[2].toggle(
+            "D_real / D_fake", value=True, key="runs.parts", help="overlay the parts of a loss on its plot"
+        ),
+    }
+    with options[3]:
+        run_controls(store, run, key=f"runs.{run.id}")
+    live = is_live(run)
+    st.fragment(run_every="2s" if live else None)(live_view)(store, run.id, view, live)
+    details(store, run.id)
+
+
+main()

@@ -1,0 +1,29 @@
+"""Start the Streamlit app (`app.py`) with Streamlit's legacy `pages/` discovery switched off.
+
+`app.py` lists its pages with `st.navigation`, which turns the old auto-discovery of `pages/`
+off, but only once it has run: until some visitor has opened the home page, a deep link such as
+`/runs?run=ID` would get the auto-discovered pages (helpers included) instead. Setting the flag
+`st.navigation` sets before the server starts gives every visitor the real navigation.
+
+    python -m studio.streamlit_server [streamlit run options]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def main(options: list[str]) -> None:
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.web import cli
+
+    PagesManager.uses_pages_directory = False
+    sys.argv = ["streamlit", "run", str(APP), *options]
+    cli.main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
