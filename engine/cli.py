@@ -9,16 +9,15 @@ import sys
 from engine.cli_args import add_dataclass_args, dataclass_overrides
 from engine.cli_data import cmd_data
 from engine.cli_infer import cmd_eval, cmd_export, cmd_translate
+from engine.cli_style import cmd_stylize
 
 
 def cmd_train(argv: list[str]) -> int:
     from engine.tasks import get_task, task_names
     from engine.train import TrainSettings, train
 
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("task", nargs="?", choices=task_names())
-    pre.add_argument("--resume")
-    known, _ = pre.parse_known_args(argv)
+    # the task, when named, comes first; its config decides which flags exist
+    named = argv[0] if argv and not argv[0].startswith("-") and argv[0] in task_names() else None
     parser = argparse.ArgumentParser(
         prog="python -m engine train",
         description="Train a task on a dataset, or continue a run with --resume RUN.",
@@ -27,7 +26,7 @@ def cmd_train(argv: list[str]) -> int:
     parser.add_argument("--resume", metavar="RUN", help="continue this run from its last checkpoint")
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
     add_dataclass_args(parser, TrainSettings)
-    task_type = get_task(known.task) if known.task else None
+    task_type = get_task(named) if named else None
     if task_type:
         add_dataclass_args(parser, task_type.Config)
     args = parser.parse_args(argv)
@@ -95,6 +94,7 @@ COMMANDS = {
     "data": cmd_data,
     "runs": cmd_runs,
     "receptive-field": cmd_receptive_field,
+    "stylize": cmd_stylize,
 }
 
 

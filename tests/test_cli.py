@@ -169,3 +169,9 @@ def test_make_edges_builds_an_aligned_dataset_that_trains(tmp_path, studio_home)
 def test_download_refuses_unknown_dataset_names(studio_home):
     result = engine_cli("data", "download", "nosuchset", home=studio_home)
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_resume_from_the_command_line_with_more_steps(tiny_run, studio_home):
+    result = engine_cli("train", "--resume", tiny_run, "--max-steps", "3", home=studio_home)
+    assert result.returncode == 0, result.stderr
+    assert RunStore(studio_home).get(tiny_run).step == 3
