@@ -1,5 +1,11 @@
 """`python -m engine ...`: the command line over the library."""
 
-from engine.cli import main
+import os
+
+# Idle OpenMP threads sleep instead of spinning: on a small machine where the studio, a
+# training run and a benchmark share the cores, spinning threads slowed a neighbour 10x.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from engine.cli import main  # noqa: E402
 
 raise SystemExit(main())

