@@ -10,6 +10,7 @@ PAGES = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/runs.py", title="Runs", icon=":material/monitoring:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page("pages/style_lab.py", title="Style lab", icon=":material/palette:"),
     st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
     st.Page("pages/playground.py", title="Playground", icon=":material/draw:"),
 ]

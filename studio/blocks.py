@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from studio.sketch import build_sketch_demo
+from studio.style import build_style_demo
 
 
 def build_studio() -> gr.Blocks:
@@ -12,4 +13,6 @@ def build_studio() -> gr.Blocks:
         gr.Markdown("# Image Synthesis Studio")
         with gr.Tab("Sketch → shoe"):
             build_sketch_demo().render()
+        with gr.Tab("Style transfer"):
+            build_style_demo().render()
     return studio

@@ -36,7 +36,7 @@ from engine.tasks.pix2pix import Pix2PixConfig
 from engine.train import TrainSettings, train
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = ["home", "train", "runs", "compare", "learn", "playground"]
+PAGES = ["home", "train", "runs", "compare", "learn", "playground", "style_lab"]
 CGAN_LOSSES = ["G_GAN", "G_L1", "D_real", "D_fake", "D"]
 
 
