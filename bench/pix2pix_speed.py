@@ -13,6 +13,11 @@ Run nothing else meanwhile: on 2 cores anything else distorts the numbers.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: python bench/x.py
+
 import argparse
 import statistics
 import time

@@ -10,6 +10,11 @@ under 150 ms on a 2-core CPU.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: python bench/x.py
+
 import argparse
 import os
 import statistics
