@@ -9,6 +9,7 @@ import sys
 from engine.cli_args import add_dataclass_args, dataclass_overrides
 from engine.cli_data import cmd_data
 from engine.cli_infer import cmd_eval, cmd_export, cmd_translate
+from engine.cli_latent import cmd_interpolate, cmd_sample
 from engine.cli_style import cmd_stylize
 
 
@@ -95,6 +96,8 @@ COMMANDS = {
     "runs": cmd_runs,
     "receptive-field": cmd_receptive_field,
     "stylize": cmd_stylize,
+    "sample": cmd_sample,
+    "interpolate": cmd_interpolate,
 }
 
 

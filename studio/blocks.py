@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from studio.latent import build_latent_demo
 from studio.sketch import build_sketch_demo
 from studio.style import build_style_demo
 
@@ -15,4 +16,6 @@ def build_studio() -> gr.Blocks:
             build_sketch_demo().render()
         with gr.Tab("Style transfer"):
             build_style_demo().render()
+        with gr.Tab("Latent space"):
+            build_latent_demo().render()
     return studio

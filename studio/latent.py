@@ -1,0 +1,232 @@
+"""Latent space: walk between two images or seeds, sample, and do a - b + c arithmetic.
+
+Thin over `engine.latent`: codes come from `LatentModel.encode_images` (VAE / autoencoder) or
+`seed_latents` (any model), and `lerp`/`slerp`/`interpolate`/`arithmetic` do the math. The slider
+decodes one code per move (debounced), so nothing heavy is precomputed. Only models from the
+demo's own list are loaded (a shared Space must not let a visitor name a file on the server),
+and bad input becomes a message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+import torch
+from PIL import Image, ImageOps
+
+from engine import latent
+from engine.data.image_folders import FASHION_MNIST_CLASSES, fashion_mnist, find_fashion_mnist
+from engine.data.images import ImageLoadError, load_image
+from engine.runs import RunStore
+
+LATENT_TASKS = ("vae", "autoencoder", "dcgan")
+MAX_PIXELS = 2048 * 2048
+SCALE = 8  # 32 px decodes shown 8x, nearest neighbour
+SOURCES = ("seed", "dataset sample", "upload")
+
+
+class BadInput(ValueError):
+    """Input a visitor can fix; its text is shown as is."""
+
+
+def available_models() -> dict[str, str]:
+    """Label -> model: the bundled VAE/DCGAN that are installed, then finished latent runs."""
+    models = {name: name for name, path in latent.LATENT_MODELS.items() if path.is_file()}
+    for task in LATENT_TASKS:
+        for run in RunStore().list(task=task):
+            if run.status == "finished":
+                label = f"{run.name} ({run.id})" if run.name and run.name != run.id else run.id
+                models[f"{label} [{task}]"] = run.id
+    return models
+
+
+@functools.lru_cache(maxsize=1)
+def _test_set() -> tuple:
+    """Fashion-MNIST test images and labels, read once (only from installed files)."""
+    return fashion_mnist("test")
+
+
+def dataset_sample(index: int) -> tuple[Image.Image, str]:
+    """Fashion-MNIST test image `index`, padded 28 -> 32 px as the training data was."""
+    if find_fashion_mnist() is None:
+        raise BadInput("Fashion-MNIST is not installed here: upload an image or use a seed.")
+    images, labels = _test_set()
+    if not 0 <= int(index) < len(images):
+        raise BadInput(f"Dataset samples are numbered 0 to {len(images) - 1}.")
+    img = ImageOps.expand(Image.fromarray(images[int(index)]), border=2, fill=0)
+    return img, FASHION_MNIST_CLASSES[int(labels[int(index)])]
+
+
+class LatentDemo:
+    """The demo's functions, bound to the models it may load."""
+
+    def __init__(self, models: dict[str, str] | None = None) -> None:
+        self.models = models if models is not None else available_models()
+
+    def _model(self, model: str) -> latent.LatentModel:
+        if not self.models:
+            raise BadInput("No latent model is installed yet: train a VAE or DCGAN run first.")
+        if model not in self.models.values():
+            raise BadInput(f"Unknown model {model!r}: pick one from the list.")
+        return latent.load_latent_model(model)
+
+    def _code(self, m: latent.LatentModel, source: str, seed, index, upload) -> torch.Tensor:
+        """One end -> its latent code (latent_dim,)."""
+        if source == "seed":
+            return m.seed_latents([int(seed or 0)])[0]
+        if not m.can_encode:
+            raise BadInput(f"A {m.task} model has no encoder: pick the ends by seed.")
+        if source == "upload":
+            if not upload:
+                raise BadInput("Upload an image for each end set to 'upload'.")
+            img = load_image(upload, max_pixels=MAX_PIXELS)
+        else:
+            img = dataset_sample(int(index or 0))[0]
+        return m.encode_images([img])[0]
+
+    def _guard(self, fn, *args, failed: tuple):
+        """Run fn; a fixable problem becomes (*failed, message)."""
+        try:
+            return (*fn(*args), "")
+        except BadInput as err:
+            return (*failed, str(err))
+        except (ImageLoadError, FileNotFoundError, KeyError, ValueError) as err:
+            return (*failed, f"Could not use that: {err}")
+
+    def slide(self, model: str, t: float, spherical: bool, *ends) -> tuple[Image.Image | None, str]:
+        """The decode of the single code at position t (0: end A, 1: end B), enlarged."""
+
+        def run():
+            m = self._model(model)
+            a, b = self._code(m, *ends[:4]), self._code(m, *ends[4:8])
+            z = (latent.slerp if spherical else latent.lerp)(a, b, torch.tensor([float(t)]))
+            return (latent.to_images(m.decode(z), SCALE)[0],)
+
+        return self._guard(run, failed=(None,))
+
+    def strip(self, model: str, frames: int, spherical: bool, *ends) -> tuple:
+        """(strip of `frames` decodes from A to B, path of an animated GIF of them, message)."""
+
+        def run():
+            m = self._model(model)
+            a, b = self._code(m, *ends[:4]), self._code(m, *ends[4:8])
+            n = int(frames)
+            if not 2 <= n <= 64:
+                raise BadInput("Use 2 to 64 frames.")
+            images = m.decode(latent.interpolate(a, b, n, spherical))
+            gif = Path(tempfile.mkdtemp(prefix="latent-")) / "interpolation.gif"
+            latent.save_gif(latent.to_images(images, 4), gif, bounce=True)
+            return latent.enlarge(latent.grid(images, n), 4), str(gif)
+
+        return self._guard(run, failed=(None, None))
+
+    def samples(self, model: str, seed, count) -> tuple[Image.Image | None, str]:
+        """A grid of `count` random decodes, reproducible from `seed`."""
+
+        def run():
+            m, n = self._model(model), int(count)
+            if not 1 <= n <= 64:
+                raise BadInput("Ask for 1 to 64 samples.")
+            batch = m.sample(n, int(seed or 0))
+            return (latent.enlarge(latent.grid(batch, math.ceil(math.sqrt(n))), 4),)
+
+        return self._guard(run, failed=(None,))
+
+    def arithmetic(self, model: str, *ends) -> tuple[Image.Image | None, str]:
+        """A strip a | b | c | (a - b + c): the three ends and the decoded result."""
+
+        def run():
+            m = self._model(model)
+            a, b, c = (self._code(m, *ends[i : i + 4]) for i in (0, 4, 8))
+            codes = torch.stack([a, b, c, latent.arithmetic(a, b, c)])
+            return (latent.enlarge(latent.grid(m.decode(codes), 4), 6),)
+
+        return self._guard(run, failed=(None,))
+
+    def preview(self, source: str, index) -> gr.Image:
+        """The dataset sample an end points at (and its class), so people see what they picked."""
+        if source != "dataset sample":
+            return gr.Image(value=None, visible=False)
+        try:
+            img, name = dataset_sample(int(index or 0))
+            return gr.Image(value=latent.enlarge(img.convert("RGB"), 3), label=name, visible=True)
+        except BadInput as err:
+            return gr.Image(value=None, label=str(err), visible=True)
+
+
+def end_picker(label: str, seed: int, index: int, demo_fns: LatentDemo) -> list[gr.components.Component]:
+    """Source + seed + dataset index + upload for one end; returns the four inputs."""
+    sources = [s for s in SOURCES if s != "dataset sample" or find_fashion_mnist() is not None]
+    with gr.Column(min_width=200):
+        gr.Markdown(f"**{label}**")
+        source = gr.Radio(sources, value="seed", label="From", show_label=False)
+        seed_in = gr.Number(seed, precision=0, label="Seed")
+        index_in = gr.Number(index, precision=0, label="Dataset index (test set)")
+        upload = gr.Image(label="Upload", type="filepath", sources=["upload", "clipboard"], height=160)
+        shown = gr.Image(label="Sample", interactive=False, height=130, visible=False)
+        for trigger in (source.change, index_in.change):
+            trigger(demo_fns.preview, [source, index_in], shown, api_visibility="private")
+    return [source, seed_in, index_in, upload]
+
+
+def build_latent_demo(models: dict[str, str] | None = None) -> gr.Blocks:
+    demo_fns = LatentDemo(models)
+    choices = list(demo_fns.models.items())
+    with gr.Blocks(title="Latent space") as demo:
+        gr.Markdown(
+            "## Latent space\nPick two ends — a seed (any model) or, for a VAE/autoencoder, an "
+            "uploaded image or a Fashion-MNIST sample — and slide between them."
+        )
+        with gr.Row():
+            model = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Model")
+            spherical = gr.Checkbox(True, label="Spherical interpolation (slerp)")
+        status = gr.Markdown()
+        with gr.Tab("Interpolate"):
+            with gr.Row():
+                ends = end_picker("End A", 0, 0, demo_fns) + end_picker("End B", 1, 1, demo_fns)
+                with gr.Column(scale=2):
+                    t = gr.Slider(0, 1, value=0, step=0.01, label="A → B")
+                    live = gr.Image(label="Decoded", type="pil", interactive=False, height=300)
+            with gr.Row():
+                frames = gr.Slider(2, 32, value=10, step=1, label="Frames")
+                go = gr.Button("Make strip and GIF", variant="primary")
+            strip = gr.Image(label="Strip", type="pil", interactive=False)
+            gif = gr.File(label="Animated GIF")
+        with gr.Tab("Random samples"):
+            with gr.Row():
+                seed = gr.Number(0, precision=0, label="Seed")
+                count = gr.Slider(1, 64, value=16, step=1, label="Samples")
+                sample_go = gr.Button("Random samples", variant="primary")
+            grid = gr.Image(label="Samples", type="pil", interactive=False)
+        with gr.Tab("Arithmetic a − b + c"):
+            with gr.Row():
+                abc = sum((end_picker(k, s, s, demo_fns) for k, s in (("a", 0), ("b", 1), ("c", 2))), [])
+            calc = gr.Button("Compute a − b + c", variant="primary")
+            result = gr.Image(label="a | b | c | a − b + c", type="pil", interactive=False)
+        slide_in = [model, t, spherical, *ends]
+        t.change(
+            demo_fns.slide,
+            slide_in,
+            [live, status],
+            trigger_mode="always_last",
+            show_progress="hidden",
+            api_name="slide",
+        )
+        gr.on(
+            [model.change, spherical.change, *(c.change for c in ends)],
+            demo_fns.slide,
+            slide_in,
+            [live, status],
+            trigger_mode="always_last",
+            show_progress="hidden",
+            api_visibility="private",
+        )
+        go.click(demo_fns.strip, [model, frames, spherical, *ends], [strip, gif, status], api_name="strip")
+        sample_go.click(demo_fns.samples, [model, seed, count], [grid, status], api_name="samples")
+        calc.click(demo_fns.arithmetic, [model, *abc], [result, status], api_name="arithmetic")
+        demo.load(demo_fns.slide, slide_in, [live, status], api_visibility="private")
+    return demo
