@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.cli_args import flag
+from engine.data.image_folders import FASHION_MNIST
 from engine.data.images import IMAGE_EXTENSIONS
 from engine.runs import Run, RunStore, default_home
 from engine.tasks import get_task
 from engine.train import TrainSettings
 
 ROOT = Path(__file__).resolve().parent.parent
+NAMED_DATASETS = (FASHION_MNIST,)  # `--data NAME` datasets that are not folders
 
 
 @dataclass
@@ -69,6 +71,8 @@ def dataset_problem(folder: str | Path) -> str | None:
     """Why `folder` cannot be a dataset (missing, not a folder, no images), or None if it can."""
     if not str(folder).strip():
         return "enter the dataset folder"
+    if str(folder) in NAMED_DATASETS:
+        return None
     path = Path(folder).expanduser()
     if not path.exists():
         return f"dataset folder not found: {path}"
@@ -110,7 +114,8 @@ def start_training(
     problem = dataset_problem(settings.get("data", ""))
     if problem:
         raise FileNotFoundError(problem)
-    settings = {**settings, "data": str(Path(settings["data"]).expanduser().resolve())}
+    if settings["data"] not in NAMED_DATASETS:  # a folder: the child may start elsewhere
+        settings = {**settings, "data": str(Path(settings["data"]).expanduser().resolve())}
     flags = config_flags(TrainSettings, settings) + config_flags(task_type.Config, task_config or {})
     return _spawn(["train", task, *flags], home, task)
 

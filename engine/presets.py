@@ -19,6 +19,14 @@ PRESETS: dict[str, dict[str, dict]] = {
         "problem set: L1 + cGAN, lambda 100": {"mode": "l1+cgan", "lambda_l1": 100.0},
         "lite (ngf 32)": {"mode": "l1+cgan", "lambda_l1": 100.0, "ngf": 32, "ndf": 32},
     },
+    "vae": {"problem set: VAE, latent 64": {"latent_dim": 64}},
+    "dcgan": {
+        "problem set: DCGAN, z 100": {"latent_dim": 100},
+        "LSGAN": {"gan_mode": "lsgan"},
+        "WGAN-GP": {"gan_mode": "wgan-gp"},
+        "hinge + spectral norm": {"gan_mode": "hinge"},
+        "class-conditional DCGAN": {"conditional": True},
+    },
 }
 
 SETTINGS_DEFAULTS: dict = {

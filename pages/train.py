@@ -22,7 +22,20 @@ from engine.train import TrainSettings
 from pages.common import get_store, is_live, launches, progress_text, run_controls, run_label
 
 MAIN_SETTINGS = ("batch_size", "sample_every", "checkpoint_every", "precision")
-MAIN_CONFIG = ("mode", "lambda_l1", "lr", "ngf", "direction", "crop_size", "load_size")
+MAIN_CONFIG = (
+    "mode",
+    "lambda_l1",
+    "lr",
+    "ngf",
+    "direction",
+    "crop_size",
+    "load_size",
+    "gan_mode",
+    "latent_dim",
+    "image_size",
+    "beta",
+    "conditional",
+)
 SHOWN_APART = ("data", "name", "max_steps", "epochs")  # have their own widgets
 WAIT_FOR_RUN_S = 15.0
 MAX_LISTED = 15

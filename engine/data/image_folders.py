@@ -26,7 +26,7 @@ from torch.utils.data import Dataset
 
 from engine.data.datasets import find_split
 from engine.data.images import IMAGE_EXTENSIONS, ImageLoadError, load_image, to_uint8_tensor, uint8_to_unit
-from engine.data.sources import DatasetUnavailableError, _fetch
+from engine.data.sources import DatasetUnavailableError, fetch
 
 FASHION_MNIST = "fashion-mnist"
 FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
@@ -196,7 +196,7 @@ def download_fashion_mnist(dest: Path, progress: bool = True) -> Path:
             continue
         url = FASHION_MNIST_URL + name
         try:
-            _fetch(url, dest / name, progress)
+            fetch(url, dest / name, progress)
         except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as err:
             reason = getattr(err, "reason", None) or err
             raise DatasetUnavailableError(

@@ -105,7 +105,7 @@ def _offline_hint(name: str, dest: Path) -> str:
     )
 
 
-def _fetch(url: str, target: Path, progress: bool) -> None:
+def fetch(url: str, target: Path, progress: bool) -> None:
     """Stream `url` to target + '.part', then rename: a partial file never looks complete."""
     part = target.with_name(target.name + ".part")
     try:
@@ -181,7 +181,7 @@ def download_dataset(
     archive = dest_root / f"{name}.tar.gz"
     if not archive.is_file():
         try:
-            _fetch(source.url, archive, progress)
+            fetch(source.url, archive, progress)
         except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as err:
             reason = getattr(err, "reason", None) or err
             raise DatasetUnavailableError(
