@@ -242,3 +242,20 @@ def test_bundled_latent_defaults_make_clothes(name):
         x = held_out.float() / 127.5 - 1
         error = (model.decode(model.encode(x)) - x).abs().mean()
         assert error < 0.3 * (x + 1).abs().mean()  # far better than an all-black guess
+
+
+def test_latent_runs_show_in_the_runs_and_compare_pages(shapes):
+    from test_app_pages import open_page
+
+    vae = tiny_run(shapes, "vae", TINY["vae"])
+    gan = tiny_run(shapes, "dcgan", TINY_GAN)
+    at = open_page("runs")
+    at.selectbox(key="runs.pick").set_value(vae).run()
+    assert not at.exception
+    titles = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert all(name in titles for name in ("recon", "KL"))
+    at.selectbox(key="runs.pick").set_value(gan).run()
+    assert not at.exception and len(at.get("plotly_chart")) >= 2
+    at = open_page("compare")
+    at.multiselect(key="compare.runs").set_value([vae, gan]).run()
+    assert not at.exception and not at.error
