@@ -21,18 +21,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: python bench/x.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the browser set-up tests use
 
 from PIL import Image, ImageDraw  # noqa: E402
 
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from browser import CHROMIUM_FLAGS  # noqa: E402
+
 WATCH = """() => {
   window.__lat = []; window.__up = null;
   document.addEventListener('pointerup', () => { window.__up = performance.now(); }, true);
