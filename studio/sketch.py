@@ -18,6 +18,7 @@ from engine.data.images import ImageLoadError, flatten_alpha, load_image
 from engine.data.sketch import EmptySketchError, prepare_sketch
 from engine.infer import DEFAULT_MODELS, load_predictor
 from engine.runs import RunStore
+from studio.live_canvas import live_canvas
 
 MAX_SIDE = 4096
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "assets" / "examples").glob("sketch_*.png"))
@@ -95,37 +96,46 @@ def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
     demo_fns = SketchDemo(models)
     choices = list(demo_fns.models.items())
     with gr.Blocks(title="Sketch to shoe") as demo:
-        gr.Markdown(
-            "## Sketch → shoe\nDraw a shoe from the side with thin black lines (toe to the right); "
-            "the photo updates as you draw. Undo, clear and the eraser are in the canvas toolbar."
-        )
-        model = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Model")
-        with gr.Row():
-            with gr.Tabs():
-                with gr.Tab("Draw"):
-                    pad = gr.Sketchpad(
-                        label="Your sketch",
-                        type="pil",
-                        image_mode="RGBA",
-                        canvas_size=(512, 512),
-                        brush=gr.Brush(default_size=4, colors=["#000000"], color_mode="fixed"),
-                        eraser=gr.Eraser(default_size=16),
-                        layers=False,
-                        transforms=(),
-                        height=560,
+        gr.Markdown("## Sketch → shoe\nDraw a shoe from the side with thin black lines (toe to the right).")
+        with gr.Tabs():
+            with gr.Tab("Draw (live)"):
+                live_model = choices[0] if choices else ("none", "")
+                gr.Markdown(f"The shoe answers each stroke at once. Model: **{live_model[0]}**.")
+                live_canvas(lambda img: demo_fns.from_sketch(img, live_model[1]))
+            with gr.Tab("Editor, upload, other models") as editor_tab:
+                model = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Model")
+                with gr.Row():
+                    with gr.Tabs():
+                        with gr.Tab("Draw") as draw_tab:
+                            pad = gr.Sketchpad(
+                                label="Your sketch",
+                                type="pil",
+                                image_mode="RGBA",
+                                canvas_size=(512, 512),
+                                brush=gr.Brush(default_size=4, colors=["#000000"], color_mode="fixed"),
+                                eraser=gr.Eraser(default_size=16),
+                                layers=False,
+                                transforms=(),
+                                height=560,
+                            )
+                        with gr.Tab("Upload"):
+                            upload = gr.Image(
+                                label="Edge map, sketch or photo",
+                                type="filepath",
+                                sources=["upload", "clipboard"],
+                            )
+                            kind = gr.Radio(list(UPLOAD_KINDS), value=UPLOAD_KINDS[0], label="The upload is")
+                            go = gr.Button("Make the shoe", variant="primary")
+                            if EXAMPLES:
+                                gr.Examples(
+                                    [str(p) for p in EXAMPLES], inputs=upload, label="Example sketches"
+                                )
+                    edges = gr.Image(
+                        label="What the model sees", type="pil", interactive=False, elem_id="edges"
                     )
-                with gr.Tab("Upload"):
-                    upload = gr.Image(
-                        label="Edge map, sketch or photo", type="filepath", sources=["upload", "clipboard"]
+                    photo = gr.Image(
+                        label="Shoe", type="pil", interactive=False, buttons=["download"], elem_id="shoe"
                     )
-                    kind = gr.Radio(list(UPLOAD_KINDS), value=UPLOAD_KINDS[0], label="The upload is")
-                    go = gr.Button("Make the shoe", variant="primary")
-                    if EXAMPLES:
-                        gr.Examples([str(p) for p in EXAMPLES], inputs=upload, label="Example sketches")
-            edges = gr.Image(label="What the model sees", type="pil", interactive=False, elem_id="edges")
-            photo = gr.Image(
-                label="Shoe", type="pil", interactive=False, buttons=["download"], elem_id="shoe"
-            )
         status = gr.Markdown()
         outputs = [edges, photo, status]
         pad.change(
@@ -140,4 +150,6 @@ def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
         go.click(demo_fns.from_upload, [upload, kind, model], outputs, api_name="upload_to_photo")
         upload.upload(demo_fns.from_upload, [upload, kind, model], outputs, api_visibility="private")
         demo.load(None, js=SELECT_BRUSH)
+        for tab in (editor_tab, draw_tab):  # tab contents may only exist once shown
+            tab.select(None, js=SELECT_BRUSH)
     return demo

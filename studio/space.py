@@ -71,7 +71,7 @@ def export_space(
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "engine", out / "engine", ignore=ignore)
     (out / "studio").mkdir()
-    for name in ("__init__.py", "sketch.py"):
+    for name in ("__init__.py", "sketch.py", "live_canvas.py"):
         shutil.copy2(ROOT / "studio" / name, out / "studio" / name)
     shutil.copytree(
         ROOT / "assets" / "examples",

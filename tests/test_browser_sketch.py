@@ -24,7 +24,8 @@ def test_drawing_strokes_produces_an_output_image(aligned_dataset, tmp_path):
     try:
         with chromium_page() as page:
             page.goto(demo.local_url, wait_until="networkidle")
-            canvas = page.locator("canvas").first
+            page.get_by_role("tab", name="Editor, upload, other models").click()
+            canvas = page.locator("canvas:not(.live-canvas)").first
             canvas.wait_for(state="visible", timeout=30_000)
             box = canvas.bounding_box()
             x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
@@ -39,5 +40,30 @@ def test_drawing_strokes_produces_an_output_image(aligned_dataset, tmp_path):
                 image.wait_for(state="visible", timeout=60_000)
                 assert "/gradio_api/file=" in image.get_attribute("src")
             page.screenshot(path=str(tmp_path / "sketch_demo.png"))
+    finally:
+        demo.close()
+
+
+def test_live_canvas_answers_each_stroke(tiny_run, tmp_path):
+    demo = build_sketch_demo({"tiny": tiny_run})
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        with chromium_page() as page:
+            page.goto(demo.local_url, wait_until="networkidle")
+            canvas = page.locator(".live-canvas")
+            canvas.wait_for(state="visible", timeout=30_000)
+            box = canvas.bounding_box()
+            page.mouse.move(box["x"] + 60, box["y"] + 200)
+            page.mouse.down()
+            page.mouse.move(box["x"] + 300, box["y"] + 120, steps=10)
+            page.mouse.up()
+            photo = page.locator(".live-photo")
+            page.wait_for_function(
+                "document.querySelector('.live-photo').src.startsWith('data:image/png')", timeout=30_000
+            )
+            assert photo.get_attribute("src").startswith("data:image/png;base64,")
+            assert page.locator(".live-edges").get_attribute("src").startswith("data:image/png;base64,")
+            page.locator(".live-clear").click()
+            assert page.locator(".live-photo").get_attribute("src") is None
     finally:
         demo.close()

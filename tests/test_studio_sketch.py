@@ -86,3 +86,21 @@ def test_launched_demo_answers_a_client(tiny_run, tmp_path):
         assert Image.open(photo).size == (32, 32) and Image.open(edges).size == (32, 32)
     finally:
         demo.close()
+
+
+def test_live_canvas_server_function_translates_and_refuses_bad_payloads(tiny_run):
+    from studio.live_canvas import decode_data_url, encode_data_url
+
+    drawn = Image.new("RGB", (256, 256), "white")  # the live canvas paints on white
+    ImageDraw.Draw(drawn).line([(30, 150), (120, 90), (230, 160)], fill="black", width=3)
+    url = encode_data_url(drawn)
+    assert decode_data_url(url).size == (256, 256)
+    demo = SketchDemo({"tiny": tiny_run})
+    edges, photo, message = demo.from_sketch(decode_data_url(url), tiny_run)
+    assert message == "" and photo.size == (32, 32)
+    for bad in ("data:image/svg+xml;base64,PHN2Zz4=", "x" * (5 * 2**20), "data:image/png;base64,@@@"):
+        with pytest.raises((ValueError, OSError)):
+            decode_data_url(bad)
+    huge = encode_data_url(Image.new("L", (2000, 10)))
+    with pytest.raises(ValueError, match="too large"):
+        decode_data_url(huge)
