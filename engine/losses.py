@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
-GAN_MODES = ("vanilla", "lsgan", "hinge")
+GAN_MODES = ("vanilla", "lsgan", "hinge", "wgan-gp")
+# modes that need nothing but the loss itself (wgan-gp also needs `gradient_penalty`)
+PLAIN_GAN_MODES = ("vanilla", "lsgan", "hinge")
 
 
 def gan_loss(
@@ -14,7 +18,8 @@ def gan_loss(
     """Loss of a discriminator output (logits) against the real or fake label.
 
     vanilla: BCE with logits (the pix2pix cGAN loss); lsgan: least squares; hinge: the hinge
-    loss for D and -D(x) for G.
+    loss for D and -D(x) for G; wgan-gp: the Wasserstein critic, -D(real) and D(fake) for D and
+    -D(fake) for G (train it with `gradient_penalty`).
     """
     pred = pred.float()
     if mode == "vanilla":
@@ -26,9 +31,30 @@ def gan_loss(
         if not for_discriminator:
             return -pred.mean()
         return F.relu(1.0 - pred).mean() if real else F.relu(1.0 + pred).mean()
+    if mode == "wgan-gp":
+        return -pred.mean() if real or not for_discriminator else pred.mean()
     raise ValueError(f"unknown GAN mode {mode!r}; choose one of {GAN_MODES}")
 
 
 def l1_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean absolute error, computed in fp32 even under autocast."""
     return F.l1_loss(output.float(), target.float())
+
+
+def gradient_penalty(
+    critic: Callable[[torch.Tensor], torch.Tensor],
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """mean over the batch of (||grad_x D(x)|| - 1)^2 at x = eps * real + (1 - eps) * fake.
+
+    One eps ~ U(0, 1) per sample: the points lie on straight lines between real and fake
+    images, where the optimal critic has unit gradient norm. The graph is kept
+    (create_graph) so the penalty trains the critic.
+    """
+    eps = torch.rand(len(real), *[1] * (real.dim() - 1), generator=generator, device=real.device)
+    points = (eps * real.detach().float() + (1 - eps) * fake.detach().float()).requires_grad_(True)
+    out = critic(points).float()
+    (grad,) = torch.autograd.grad(out.sum(), points, create_graph=True)
+    return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()

@@ -17,7 +17,7 @@ from engine.cli import main
 from engine.data import image_folders
 from engine.data.image_folders import open_image_dataset
 from engine.data.sources import DatasetUnavailableError
-from engine.gan_penalty import gradient_penalty
+from engine.losses import gradient_penalty
 from engine.models.vae import VAE, kl_divergence, reparameterize
 from engine.precision import Precision
 from engine.runs import RunStore

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from engine.data.image_folders import open_image_dataset
-from engine.gan_penalty import ALL_GAN_MODES, adversarial_loss, gradient_penalty
+from engine.losses import GAN_MODES, gan_loss, gradient_penalty
 from engine.models.dcgan import IMAGE_SIZES, DCGANDiscriminator, DCGANGenerator
 from engine.tasks.base import Task
 
@@ -30,7 +30,7 @@ class DCGANConfig:
         default="vanilla",
         metadata={
             "help": "vanilla (BCE) | lsgan | wgan-gp | hinge (spectral norm in D)",
-            "choices": ALL_GAN_MODES,
+            "choices": GAN_MODES,
         },
     )
     conditional: bool = field(default=False, metadata={"help": "class-conditional G and D (needs labels)"})
@@ -58,8 +58,8 @@ class DCGANTask(Task):
 
     def __init__(self, config: DCGANConfig, device, precision) -> None:
         super().__init__(config, device, precision)
-        if config.gan_mode not in ALL_GAN_MODES:
-            raise ValueError(f"gan_mode must be one of {ALL_GAN_MODES}, got {config.gan_mode!r}")
+        if config.gan_mode not in GAN_MODES:
+            raise ValueError(f"gan_mode must be one of {GAN_MODES}, got {config.gan_mode!r}")
         if config.n_critic < 1:
             raise ValueError(f"n_critic must be at least 1, got {config.n_critic}")
         self.loss_names = ["G", "D", "D_real", "D_fake"] + (["GP"] if config.gan_mode == "wgan-gp" else [])
@@ -107,8 +107,8 @@ class DCGANTask(Task):
             pred_real = self.D(real, labels)
             pred_fake = self.D(fake.detach(), labels)
         losses = {
-            "D_real": adversarial_loss(pred_real, True, c.gan_mode),
-            "D_fake": adversarial_loss(pred_fake, False, c.gan_mode),
+            "D_real": gan_loss(pred_real, True, c.gan_mode),
+            "D_fake": gan_loss(pred_fake, False, c.gan_mode),
         }
         losses["D"] = losses["D_real"] + losses["D_fake"]
         loss_D = losses["D"]
@@ -122,7 +122,7 @@ class DCGANTask(Task):
             with self.precision.autocast():
                 pred = d_plain(fake, labels)
             d_plain.requires_grad_(True)
-            losses["G"] = adversarial_loss(pred, True, c.gan_mode, for_discriminator=False)
+            losses["G"] = gan_loss(pred, True, c.gan_mode, for_discriminator=False)
             self.precision.step(losses["G"], self.optimizers["G"])
         return {k: float(v.detach()) for k, v in losses.items()}
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from engine.data.datasets import open_paired_dataset
-from engine.losses import GAN_MODES, gan_loss, l1_loss
+from engine.losses import PLAIN_GAN_MODES, gan_loss, l1_loss
 from engine.models.patchgan import PatchGAN
 from engine.models.unet import UNetGenerator, depth_for_size
 from engine.tasks.base import Task
@@ -25,7 +25,7 @@ MODES = ("l1", "l1+cgan")
 class Pix2PixConfig:
     mode: str = field(default="l1+cgan", metadata={"help": "l1 | l1+cgan", "choices": MODES})
     lambda_l1: float = field(default=100.0, metadata={"help": "weight of L1 against the cGAN loss"})
-    gan_mode: str = field(default="vanilla", metadata={"choices": GAN_MODES})
+    gan_mode: str = field(default="vanilla", metadata={"choices": PLAIN_GAN_MODES})
     direction: str = field(default="AtoB", metadata={"choices": ("AtoB", "BtoA")})
     load_size: int = field(default=286, metadata={"help": "resize to this before the random crop"})
     crop_size: int = field(default=256, metadata={"help": "training and output size"})
