@@ -66,10 +66,11 @@ class Predictor:
         return self.translate_batch([image])[0]
 
 
-def resolve_model(model: str, home: str | None = None) -> Path:
-    """'default', a checkpoint path, or a run id (its latest checkpoint)."""
-    if model in DEFAULT_MODELS:
-        path = DEFAULT_MODELS[model]
+def resolve_model(model: str, home: str | None = None, bundled: dict[str, Path] | None = None) -> Path:
+    """A bundled name ('default', or a key of `bundled`), a checkpoint path, or a run id."""
+    bundled = DEFAULT_MODELS if bundled is None else bundled
+    if model in bundled:
+        path = bundled[model]
         if not path.is_file():
             raise FileNotFoundError(f"the bundled model {model!r} is missing at {path}")
         return path

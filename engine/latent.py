@@ -18,7 +18,7 @@ from PIL import Image
 from engine.checkpoint import read_weights
 from engine.data.image_folders import fit_image, set_channels
 from engine.data.images import image_grid, tensor_to_image, uint8_to_unit
-from engine.infer import ASSETS, resolve_model
+from engine.infer import ASSETS, DEFAULT_MODELS, resolve_model
 from engine.precision import pick_device
 from engine.tasks import get_task
 
@@ -81,12 +81,7 @@ class LatentModel:
 
 def resolve_latent_model(model: str, home: str | None = None) -> Path:
     """'default-vae', 'default-dcgan', a checkpoint path or a run id -> a checkpoint file."""
-    if model in LATENT_MODELS:
-        path = LATENT_MODELS[model]
-        if not path.is_file():
-            raise FileNotFoundError(f"the bundled model {model!r} is missing at {path}")
-        return path
-    return resolve_model(model, home)
+    return resolve_model(model, home, bundled={**DEFAULT_MODELS, **LATENT_MODELS})
 
 
 def load_latent_model(
