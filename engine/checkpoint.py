@@ -22,6 +22,7 @@ from safetensors.torch import save_file
 
 FORMAT = "image-studio/1"
 STEP_FILE = re.compile(r"step_(\d+)\.safetensors$")
+BEST_CHECKPOINT = "best.safetensors"  # the weights that scored best on held-out data
 
 
 def flatten_state(obj: Any, tensors: dict[str, torch.Tensor], prefix: str = "t") -> Any:

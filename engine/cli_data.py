@@ -25,7 +25,17 @@ def cmd_data(argv: list[str]) -> int:
     edges.add_argument("--size", type=int, default=256)
     edges.add_argument("--val-fraction", type=float, default=0.1)
     edges.add_argument("--seed", type=int, default=0)
+    drawings = sub.add_parser(
+        "make-drawings", help="a drawing-style copy of a split: edge maps redrawn as people draw"
+    )
+    drawings.add_argument("data", type=Path, help="dataset folder (aligned or paired folders)")
+    drawings.add_argument("out", type=Path, help="new dataset folder (gets OUT/SPLIT/*.png, A|B)")
+    drawings.add_argument("--split", default="val")
+    drawings.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
+    drawings.add_argument("--size", type=int, default=256)
     args = parser.parse_args(argv)
+    if args.action == "make-drawings":
+        return make_drawings(args)
 
     if args.action == "list":
         for source in DATASETS.values():
@@ -47,4 +57,18 @@ def cmd_data(argv: list[str]) -> int:
         f"wrote {counts['train']} train and {counts['val']} val pairs to {args.out}"
         f" ({counts['skipped']} unreadable photos skipped)"
     )
+    return 0
+
+
+def make_drawings(args: argparse.Namespace) -> int:
+    """Each pair's drawing comes from a generator seeded by its index: the same set every time,
+    and the same drawings `eval --drawing-style` scores."""
+    from engine.data.datasets import open_paired_dataset
+    from engine.data.drawing import PairAugment, write_drawing_set
+
+    dataset = open_paired_dataset(
+        args.data, args.split, args.direction, args.size, args.size, False, augment=PairAugment("replace")
+    )
+    count = write_drawing_set(dataset, args.out / args.split)
+    print(f"wrote {count} drawing-style pairs to {args.out / args.split}")
     return 0

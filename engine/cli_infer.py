@@ -34,13 +34,26 @@ def cmd_translate(argv: list[str]) -> int:
         default="resize",
         help="resize to the model's size, or pad to keep the input's size",
     )
+    parser.add_argument(
+        "--hints",
+        type=Path,
+        help="colour hints: an RGBA image (alpha > 0 marks a hint, RGB its colour), or a folder "
+        "of them named like the inputs",
+    )
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
     args = parser.parse_args(argv)
     predictor = load_predictor(args.model, args.home, args.device)
     written = translate_paths(
-        predictor, args.input, args.output, args.direction, args.sketch, args.fit, args.batch_size
+        predictor,
+        args.input,
+        args.output,
+        args.direction,
+        args.sketch,
+        args.fit,
+        args.batch_size,
+        hints=args.hints,
     )
     print(f"wrote {len(written)} image(s) to {written[0] if len(written) == 1 else args.output}")
     return 0
@@ -48,6 +61,7 @@ def cmd_translate(argv: list[str]) -> int:
 
 def cmd_eval(argv: list[str]) -> int:
     from engine.data.datasets import open_paired_dataset
+    from engine.data.drawing import PairAugment
     from engine.evaluate import evaluate_pairs
     from engine.infer import load_predictor
     from engine.runs import RunStore
@@ -61,19 +75,38 @@ def cmd_eval(argv: list[str]) -> int:
     parser.add_argument("--direction", choices=("AtoB", "BtoA"), help="default: the model's own")
     parser.add_argument("--batch-size", type=int, default=5)
     parser.add_argument("--no-fid", action="store_true", help="skip FID/KID (faster)")
+    parser.add_argument(
+        "--drawing-style",
+        action="store_true",
+        help="also score inputs redrawn as people draw (the `data make-drawings` set)",
+    )
+    parser.add_argument(
+        "--hints", type=int, default=0, metavar="N", help="give N colour dabs taken from each target"
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
     args = parser.parse_args(argv)
     predictor = load_predictor(args.model, args.home, args.device)
+    if args.hints and not predictor.takes_hints:
+        raise ValueError(f"{args.model} was not trained with colour hints; drop --hints")
     direction = args.direction or predictor.meta.get("config", {}).get("direction", "AtoB")
-    dataset = open_paired_dataset(
-        args.data, args.split, direction, predictor.size, predictor.size, train=False
-    )
-    results = evaluate_pairs(predictor.translate_tensor, dataset, args.batch_size, with_fid=not args.no_fid)
-    RunStore(args.home).log_eval(args.model, str(Path(args.data).resolve()), args.split, results)
-    print(f"{args.model} on {args.data} ({args.split}, {direction}):")
-    for name, value in results.items():
-        print(f"  {name:<8} {value:.4f}")
+    store = RunStore(args.home)
+    for label, drawing in [("", "off")] + ([(" drawing-style", "replace")] if args.drawing_style else []):
+        hinted = f" +{args.hints} hints" if args.hints else ""
+        augment = (
+            PairAugment(drawing, bool(args.hints), args.hints) if drawing != "off" or args.hints else None
+        )
+        dataset = open_paired_dataset(
+            args.data, args.split, direction, predictor.size, predictor.size, train=False, augment=augment
+        )
+        results = evaluate_pairs(
+            predictor.translate_tensor, dataset, args.batch_size, with_fid=not args.no_fid
+        )
+        split = args.split + label + hinted
+        store.log_eval(args.model, str(Path(args.data).resolve()), split, results)
+        print(f"{args.model} on {args.data} ({split}, {direction}):")
+        for name, value in results.items():
+            print(f"  {name:<8} {value:.4f}")
     return 0
 
 
@@ -87,8 +120,9 @@ def cmd_export(argv: list[str]) -> int:
     parser.add_argument("model", help=MODEL_HELP)
     parser.add_argument("out", type=Path, help="the .safetensors file to write")
     parser.add_argument("--fp32", action="store_true", help="keep full precision")
+    parser.add_argument("--best", action="store_true", help="the run's checkpoint with the best val KID")
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
     args = parser.parse_args(argv)
-    path = export_model(args.model, args.out, half=not args.fp32, home=args.home)
+    path = export_model(args.model, args.out, half=not args.fp32, home=args.home, best=args.best)
     print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
     return 0

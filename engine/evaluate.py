@@ -25,7 +25,7 @@ def evaluate_pairs(
     progress: bool = True,
     inception: Callable[[torch.Tensor], np.ndarray] | None = None,
 ) -> dict[str, float]:
-    """Run `translate` (NCHW [-1, 1] inputs -> outputs of the targets' shape, on any device) over
+    """Run `translate` (NCHW [-1, 1] inputs, plus the colour hints when items carry "hint", -> outputs of the targets' shape, on any device) over
     a dataset of {"A": input, "B": target} items and return the mean "L1", "PSNR", "SSIM", and,
     with `with_fid`, "FID", "KID" and "KID_std" (NaN with fewer than two images), and "count".
     `inception` defaults to the standard FID network (loaded once per process)."""
@@ -36,7 +36,7 @@ def evaluate_pairs(
     real_feats: list[np.ndarray] = []
     count = 0
     for batch in tqdm(loader, desc="evaluate", unit="batch", disable=not progress, dynamic_ncols=True):
-        fake = translate(batch["A"])
+        fake = translate(batch["A"], batch["hint"]) if "hint" in batch else translate(batch["A"])
         real = batch["B"].to(fake.device)
         if fake.shape != real.shape:
             raise ValueError(f"translate returned {tuple(fake.shape)} for targets of {tuple(real.shape)}")

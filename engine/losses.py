@@ -41,6 +41,12 @@ def l1_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.l1_loss(output.float(), target.float())
 
 
+def feature_matching_loss(fake: list[torch.Tensor], real: list[torch.Tensor]) -> torch.Tensor:
+    """pix2pixHD's feature matching: mean over layers of L1 between D's activations on the fake
+    and on the real pair (real ones held fixed). It steadies G where the GAN loss alone is noisy."""
+    return sum(l1_loss(f, r.detach()) for f, r in zip(fake, real)) / len(fake)
+
+
 def gradient_penalty(
     critic: Callable[[torch.Tensor], torch.Tensor],
     real: torch.Tensor,

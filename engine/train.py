@@ -25,16 +25,19 @@ from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 
 from engine.checkpoint import (
+    BEST_CHECKPOINT,
     config_dict,
     load_resume_state,
     prune_checkpoints,
     read_weights,
     rng_state,
     save_checkpoint,
+    save_weights,
     set_rng_state,
 )
 from engine.data.images import image_grid
 from engine.data.sampling import ResumableSampler
+from engine.periodic_eval import SELECT_BY, PeriodicEval
 from engine.precision import Precision, keep_large_buffers_mapped, pick_device
 from engine.runs import RunStore
 from engine.tasks import get_task
@@ -50,6 +53,8 @@ class TrainSettings:
     batch_size: int = field(default=4, metadata={"help": "per process"})
     sample_size: int = field(default=5, metadata={"help": "held-out images in each sample grid"})
     sample_every: int = 500
+    eval_every: int = field(default=0, metadata={"help": "held-out L1/FID/KID every N steps (0: never)"})
+    eval_size: int = field(default=50, metadata={"help": "held-out images each evaluation scores"})
     checkpoint_every: int = 1000
     keep_checkpoints: int = 3
     lr_policy: str = field(default="linear", metadata={"choices": ("linear", "constant")})
@@ -147,6 +152,8 @@ def train(
     config = TaskType.Config(**(task_config or {}))
     precision = Precision(device, settings.precision)
     task = TaskType(config, device, precision)
+    for net in task.nets.values():  # faster convolutions on CPU and GPU alike
+        net.to(memory_format=torch.channels_last)
     dataset = task.make_dataset(settings.data, "train", train=True, skip_bad=settings.skip_bad_images)
     steps = settings.max_steps or math.ceil(settings.epochs * len(dataset) / (settings.batch_size * world))
     settings = dataclasses.replace(settings, max_steps=steps)
@@ -203,7 +210,12 @@ def train(
         generator=torch.Generator(),
     )  # own generator: leaves the global RNG alone
     batches = iter(loader)
-    sample_batch = fixed_sample_batch(task, settings) if rank == 0 else None
+    held_out = held_out_dataset(task, settings) if rank == 0 else None
+    sample_batch = fixed_sample_batch(held_out, settings.sample_size) if rank == 0 else None
+    evaluator = (
+        PeriodicEval(task, held_out, settings.eval_size) if rank == 0 and settings.eval_every else None
+    )
+    best_score = best_selection_score(run_folder / "checkpoints")
     meta = {
         "task": task_name,
         "config": config_dict(config),
@@ -247,6 +259,15 @@ def train(
                     pending, last_flush = [], time.time()
                 if step % settings.sample_every == 0 or step == steps:
                     save_samples(task, sample_batch, run_folder / "samples" / f"step_{step:08d}.png")
+                if evaluator and (step % settings.eval_every == 0 or step == steps):
+                    scores = evaluate_now(task, evaluator)
+                    pending += [(step, k, v) for k, v in scores.items()]
+                    if scores.get(SELECT_BY, math.inf) < best_score:
+                        best_score = scores[SELECT_BY]
+                        save_best(
+                            run_folder / "checkpoints", task.nets, {**meta, "step": step, "scores": scores}
+                        )
+                        store.log_event(run_id, "best", f"step {step}: {SELECT_BY} {best_score:.4f}")
             if step % settings.checkpoint_every == 0 and step < steps:
                 save(step)
             want_stop = stop.raised
@@ -273,14 +294,42 @@ def train(
     return run_id
 
 
-def fixed_sample_batch(task, settings: TrainSettings) -> dict:
-    """The same few held-out pairs at every sample step, so grids over time compare."""
+def held_out_dataset(task, settings: TrainSettings):
+    """The val split (or test), else the training images without augmentation."""
     try:
-        held_out = task.make_dataset(settings.data, "val", train=False, skip_bad=True)
+        return task.make_dataset(settings.data, "val", train=False, skip_bad=True)
     except (FileNotFoundError, ValueError):
-        held_out = task.make_dataset(settings.data, "train", train=False, skip_bad=True)
-    picked = Subset(held_out, range(min(settings.sample_size, len(held_out))))
+        return task.make_dataset(settings.data, "train", train=False, skip_bad=True)
+
+
+def fixed_sample_batch(held_out, size: int) -> dict:
+    """The same few held-out pairs at every sample step, so grids over time compare."""
+    picked = Subset(held_out, range(min(size, len(held_out))))
     return next(iter(DataLoader(picked, batch_size=len(picked), generator=torch.Generator())))
+
+
+def evaluate_now(task, evaluator: PeriodicEval) -> dict[str, float]:
+    task.set_train(False)
+    try:
+        return evaluator()
+    finally:
+        task.set_train(True)
+
+
+def best_selection_score(folder) -> float:
+    """The score of the run's best checkpoint so far (inf if none): a resumed run keeps it."""
+    path = folder / BEST_CHECKPOINT
+    if not path.is_file():
+        return math.inf
+    return float(read_weights(path)[1].get("scores", {}).get(SELECT_BY, math.inf))
+
+
+def save_best(folder, nets: dict, meta: dict) -> None:
+    """The weights that scored best so far, beside the rotating checkpoints (never pruned)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / (BEST_CHECKPOINT + ".tmp")
+    save_weights(tmp, {name: net.state_dict() for name, net in nets.items()}, meta)
+    tmp.replace(folder / BEST_CHECKPOINT)
 
 
 def save_samples(task, batch: dict, path) -> None:

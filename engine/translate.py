@@ -31,8 +31,11 @@ def translate_paths(
     fit: str = "resize",
     batch_size: int = 8,
     progress: bool = True,
+    hints: Path | None = None,
 ) -> list[Path]:
-    """IN file -> OUT file (or OUT/stem.png if OUT is a folder); IN folder -> OUT/stem.png each."""
+    """IN file -> OUT file (or OUT/stem.png if OUT is a folder); IN folder -> OUT/stem.png each.
+    `hints`: an RGBA hint image for a single input, or a folder of them matched by stem (inputs
+    without one get no hints)."""
     if src.is_dir():
         files = list_images(src)
         if not files:
@@ -47,10 +50,14 @@ def translate_paths(
         raise FileNotFoundError(f"no such file or folder: {src}")
     if fit == "pad":
         batch_size = 1  # sizes differ from file to file
+    if hints is not None and not predictor.takes_hints:
+        raise ValueError(f"{Path(predictor.source).name} was not trained with colour hints; drop --hints")
+    find_hint = hint_finder(hints, src)
     bar = tqdm(total=len(files), unit="img", disable=not progress)
     for chunk in _chunks(list(zip(files, targets)), batch_size):
         inputs = [read_input(f, direction, sketch, predictor.size) for f, _ in chunk]
-        for (_, target), out in zip(chunk, predictor.translate_batch(inputs, fit)):
+        chunk_hints = [find_hint(f) for f, _ in chunk]
+        for (_, target), out in zip(chunk, predictor.translate_batch(inputs, fit, chunk_hints)):
             out.save(target)
         bar.update(len(chunk))
     bar.close()
@@ -60,3 +67,19 @@ def translate_paths(
 def _chunks(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def hint_finder(hints: Path | None, src: Path):
+    """input path -> its RGBA hint image or None. A hint file serves a single input; a hint
+    folder serves a folder of inputs by file stem."""
+    if hints is None:
+        return lambda path: None
+    if hints.is_file():
+        if src.is_dir():
+            raise ValueError(f"{hints} is one hint image; for the folder {src} give a folder of hints")
+        image = load_image(hints, mode="RGBA")
+        return lambda path: image
+    if not hints.is_dir():
+        raise FileNotFoundError(f"no hint image or folder at {hints}")
+    by_stem = {p.stem: p for p in list_images(hints)}
+    return lambda path: load_image(by_stem[path.stem], mode="RGBA") if path.stem in by_stem else None

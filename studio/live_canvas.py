@@ -2,7 +2,8 @@
 
 Gradio's ImageEditor exports and uploads its layers after every stroke (about 0.6 s before a
 request even starts). This canvas is plain HTML: on pointer-up it sends a 256 px PNG data URL
-straight to a server function and shows the two images it gets back. The server function only
+(and, once colour was painted, a second one: the transparent hint layer) straight to a server
+function and shows the two images it gets back. The server function only
 ever runs the demo's own first model and caps what it decodes.
 """
 
@@ -20,10 +21,18 @@ MAX_DATA_URL = 4 * 2**20  # a 256 px PNG is a few kB; refuse anything near this
 HTML = """
 <div class="live">
   <div>
-    <canvas width="256" height="256" class="live-canvas"></canvas>
+    <div class="live-stack">
+      <canvas width="256" height="256" class="live-canvas"></canvas>
+      <canvas width="256" height="256" class="live-hints"></canvas>
+    </div>
     <div class="live-bar">
-      <label>brush <input type="range" class="live-size" min="1" max="8" value="2"></label>
-      <label><input type="checkbox" class="live-erase"> eraser</label>
+      <label><input type="radio" name="live-tool" value="pen" checked> pen</label>
+      <label><input type="radio" name="live-tool" value="colour" class="live-colour-tool"> colour
+        <input type="color" class="live-colour" value="#b03a2e" title="hint colour"></label>
+      <label><input type="radio" name="live-tool" value="eraser" class="live-erase"> eraser</label>
+    </div>
+    <div class="live-bar">
+      <label>size <input type="range" class="live-size" min="1" max="8" value="2"></label>
       <button class="live-undo">undo</button> <button class="live-clear">clear</button>
     </div>
   </div>
@@ -34,7 +43,10 @@ HTML = """
 """
 CSS = """
 .live { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
-.live-canvas { width: 384px; height: 384px; border: 1px solid #ccc; touch-action: none; cursor: crosshair; }
+.live-stack { position: relative; width: 384px; height: 384px; }
+.live-stack canvas { position: absolute; left: 0; top: 0; width: 384px; height: 384px; }
+.live-canvas { border: 1px solid #ccc; touch-action: none; cursor: crosshair; }
+.live-hints { pointer-events: none; border: 1px solid transparent; }
 .live figure { margin: 0; }
 .live figure img { width: 320px; height: 320px; background: #fafafa; border: 1px solid #eee; display: block; }
 .live-bar { margin: 6px 0; display: flex; gap: 12px; align-items: center; }
@@ -42,34 +54,56 @@ CSS = """
 JS = """
 const canvas = element.querySelector('.live-canvas');
 const ctx = canvas.getContext('2d', {willReadFrequently: true});
+const hintCtx = element.querySelector('.live-hints').getContext('2d', {willReadFrequently: true});
 const $ = (c) => element.querySelector(c);
 const history = [];
-let drawing = false, busy = false, again = false;
-function blank() { ctx.fillStyle = 'white'; ctx.fillRect(0, 0, 256, 256); }
+let drawing = false, busy = false, again = false, hinted = false;
+function blank() { ctx.fillStyle = 'white'; ctx.fillRect(0, 0, 256, 256); hintCtx.clearRect(0, 0, 256, 256); hinted = false; }
+function reset() { $('.live-edges').removeAttribute('src'); $('.live-photo').removeAttribute('src'); $('.live-download').removeAttribute('href'); $('.live-status').textContent = ''; }
 function at(e) { const r = canvas.getBoundingClientRect(); return [(e.clientX - r.left) * 256 / r.width, (e.clientY - r.top) * 256 / r.height]; }
+function tool() { return element.querySelector('input[name="live-tool"]:checked').value; }
+function empty() { return !ctx.getImageData(0, 0, 256, 256).data.some((v, i) => i % 4 !== 3 && v < 250); }
 async function send() {
   if (busy) { again = true; return; }
+  if (empty()) { reset(); return; }
   busy = true;
-  const [edges, photo, message] = await server.translate(canvas.toDataURL('image/png'));
-  if (photo) { $('.live-edges').src = edges; $('.live-photo').src = photo; $('.live-download').href = photo; }
-  $('.live-status').textContent = message;
-  busy = false;
+  try {
+    const hints = hinted ? hintCtx.canvas.toDataURL('image/png') : '';
+    const [edges, photo, message] = await server.translate([canvas.toDataURL('image/png'), hints]);
+    if (photo) { $('.live-edges').src = edges; $('.live-photo').src = photo; $('.live-download').href = photo; }
+    $('.live-status').textContent = message;
+  } catch (err) {
+    $('.live-status').textContent = 'The server did not answer; draw again to retry.';
+  } finally {
+    busy = false;
+  }
   if (again) { again = false; send(); }
 }
 blank();
 canvas.addEventListener('pointerdown', (e) => {
-  history.push(ctx.getImageData(0, 0, 256, 256)); drawing = true;
-  canvas.setPointerCapture(e.pointerId); const [x, y] = at(e); ctx.beginPath(); ctx.moveTo(x, y);
+  history.push([ctx.getImageData(0, 0, 256, 256), hintCtx.getImageData(0, 0, 256, 256), hinted]); drawing = true;
+  canvas.setPointerCapture(e.pointerId); const [x, y] = at(e);
+  for (const c of [ctx, hintCtx]) { c.beginPath(); c.moveTo(x, y); }
 });
 canvas.addEventListener('pointermove', (e) => {
   if (!drawing) return;
-  const erase = $('.live-erase').checked, [x, y] = at(e);
-  ctx.strokeStyle = erase ? 'white' : 'black'; ctx.lineWidth = erase ? 16 : +$('.live-size').value;
-  ctx.lineCap = 'round'; ctx.lineJoin = 'round'; ctx.lineTo(x, y); ctx.stroke();
+  const [x, y] = at(e), t = tool(), size = +$('.live-size').value;
+  const targets = t === 'eraser' ? [ctx, hintCtx] : t === 'colour' ? [hintCtx] : [ctx];
+  for (const c of targets) {
+    c.globalCompositeOperation = t === 'eraser' && c === hintCtx ? 'destination-out' : 'source-over';
+    c.strokeStyle = t === 'eraser' ? 'white' : t === 'colour' ? $('.live-colour').value : 'black';
+    c.lineWidth = t === 'eraser' ? 16 : t === 'colour' ? 3 * size + 2 : size;
+    c.lineCap = 'round'; c.lineJoin = 'round'; c.lineTo(x, y); c.stroke();
+  }
+  if (t === 'colour') hinted = true;
 });
 canvas.addEventListener('pointerup', () => { if (drawing) { drawing = false; send(); } });
-$('.live-undo').addEventListener('click', () => { if (history.length) { ctx.putImageData(history.pop(), 0, 0); send(); } });
-$('.live-clear').addEventListener('click', () => { history.length = 0; blank(); $('.live-edges').removeAttribute('src'); $('.live-photo').removeAttribute('src'); $('.live-status').textContent = ''; });
+$('.live-undo').addEventListener('click', () => {
+  if (!history.length) return;
+  const [ink, hints, wasHinted] = history.pop();
+  ctx.putImageData(ink, 0, 0); hintCtx.putImageData(hints, 0, 0); hinted = wasHinted; send();
+});
+$('.live-clear').addEventListener('click', () => { history.length = 0; blank(); reset(); });
 """
 
 
@@ -93,11 +127,16 @@ def encode_data_url(img: Image.Image) -> str:
 
 
 def live_canvas(sketch_to_photo: Callable) -> gr.HTML:
-    """The canvas, wired to `sketch_to_photo(image) -> (edges, photo, message)`."""
+    """The canvas, wired to `sketch_to_photo(image, hints) -> (edges, photo, message)`; hints is
+    the RGBA colour layer, or None when no colour was painted."""
 
-    def translate(data_url: str) -> list:
+    def translate(layers: list | str) -> list:
+        """`layers`: [drawing data URL, hint-layer data URL or ""] (Gradio hands a server
+        function the JS call's arguments as one list), or the drawing's data URL alone."""
         try:
-            edges, photo, message = sketch_to_photo(decode_data_url(data_url))
+            data_url, hints_url = (layers, "") if isinstance(layers, str) else (list(layers) + [""])[:2]
+            hints = decode_data_url(hints_url) if hints_url else None
+            edges, photo, message = sketch_to_photo(decode_data_url(data_url), hints)
         except (ValueError, OSError) as err:
             return [None, None, f"Could not use that: {err}"]
         if photo is None:

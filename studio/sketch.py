@@ -15,7 +15,14 @@ from PIL import Image
 
 from engine.data.edges import available_methods, extract_edges, fit_square
 from engine.data.images import ImageLoadError, flatten_alpha, load_image
-from engine.data.sketch import EmptySketchError, prepare_sketch
+from engine.data.sketch import (
+    EmptySketchError,
+    fit_hints_square,
+    paint_hints_over,
+    prepare_hints,
+    prepare_sketch,
+    split_colour_hints,
+)
 from engine.infer import DEFAULT_MODELS, load_predictor
 from engine.runs import RunStore
 from studio.live_canvas import live_canvas
@@ -23,6 +30,8 @@ from studio.live_canvas import live_canvas
 MAX_SIDE = 4096
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "assets" / "examples").glob("sketch_*.png"))
 UPLOAD_KINDS = ("edge map or sketch", "photo (edges are extracted)")
+# black draws lines; any of the colours paints a colour hint (models trained with hints)
+BRUSH_COLOURS = ["#000000", "#b03a2e", "#e67e22", "#f1c40f", "#27ae60", "#1f618d", "#8e44ad", "#6e4b2a"]
 # the editor opens with no tool selected; a sketchpad should be ready to draw
 SELECT_BRUSH = "() => setTimeout(() => document.querySelector('button[aria-label=\"Brush\"]')?.click(), 500)"
 
@@ -59,33 +68,55 @@ class SketchDemo:
             raise KeyError(f"unknown model {model!r}")
         return load_predictor(model)
 
-    def from_sketch(self, value, model: str) -> tuple[Image.Image | None, Image.Image | None, str]:
-        """(edge map the model sees, generated photo, status message) for a canvas drawing."""
+    def from_sketch(
+        self, value, model: str, hints: Image.Image | None = None
+    ) -> tuple[Image.Image | None, Image.Image | None, str]:
+        """(what the model sees, generated photo, status message) for a canvas drawing. Colour
+        comes as a separate RGBA layer (`hints`, the live canvas) or as coloured strokes in the
+        drawing itself (the editor's palette)."""
         try:
             drawing = editor_image(value)
             if drawing is None:
                 return None, None, "Draw a shoe outline to begin."
-            predictor = self._predictor(model)
-            edges = prepare_sketch(drawing, predictor.size)
-            return edges, predictor(edges), ""
+            if hints is None:
+                drawing, hints = split_colour_hints(drawing)
+            return self._translate(drawing, hints, model)
         except EmptySketchError:
             return None, None, "The canvas is empty: draw a shoe outline."
         except (ImageLoadError, FileNotFoundError, KeyError, ValueError) as err:
             return None, None, f"Could not use that: {err}"
 
-    def from_upload(self, path: str | None, kind: str, model: str):
-        """An uploaded edge map, sketch or photo -> (edge map, photo, message)."""
+    def _translate(self, drawing: Image.Image, hints: Image.Image | None, model: str):
+        predictor = self._predictor(model)
+        edges = prepare_sketch(drawing, predictor.size)
+        note = ""
+        if hints is not None and not predictor.takes_hints:
+            hints, note = None, "This model was not trained with colour hints: the colours are ignored."
+        elif hints is not None:
+            hints = prepare_hints(hints, drawing, predictor.size)
+        return paint_hints_over(edges, hints), predictor(edges, hints), note
+
+    def from_upload(self, path: str | None, kind: str, model: str, hints_path: str | None = None):
+        """An uploaded edge map, sketch or photo (+ an optional RGBA hint image) ->
+        (what the model sees, photo, message)."""
         try:
             if not path:
                 return None, None, "Upload an image first."
             img = load_image(path, max_pixels=MAX_SIDE * MAX_SIDE)
+            hints = load_image(hints_path, "RGBA", MAX_SIDE * MAX_SIDE) if hints_path else None
             predictor = self._predictor(model)
             if kind == UPLOAD_KINDS[1]:
                 method = "hed" if "hed" in available_methods() else "xdog"
                 edges = extract_edges(fit_square(img, predictor.size), method).convert("RGB")
+                if hints is not None:
+                    hints = fit_hints_square(hints, predictor.size)
             else:
-                edges = prepare_sketch(img, predictor.size)
-            return edges, predictor(edges), ""
+                if hints is None:
+                    img, hints = split_colour_hints(img)
+                return self._translate(img, hints, model)
+            if hints is not None and not predictor.takes_hints:
+                return edges, predictor(edges), "This model was not trained with colour hints."
+            return paint_hints_over(edges, hints), predictor(edges, hints), ""
         except EmptySketchError:
             return None, None, "No lines found in that image."
         except (ImageLoadError, FileNotFoundError, KeyError, ValueError) as err:
@@ -96,12 +127,18 @@ def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
     demo_fns = SketchDemo(models)
     choices = list(demo_fns.models.items())
     with gr.Blocks(title="Sketch to shoe") as demo:
-        gr.Markdown("## Sketch → shoe\nDraw a shoe from the side with thin black lines (toe to the right).")
+        gr.Markdown(
+            "## Sketch → shoe\nDraw a shoe from the side with black lines (toe to the right); "
+            "coloured strokes are colour hints."
+        )
         with gr.Tabs():
             with gr.Tab("Draw (live)"):
                 live_model = choices[0] if choices else ("none", "")
-                gr.Markdown(f"The shoe answers each stroke at once. Model: **{live_model[0]}**.")
-                live_canvas(lambda img: demo_fns.from_sketch(img, live_model[1]))
+                gr.Markdown(
+                    f"The shoe answers each stroke at once. Model: **{live_model[0]}**. "
+                    "Pick **colour** and paint a few dabs to say what colour the shoe is."
+                )
+                live_canvas(lambda img, hints: demo_fns.from_sketch(img, live_model[1], hints))
             with gr.Tab("Editor, upload, other models") as editor_tab:
                 model = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Model")
                 with gr.Row():
@@ -112,7 +149,7 @@ def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
                                 type="pil",
                                 image_mode="RGBA",
                                 canvas_size=(512, 512),
-                                brush=gr.Brush(default_size=4, colors=["#000000"], color_mode="fixed"),
+                                brush=gr.Brush(default_size=4, colors=BRUSH_COLOURS, color_mode="defaults"),
                                 eraser=gr.Eraser(default_size=16),
                                 layers=False,
                                 transforms=(),
@@ -125,6 +162,12 @@ def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
                                 sources=["upload", "clipboard"],
                             )
                             kind = gr.Radio(list(UPLOAD_KINDS), value=UPLOAD_KINDS[0], label="The upload is")
+                            hint_upload = gr.Image(
+                                label="Colour hints (optional): RGBA, transparent = no hint",
+                                type="filepath",
+                                image_mode="RGBA",
+                                sources=["upload"],
+                            )
                             go = gr.Button("Make the shoe", variant="primary")
                             if EXAMPLES:
                                 gr.Examples(
@@ -147,8 +190,9 @@ def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
             show_progress="hidden",
         )
         model.change(demo_fns.from_sketch, [pad, model], outputs, api_visibility="private")
-        go.click(demo_fns.from_upload, [upload, kind, model], outputs, api_name="upload_to_photo")
-        upload.upload(demo_fns.from_upload, [upload, kind, model], outputs, api_visibility="private")
+        upload_inputs = [upload, kind, model, hint_upload]
+        go.click(demo_fns.from_upload, upload_inputs, outputs, api_name="upload_to_photo")
+        upload.upload(demo_fns.from_upload, upload_inputs, outputs, api_visibility="private")
         demo.load(None, js=SELECT_BRUSH)
         for tab in (editor_tab, draw_tab):  # tab contents may only exist once shown
             tab.select(None, js=SELECT_BRUSH)

@@ -4,14 +4,18 @@ Aligned: DIR/{train,val,test}/*.jpg with A|B side by side. Paired folders: DIR/A
 (or photos/sketches, as CUFS) with matching file names. Preprocessing follows the paper:
 resize to `load_size`, random `crop_size` crop and horizontal flip when training; a plain
 resize to `crop_size` otherwise. Randomness comes from a per-sample seed the sampler hands
-over, so a resumed run sees exactly the batches an uninterrupted one would.
+over, so a resumed run sees exactly the batches an uninterrupted one would. An optional
+`augment` (see `engine.data.drawing.PairAugment`) redraws A or adds hint channels per sample from
+a Generator seeded the same way (held-out items: seeded by their index, so every eval is equal).
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
@@ -33,12 +37,14 @@ class PairedImages(Dataset):
         train: bool,
         skip_bad: bool = False,
         cache: bool | None = None,
+        augment: Callable[[torch.Tensor, torch.Tensor, np.random.Generator], dict] | None = None,
     ) -> None:
         if crop_size > load_size:
             raise ValueError(f"crop_size {crop_size} is larger than load_size {load_size}")
         self.items, self.train = items, train
         self.size = load_size if train else crop_size
         self.crop_size = crop_size
+        self.augment = augment
         if cache is None:
             cache = len(items) * 2 * 3 * self.size**2 <= CACHE_LIMIT_BYTES
         self.cache: list[tuple[torch.Tensor, torch.Tensor]] | None = None
@@ -78,7 +84,12 @@ class PairedImages(Dataset):
         a, b = self.cache[index] if self.cache is not None else self._decode(self.items[index])
         if self.train and seed is not None:
             a, b = random_crop_flip(a, b, self.crop_size, torch.Generator().manual_seed(seed))
-        return {"A": uint8_to_unit(a), "B": uint8_to_unit(b), "index": index}
+        extras = {}
+        if self.augment is not None:
+            rng = np.random.default_rng([index if seed is None else seed, 0 if seed is None else 1])
+            extras = self.augment(a, b, rng)
+            a = extras.pop("A", a)
+        return {"A": uint8_to_unit(a), "B": uint8_to_unit(b), "index": index, **extras}
 
 
 def random_crop_flip(a: torch.Tensor, b: torch.Tensor, size: int, gen: torch.Generator):
@@ -156,6 +167,7 @@ def open_paired_dataset(
     crop_size: int = 256,
     train: bool | None = None,
     skip_bad: bool = False,
+    augment: Callable | None = None,
 ) -> PairedImages:
     """Open a paired dataset in either standard layout, detected from its folders."""
     folder = find_split(root, phase)
@@ -164,6 +176,7 @@ def open_paired_dataset(
         crop_size=crop_size,
         train=(phase == "train") if train is None else train,
         skip_bad=skip_bad,
+        augment=augment,
     )
     for a_name, b_name in PAIR_FOLDER_NAMES:
         if (folder / a_name).is_dir() and (folder / b_name).is_dir():

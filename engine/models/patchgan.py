@@ -36,6 +36,15 @@ class PatchGAN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The activations after each LeakyReLU, then the output map (for feature matching)."""
+        found = []
+        for layer in self.model:
+            x = layer(x)
+            if isinstance(layer, nn.LeakyReLU):
+                found.append(x)
+        return found + [x]
+
 
 @dataclass
 class ConvLayerField:

@@ -42,6 +42,12 @@ class Task:
     def visuals(self, batch: dict) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
+    @torch.no_grad()
+    def eval_outputs(self, batch: dict) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """{set name: (generated, target)} on a held-out batch, for `--eval-every` ("" is the
+        main set). Tasks that do not translate images return {} and are not scored."""
+        return {}
+
     def set_train(self, mode: bool) -> None:
         for net in self.nets.values():
             net.train(mode)

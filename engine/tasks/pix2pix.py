@@ -3,6 +3,12 @@
 The discriminator is a PatchGAN that sees (A, B) pairs. Each iteration trains D on the mean
 of its real and fake BCE, then G on BCE(D(A, G(A)), real) + lambda * L1, as the problem set.
 `G_L1` is logged unweighted (mean absolute error), so runs with different lambdas compare.
+
+Options beyond the paper: `drawing_aug` redraws each edge input as a person might draw it;
+`hints` gives the generator four more input channels (colour dabs + their mask, sampled from
+the target while training, often none); `init_from` starts from a trained model (new hint
+channels start at zero weight, so it begins exactly where that model was); `lambda_fm` adds
+the discriminator feature-matching loss of pix2pixHD.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ import torch
 from torch import nn
 
 from engine.data.datasets import open_paired_dataset
-from engine.losses import PLAIN_GAN_MODES, gan_loss, l1_loss
+from engine.data.drawing import HINT_CHANNELS, PairAugment
+from engine.losses import PLAIN_GAN_MODES, feature_matching_loss, gan_loss, l1_loss
 from engine.models.patchgan import PatchGAN
 from engine.models.unet import UNetGenerator, depth_for_size
 from engine.tasks.base import Task
@@ -37,6 +44,10 @@ class Pix2PixConfig:
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    drawing_aug: bool = field(default=False, metadata={"help": "redraw edge inputs like human drawings"})
+    hints: bool = field(default=False, metadata={"help": "the generator takes colour-hint channels"})
+    init_from: str = field(default="", metadata={"help": "start from this model (name, run or file)"})
+    lambda_fm: float = field(default=0.0, metadata={"help": "discriminator feature matching weight"})
 
 
 class Pix2Pix(Task):
@@ -49,18 +60,36 @@ class Pix2Pix(Task):
             raise ValueError(f"mode must be one of {MODES}, got {config.mode!r}")
         self.use_gan = config.mode == "l1+cgan"
         self.loss_names = ["G_GAN", "G_L1", "D_real", "D_fake", "D"] if self.use_gan else ["G_L1"]
-        self.visual_names = ["real_A", "fake_B", "real_B"]
+        if config.lambda_fm and self.use_gan:
+            self.loss_names.insert(2, "G_FM")
+        self.visual_names = ["real_A", "hints", "fake_B"] if config.hints else ["real_A", "fake_B"]
+        if config.drawing_aug:
+            self.visual_names += ["drawn_A", "fake_B_drawn"]
+        self.visual_names.append("real_B")
         self.nets["G"] = build_generator(config).to(device)
         betas = (config.beta1, config.beta2)
         self.optimizers["G"] = torch.optim.Adam(self.nets["G"].parameters(), config.lr, betas=betas)
         if self.use_gan:
             self.nets["D"] = PatchGAN(6, config.ndf, config.n_layers, config.norm).to(device)
             self.optimizers["D"] = torch.optim.Adam(self.nets["D"].parameters(), config.lr, betas=betas)
+        if config.init_from:
+            load_initial_weights(self.nets, config.init_from)
         self.G, self.D = self.nets["G"], self.nets.get("D")
 
     def make_dataset(self, data: str, phase: str, train: bool, skip_bad: bool = False):
         c = self.config
-        return open_paired_dataset(data, phase, c.direction, c.load_size, c.crop_size, train, skip_bad)
+        drawing = ("replace" if train else "extra") if c.drawing_aug else "off"
+        augment = PairAugment(drawing, c.hints) if drawing != "off" or c.hints else None
+        return open_paired_dataset(
+            data, phase, c.direction, c.load_size, c.crop_size, train, skip_bad, augment
+        )
+
+    def generator_input(self, batch: dict, key: str = "A") -> torch.Tensor:
+        """A, with the hint channels appended when the generator takes them."""
+        real_A = batch[key].to(self.device)
+        if not self.config.hints:
+            return real_A
+        return torch.cat([real_A, batch["hint"].to(self.device)], 1)
 
     def distribute(self, wrap) -> None:
         self.G = wrap(self.nets["G"])
@@ -70,7 +99,7 @@ class Pix2Pix(Task):
     def train_step(self, batch: dict) -> dict[str, float]:
         real_A, real_B = batch["A"].to(self.device), batch["B"].to(self.device)
         with self.precision.autocast():
-            fake_B = self.G(real_A)
+            fake_B = self.G(self.generator_input(batch))
         losses: dict[str, torch.Tensor] = {}
         if self.use_gan:
             with self.precision.autocast():
@@ -86,23 +115,81 @@ class Pix2Pix(Task):
             d_plain = self.nets["D"]  # unwrapped: no gradient sync for D in G's step
             d_plain.requires_grad_(False)
             with self.precision.autocast():
-                pred_fake = d_plain(torch.cat([real_A, fake_B], 1))
+                if self.config.lambda_fm:
+                    feats_fake = d_plain.features(torch.cat([real_A, fake_B], 1))
+                    with torch.no_grad():
+                        feats_real = d_plain.features(torch.cat([real_A, real_B], 1))
+                    pred_fake = feats_fake[-1]
+                else:
+                    pred_fake = d_plain(torch.cat([real_A, fake_B], 1))
             d_plain.requires_grad_(True)
             losses["G_GAN"] = gan_loss(pred_fake, True, self.config.gan_mode, for_discriminator=False)
             loss_G = loss_G + losses["G_GAN"]
+            if self.config.lambda_fm:
+                losses["G_FM"] = feature_matching_loss(feats_fake[:-1], feats_real[:-1])
+                loss_G = loss_G + self.config.lambda_fm * losses["G_FM"]
         self.precision.step(loss_G, self.optimizers["G"])
         return {k: float(v.detach()) for k, v in losses.items()}
 
     @torch.no_grad()
+    def generate(self, batch: dict, key: str = "A") -> torch.Tensor:
+        with self.precision.autocast():
+            return self.nets["G"](self.generator_input(batch, key)).float()
+
+    @torch.no_grad()
+    def eval_outputs(self, batch: dict) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Clean inputs without hints (the main set), drawing-style inputs, and with hints."""
+        real_B = batch["B"].to(self.device)
+        plain = {**batch, "hint": torch.zeros_like(batch["hint"])} if self.config.hints else batch
+        sets = {"": (self.generate(plain), real_B)}
+        if self.config.drawing_aug:
+            sets["drawn"] = (self.generate(plain, "A_drawn"), real_B)
+        if self.config.hints:
+            sets["hints"] = (self.generate(batch), real_B)
+        return sets
+
+    @torch.no_grad()
     def visuals(self, batch: dict) -> dict[str, torch.Tensor]:
         real_A = batch["A"].to(self.device)
-        with self.precision.autocast():
-            fake_B = self.nets["G"](real_A)
-        return {"real_A": real_A, "fake_B": fake_B.float(), "real_B": batch["B"].to(self.device)}
+        shown = {"real_A": real_A, "fake_B": self.generate(batch), "real_B": batch["B"].to(self.device)}
+        if self.config.hints:
+            shown["hints"] = paint_hints(real_A, batch["hint"].to(self.device))
+        if self.config.drawing_aug:
+            shown["drawn_A"] = batch["A_drawn"].to(self.device)
+            shown["fake_B_drawn"] = self.generate(batch, "A_drawn")
+        return shown
+
+
+def paint_hints(image: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:
+    """The input with its colour dabs painted over it (to see what the generator was told)."""
+    mask = hint[:, 3:4]
+    return image * (1 - mask) + hint[:, :3] * mask
 
 
 def build_generator(config: Pix2PixConfig) -> nn.Module:
-    return UNetGenerator(3, 3, config.ngf, depth_for_size(config.crop_size), config.norm, config.dropout)
+    in_channels = 3 + (HINT_CHANNELS if config.hints else 0)
+    depth = depth_for_size(config.crop_size)
+    return UNetGenerator(in_channels, 3, config.ngf, depth, config.norm, config.dropout)
+
+
+def load_initial_weights(nets: dict[str, nn.Module], model: str) -> None:
+    """Copy a trained model's weights in; input channels it lacked (hints) get zero weights."""
+    from engine.checkpoint import read_weights
+    from engine.infer import resolve_model
+
+    saved, _ = read_weights(resolve_model(model))
+    for name, net in nets.items():
+        if name not in saved:
+            continue
+        own = net.state_dict()
+        state = {}
+        for key, value in saved[name].items():
+            if key in own and value.shape != own[key].shape and value.dim() == 4:
+                padded = torch.zeros_like(own[key])
+                padded[:, : value.shape[1]] = value
+                value = padded
+            state[key] = value.float()
+        net.load_state_dict(state)
 
 
 TASK = Pix2Pix
