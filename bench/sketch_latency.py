@@ -58,7 +58,7 @@ def browser_latencies(url: str, strokes: int, editor: bool) -> list[float]:
         page.goto(url, wait_until="networkidle")
         if editor:
             page.get_by_role("tab", name="Editor, upload, other models").click()
-        canvas = page.locator("canvas:not(.live-canvas)" if editor else ".live-canvas").first
+        canvas = page.locator("canvas:not(.live-canvas):not(.live-hints)" if editor else ".live-canvas").first
         canvas.wait_for(state="visible")
         if editor:
             page.locator('button[aria-label="Brush"]').wait_for()

@@ -17,7 +17,10 @@ LOSS_TITLES = {
     "D": "discriminator loss",
     "D_real": "discriminator loss on real pairs",
     "D_fake": "discriminator loss on generated pairs",
+    "G_FM": "discriminator feature matching",
 }
+EVAL_PREFIX = "val_"  # held-out metrics logged by `train --eval-every` (engine.periodic_eval)
+EVAL_TITLES = {"L1": "held-out L1 ↓", "FID": "held-out FID ↓", "KID": "held-out KID ↓"}
 
 
 class MetricSource(Protocol):
@@ -106,3 +109,19 @@ def plot_groups(loss_names: Sequence[str], with_parts: bool = True) -> list[tupl
 def loss_title(name: str) -> str:
     """'G_GAN: generator cGAN loss (BCE)' for the losses the studio knows, else the name."""
     return f"{name}: {LOSS_TITLES[name]}" if name in LOSS_TITLES else name
+
+
+def eval_groups(names: Iterable[str]) -> list[tuple[str, list[str]]]:
+    """Held-out metric series grouped by metric: ('KID', ['val_KID', 'val_drawn_KID', ...])."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        if name.startswith(EVAL_PREFIX):
+            groups.setdefault(name.rsplit("_", 1)[-1], []).append(name)
+    order = list(EVAL_TITLES)
+    return sorted(groups.items(), key=lambda g: order.index(g[0]) if g[0] in order else len(order))
+
+
+def eval_label(name: str) -> str:
+    """'val_drawn_KID' -> 'drawn', 'val_KID' -> 'clean'."""
+    middle = name[len(EVAL_PREFIX) :].rsplit("_", 1)[0] if name.count("_") > 1 else ""
+    return middle or "clean"

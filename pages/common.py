@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.colors import qualitative
 
-from engine.curves import Curves, Series, ema, thin
+from engine.curves import EVAL_TITLES, Curves, Series, ema, eval_groups, eval_label, thin
 from engine.launch import LaunchedRun, resume_training
 from engine.runs import Run, RunStore, default_home
 
@@ -84,15 +84,22 @@ def curves_for(store: RunStore, run_id: str) -> Curves:
 
 
 def loss_figure(
-    title: str, lines: list[tuple[str, Series]], smoothing: float = 0.0, log_y: bool = False
+    title: str,
+    lines: list[tuple[str, Series]],
+    smoothing: float = 0.0,
+    log_y: bool = False,
+    markers: bool = False,
 ) -> go.Figure:
-    """One loss plot: each line smoothed (TensorBoard EMA) over its faint raw values."""
+    """One loss plot: each line smoothed (TensorBoard EMA) over its faint raw values. `markers`:
+    sparse series (held-out metrics), drawn as points joined by lines and never smoothed."""
     fig = go.Figure()
     palette = qualitative.Plotly
     for i, (label, series) in enumerate(lines):
         colour = palette[i % len(palette)]
         steps, raw = thin(series.steps, series.values)
-        if smoothing > 0:
+        if markers:
+            fig.add_scatter(x=steps, y=raw, mode="lines+markers", line={"color": colour}, name=label)
+        elif smoothing > 0:
             fig.add_scatter(
                 x=steps, y=raw, mode="lines", line={"color": colour, "width": 1}, opacity=0.25,
                 name=f"{label} (raw)", showlegend=False, hoverinfo="skip",
@@ -111,6 +118,26 @@ def loss_figure(
         showlegend=len(lines) > 1,
     )
     return fig
+
+
+def eval_charts(curves: dict[str, Curves], key: str) -> bool:
+    """One plot per held-out metric (L1, FID, KID): a line per run and input set. False when
+    no run has any (it was trained without --eval-every)."""
+    names = {name for c in curves.values() for name in c.series}
+    groups = eval_groups(sorted(names))
+    if not groups:
+        return False
+    columns = st.columns(min(3, len(groups)))
+    for i, (metric, metric_names) in enumerate(groups):
+        lines = [
+            (eval_label(name) if len(curves) == 1 else f"{label} · {eval_label(name)}", c.series[name])
+            for label, c in curves.items()
+            for name in metric_names
+            if name in c.series
+        ]
+        fig = loss_figure(EVAL_TITLES.get(metric, metric), lines, markers=True)
+        columns[i % len(columns)].plotly_chart(fig, width="stretch", key=f"{key}.eval.{metric}")
+    return True
 
 
 def run_controls(store: RunStore, run: Run, key: str) -> None:

@@ -9,13 +9,13 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from engine.curves import loss_title
+from engine.curves import EVAL_PREFIX, loss_title
 from engine.data.datasets import find_split, split_aligned
 from engine.data.images import ImageLoadError, list_images, load_image
 from engine.data.sketch import prepare_sketch
 from engine.infer import DEFAULT_MODELS, load_predictor
 from engine.runs import Run, RunStore
-from pages.common import curves_for, get_store, loss_figure, run_label
+from pages.common import curves_for, eval_charts, get_store, loss_figure, run_label
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 
@@ -135,6 +135,10 @@ def main() -> None:
     log_y = options[1].toggle("log scale", key="compare.log")
     if chosen:
         overlaid_losses(store, chosen, smoothing, log_y)
+        curves = {run.name or run.id: curves_for(store, run.id) for run in chosen}
+        if any(name.startswith(EVAL_PREFIX) for c in curves.values() for name in c.series):
+            st.subheader("Held-out metrics during training")
+            eval_charts(curves, key="compare")
     st.subheader("Metrics")
     table = evals_table(store, [r.id for r in chosen] + list(DEFAULT_MODELS))
     if table.empty:

@@ -12,6 +12,7 @@ from engine.curves import loss_title, plot_groups
 from engine.runs import RunStore
 from pages.common import (
     curves_for,
+    eval_charts,
     get_store,
     is_live,
     loss_figure,
@@ -75,6 +76,10 @@ def live_view(store: RunStore, run_id: str, view: dict, was_live: bool) -> None:
     if run.message:
         (st.error if run.status == "failed" else st.caption)(run.message)
     loss_charts(store, run.id, run.config.get("loss_names", []), view)
+    if run.config.get("settings", {}).get("eval_every"):
+        st.subheader("Held-out metrics")
+        if not eval_charts({run.id: curves_for(store, run.id)}, key=f"runs.{run.id}"):
+            st.caption("The first evaluation arrives after --eval-every steps.")
     st.subheader("Samples")
     sample_grids(store, run.id, run.config.get("visual_names", []))
 

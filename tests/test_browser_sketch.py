@@ -25,7 +25,7 @@ def test_drawing_strokes_produces_an_output_image(aligned_dataset, tmp_path):
         with chromium_page() as page:
             page.goto(demo.local_url, wait_until="networkidle")
             page.get_by_role("tab", name="Editor, upload, other models").click()
-            canvas = page.locator("canvas:not(.live-canvas)").first
+            canvas = page.locator("canvas:not(.live-canvas):not(.live-hints)").first
             canvas.wait_for(state="visible", timeout=30_000)
             box = canvas.bounding_box()
             x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
@@ -65,5 +65,35 @@ def test_live_canvas_answers_each_stroke(tiny_run, tmp_path):
             assert page.locator(".live-edges").get_attribute("src").startswith("data:image/png;base64,")
             page.locator(".live-clear").click()
             assert page.locator(".live-photo").get_attribute("src") is None
+    finally:
+        demo.close()
+
+
+def test_live_canvas_colour_brush_paints_hints(aligned_dataset):
+    config = {**TINY_PIX2PIX, "hints": True, "mode": "l1"}
+    run_id = train("pix2pix", TrainSettings(data=str(aligned_dataset), max_steps=1, batch_size=2), config)
+    demo = build_sketch_demo({"hints": run_id})
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        with chromium_page() as page:
+            page.goto(demo.local_url, wait_until="networkidle")
+            box = page.locator(".live-canvas").bounding_box()
+
+            def stroke(x0, y0, x1, y1):
+                page.mouse.move(box["x"] + x0, box["y"] + y0)
+                page.mouse.down()
+                page.mouse.move(box["x"] + x1, box["y"] + y1, steps=10)
+                page.mouse.up()
+
+            stroke(60, 250, 320, 120)
+            page.wait_for_function("document.querySelector('.live-photo').src.startsWith('data:')")
+            plain = page.locator(".live-photo").get_attribute("src")
+            page.locator("input[value=colour]").check()
+            page.locator(".live-colour").evaluate("e => e.value = '#1f618d'")
+            stroke(80, 200, 300, 220)
+            page.wait_for_function(f"document.querySelector('.live-photo').src !== {plain!r}", timeout=30_000)
+            assert page.locator(".live-status").text_content() == ""
+            page.locator(".live-undo").click()  # the colour stroke goes: the plain shoe comes back
+            page.wait_for_function(f"document.querySelector('.live-photo').src === {plain!r}", timeout=30_000)
     finally:
         demo.close()

@@ -131,7 +131,7 @@ def sample_hints(
     """Colour dabs taken from the photo -> H x W x 4 float32 (hint RGB in [-1, 1], mask).
 
     count None: none 35% of the time, else 1..max_count dabs. Each dab is a disc of 2-5 px radius
-    on the object, filled with the photo's mean colour under it (a user paints flat colour)."""
+    on the object, filled with the object's mean colour under it (a user paints flat colour)."""
     h, w, _ = photo.shape
     hints = np.zeros((h, w, HINT_CHANNELS), np.float32)
     if count is None:
@@ -139,12 +139,14 @@ def sample_hints(
     if count == 0:
         return hints
     mask = shoe_mask(photo)
-    rows, cols = np.nonzero(mask) if mask.any() else np.nonzero(np.ones((h, w), bool))
+    if not mask.any():
+        mask = np.ones((h, w), bool)
+    rows, cols = np.nonzero(mask)
     picks = rng.integers(0, len(rows), size=count)
     yy, xx = np.mgrid[0:h, 0:w]
     for r, c, radius in zip(rows[picks], cols[picks], rng.integers(2, 6, size=count)):
         disc = (yy - r) ** 2 + (xx - c) ** 2 <= radius**2
-        colour = photo[disc].mean(axis=0) / 127.5 - 1.0
+        colour = photo[disc & mask].mean(axis=0) / 127.5 - 1.0  # the object's colour, not the paper's
         hints[disc, :3] = colour
         hints[disc, 3] = 1.0
     return hints

@@ -1,0 +1,88 @@
+"""Colour hints in the sketch demo: the live canvas's hint layer, the editor's coloured strokes,
+an uploaded RGBA hint image, and models without hint inputs."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from conftest import TINY_PIX2PIX
+from engine.train import TrainSettings, train
+from studio.live_canvas import encode_data_url, live_canvas
+from studio.sketch import SketchDemo, build_sketch_demo
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+@pytest.fixture
+def hint_run(aligned_dataset) -> str:
+    config = {**TINY_PIX2PIX, "hints": True, "mode": "l1"}
+    return train("pix2pix", TrainSettings(data=str(aligned_dataset), max_steps=1, batch_size=2), config)
+
+
+def ink() -> Image.Image:
+    img = Image.new("RGB", (256, 256), "white")
+    ImageDraw.Draw(img).polygon(
+        [(30, 200), (60, 60), (120, 60), (230, 180), (230, 210)], outline="black", width=2
+    )
+    return img
+
+
+def hint_layer(colour=(20, 60, 220)) -> Image.Image:
+    layer = Image.new("RGBA", (256, 256), (0, 0, 0, 0))
+    ImageDraw.Draw(layer).line([(70, 150), (200, 190)], fill=colour + (255,), width=10)
+    return layer
+
+
+def test_live_canvas_sends_a_hint_layer_that_changes_the_shoe(hint_run):
+    demo = SketchDemo({"m": hint_run})
+    seen = []
+
+    def sketch_to_photo(img, hints):
+        seen.append(hints)
+        return demo.from_sketch(img, hint_run, hints)
+
+    translate = live_canvas(sketch_to_photo).server_fns[0]
+    edges_plain, photo_plain, message = translate([encode_data_url(ink()), ""])
+    assert message == "" and seen[-1] is None and photo_plain.startswith("data:image/png;base64,")
+    edges_hint, photo_hint, message = translate([encode_data_url(ink()), encode_data_url(hint_layer())])
+    assert message == "" and seen[-1].mode == "RGBA"
+    assert photo_hint != photo_plain and edges_hint != edges_plain  # the dabs show in "what the model sees"
+    assert translate(encode_data_url(ink()))[1] == photo_plain  # the one-argument form still works
+    assert "Could not use that" in translate(["data:text/plain;base64,aGk=", ""])[2]
+
+
+def test_editor_colours_are_hints_and_black_is_ink(hint_run):
+    demo = SketchDemo({"m": hint_run})
+    drawing = ink()
+    drawing.paste(hint_layer(), (0, 0), hint_layer())
+    edges, photo, message = demo.from_sketch({"composite": drawing}, hint_run)
+    plain_edges, plain_photo, _ = demo.from_sketch({"composite": ink()}, hint_run)
+    assert message == ""
+    seen = np.asarray(edges)
+    assert (np.abs(seen[..., 2].astype(int) - seen[..., 0]) > 100).any()  # blue dabs over the lines
+    assert not np.array_equal(np.asarray(photo), np.asarray(plain_photo))
+
+
+def test_models_without_hints_say_the_colours_are_ignored(tiny_run):
+    demo = SketchDemo({"m": tiny_run})
+    edges, photo, message = demo.from_sketch({"composite": ink()}, tiny_run, hint_layer())
+    assert photo is not None and "not trained with colour hints" in message
+
+
+def test_upload_with_a_hint_image(hint_run, tmp_path):
+    ink().save(tmp_path / "sketch.png")
+    hint_layer().save(tmp_path / "hints.png")
+    demo = SketchDemo({"m": hint_run})
+    _, plain, message = demo.from_upload(str(tmp_path / "sketch.png"), "edge map or sketch", hint_run)
+    _, hinted, message = demo.from_upload(
+        str(tmp_path / "sketch.png"), "edge map or sketch", hint_run, str(tmp_path / "hints.png")
+    )
+    assert message == "" and not np.array_equal(np.asarray(plain), np.asarray(hinted))
+
+
+def test_the_editor_offers_colour_brushes(hint_run):
+    demo = build_sketch_demo({"m": hint_run})
+    pads = [b for b in demo.blocks.values() if type(b).__name__ == "Sketchpad"]
+    assert pads and len(pads[0].brush.colors) > 1
