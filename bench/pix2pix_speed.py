@@ -2,8 +2,9 @@
 
 Each figure is measured twice in one process: first the plain reference configuration the
 official implementation runs (fp32, eager, NCHW, glibc's default allocator), then the studio's
-(allocator thresholds raised, bf16 autocast where the CPU has bf16, channels_last for
-inference), and the ratio studio/reference is printed. Network: unet_256 (ngf 64) + the 70x70
+(allocator thresholds raised, `auto` precision: bf16 autocast only where a calibration measured
+it faster on this CPU, channels_last for training and inference, as the trainer and predictors
+run), and the ratio studio/reference is printed with the CPU model. Network: unet_256 (ngf 64) + the 70x70
 PatchGAN, 256 px, the official defaults. Training is timed on in-memory batches (the studio's
 trainer decodes the dataset once into a uint8 cache, so data loading is not in its loop).
 
@@ -24,14 +25,17 @@ import time
 
 import torch
 
-from engine.precision import Precision, cpu_has_bf16, keep_large_buffers_mapped
+from engine.precision import Precision, cpu_model, keep_large_buffers_mapped, resolve_precision
 from engine.tasks.pix2pix import Pix2Pix, Pix2PixConfig
 
 
-def train_images_per_second(batch: int, steps: int, precision: str, ngf: int) -> float:
+def train_images_per_second(batch: int, steps: int, precision: str, ngf: int, channels_last: bool) -> float:
     torch.manual_seed(0)
     device = torch.device("cpu")
     task = Pix2Pix(Pix2PixConfig(ngf=ngf), device, Precision(device, precision))
+    if channels_last:  # as engine.train does
+        for net in task.nets.values():
+            net.to(memory_format=torch.channels_last)
     data = {"A": torch.rand(batch, 3, 256, 256) * 2 - 1, "B": torch.rand(batch, 3, 256, 256) * 2 - 1}
     for _ in range(2):  # warm-up
         task.train_step(data)
@@ -69,16 +73,17 @@ def main() -> None:
     parser.add_argument("--ngf", type=int, default=64)
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
-    studio_precision = "bf16" if cpu_has_bf16() else "fp32"
+    studio_precision = resolve_precision("auto", torch.device("cpu"))
     print(
-        f"threads {torch.get_num_threads()}, torch {torch.__version__}, studio precision {studio_precision}"
+        f"{cpu_model()}, threads {torch.get_num_threads()}, torch {torch.__version__}, "
+        f"studio precision {studio_precision} (auto), ngf {args.ngf}"
     )
 
     # reference first: the allocator change cannot be undone inside a process
-    ref = {b: train_images_per_second(b, args.steps, "fp32", args.ngf) for b in (1, 4)}
+    ref = {b: train_images_per_second(b, args.steps, "fp32", args.ngf, False) for b in (1, 4)}
     ref_lat = latency_ms(args.latency_runs, "fp32", False, args.ngf)
     keep_large_buffers_mapped()
-    ours = {b: train_images_per_second(b, args.steps, studio_precision, args.ngf) for b in (1, 4)}
+    ours = {b: train_images_per_second(b, args.steps, studio_precision, args.ngf, True) for b in (1, 4)}
     ours_lat = latency_ms(args.latency_runs, studio_precision, True, args.ngf)
 
     print(f"\n{'figure':<34} {'reference':>10} {'studio':>10} {'ratio':>7}")

@@ -3,13 +3,21 @@ and the pix2pix objective with the names its losses are logged under."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import plotly.graph_objects as go
 import streamlit as st
+from PIL import Image
 
+from engine.data.drawing import drawing_variants
+from engine.data.images import MAX_PIXELS
 from engine.models.patchgan import patchgan_receptive_fields
 from engine.models.summary import unet_layer_table
 
 SIZES = [32, 64, 128, 256, 512, 1024]
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 
 
 def receptive_field_section() -> None:
@@ -121,15 +129,47 @@ def objective_section() -> None:
     )
 
 
+def drawing_section() -> None:
+    st.markdown(
+        "edges2shoes' inputs are clean one-pixel HED lines with every seam. People draw thicker or "
+        "thinner strokes, wobble, leave gaps and often draw only the outline. With `--drawing-aug` "
+        "each training input is redrawn at random: stroke width (thinned to 1 px, or 3-7 px), "
+        "short strokes and interior detail dropped, outline only, a smooth wobble, erased blocks, "
+        "and now and then XDoG or Canny edges of the photo instead of HED. With `--hints` the "
+        "generator also gets a few colour dabs taken from the photo (often none)."
+    )
+    examples = {p.stem.replace("sketch_", ""): p for p in EXAMPLES.glob("sketch_*.png")}
+    left, right = st.columns([1, 3])
+    upload = left.file_uploader("an A|B pair (edges | photo) or a drawing", type=["png", "jpg", "jpeg"])
+    choice = left.selectbox("or an example sketch", list(examples), disabled=upload is not None)
+    seed = left.number_input("seed", 0, 10_000, 0, key="learn.drawing.seed")
+    try:
+        source = Image.open(upload) if upload is not None else Image.open(examples[choice])
+        if source.width * source.height > MAX_PIXELS:
+            raise ValueError(f"{source.width}x{source.height} is too large")
+        variants = drawing_variants(source, count=8, seed=int(seed))
+    except (OSError, ValueError, KeyError) as err:
+        left.error(f"Could not use that image: {err}")
+        return
+    left.image(source, caption="input", width="stretch")
+    columns = right.columns(4)
+    for i, image in enumerate(variants):
+        columns[i % 4].image(image, caption=f"drawing {i + 1}", width="stretch")
+
+
 def main() -> None:
     st.title("Learn")
-    patch, unet, objective = st.tabs(["PatchGAN receptive field", "U-Net layers", "pix2pix objective"])
+    patch, unet, objective, drawings = st.tabs(
+        ["PatchGAN receptive field", "U-Net layers", "pix2pix objective", "Drawings & hints"]
+    )
     with patch:
         receptive_field_section()
     with unet:
         unet_section()
     with objective:
         objective_section()
+    with drawings:
+        drawing_section()
 
 
 main()

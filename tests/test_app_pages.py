@@ -349,3 +349,36 @@ def test_an_unusable_run_store_is_an_error_message_not_a_traceback(tmp_path, mon
     monkeypatch.setenv("STUDIO_HOME", str(tmp_path / "a-file"))
     at = open_page("runs")
     assert "Cannot open the run store" in at.error[0].value
+
+
+def test_runs_and_compare_plot_held_out_metrics_as_points(studio_home):
+    store = RunStore()
+    config = {
+        "settings": {"data": "x", "eval_every": 2},
+        "task_config": {"mode": "l1"},
+        "loss_names": ["G_L1"],
+        "visual_names": [],
+    }
+    run = store.create_run("pix2pix", config, name="evaluated", max_steps=4)
+    rows = [(s, "G_L1", 1.0 / s) for s in (1, 2, 3, 4)]
+    rows += [
+        (s, n, v / s) for s in (2, 4) for n, v in (("val_KID", 0.2), ("val_drawn_KID", 0.3), ("val_FID", 200))
+    ]
+    store.log_metric_rows(run.id, rows)
+    store.set_status(run.id, "finished")
+    at = open_page("runs")
+    titles = chart_titles(at)
+    assert titles[1:] == ["held-out FID ↓", "held-out KID ↓"]
+    kid = json.loads(at.get("plotly_chart")[2].proto.spec)["data"]
+    assert {t["name"] for t in kid} == {"clean", "drawn"} and all(t["mode"] == "lines+markers" for t in kid)
+    at = open_page("compare")
+    assert "held-out KID ↓" in chart_titles(at)
+
+
+def test_learn_page_shows_drawings_made_from_an_example_sketch():
+    at = open_page("learn")
+    assert len(at.tabs) == 4 and at.tabs[3].label == "Drawings & hints"
+    drawings = [i for i in at.image if "drawing" in (i.proto.imgs[0].caption if i.proto.imgs else "")]
+    assert len(drawings) == 8
+    at.number_input(key="learn.drawing.seed").set_value(3).run()
+    assert not at.exception and not at.error

@@ -272,3 +272,25 @@ def test_drawing_set_command_and_eval_on_clean_and_drawing_style(hint_run, align
     assert "(val +2 hints, AtoB)" in printed and "(val drawing-style +2 hints, AtoB)" in printed
     splits = {row[2] for row in RunStore().evals(hint_run)}
     assert {"val +2 hints", "val drawing-style +2 hints"} <= splits
+
+
+def test_instance_affine_model_starts_from_a_batch_norm_model(aligned_dataset):
+    """The bundled default was converted so: batch-norm scale and shift carry over, running
+    statistics are dropped, and eval mode normalises each image by its own statistics."""
+    from engine.tasks.pix2pix import Pix2Pix, Pix2PixConfig
+
+    plain = train(
+        "pix2pix", TrainSettings(data=str(aligned_dataset), max_steps=2, batch_size=2), TINY_PIX2PIX
+    )
+    config = Pix2PixConfig(**{**TINY_PIX2PIX, "norm": "instance-affine", "init_from": plain})
+    task = Pix2Pix(config, torch.device("cpu"), None)
+    saved, _ = read_weights(RunStore().latest_checkpoint(plain))
+    own = task.nets["G"].state_dict()
+    assert not any("running_mean" in k for k in own)
+    shared = [k for k in saved["G"] if k in own]
+    assert len(shared) == len(own) and all(torch.equal(own[k], saved["G"][k].float()) for k in shared)
+    net = task.nets["G"].eval()
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        together, alone = net(x), net(x[:1])
+    assert torch.allclose(together[:1], alone, atol=1e-5)  # no batch statistics at inference

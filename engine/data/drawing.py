@@ -163,6 +163,15 @@ def hints_from_rgba(rgba: np.ndarray) -> np.ndarray:
     return hints
 
 
+def hints_to_rgba(hints: np.ndarray) -> Image.Image:
+    """H x W x 4 hints (as `sample_hints` makes) -> the RGBA image `translate --hints` reads."""
+    rgba = np.zeros(hints.shape[:2] + (4,), np.uint8)
+    mask = hints[..., 3] > 0
+    rgba[mask, :3] = np.clip((hints[mask, :3] + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+    rgba[mask, 3] = 255
+    return Image.fromarray(rgba, mode="RGBA")
+
+
 @dataclass(frozen=True)
 class PairAugment:
     """Per-pair extras for edge -> photo training: A redrawn as a drawing, hints from B.
@@ -192,6 +201,25 @@ class PairAugment:
         if self.hints:
             out["hint"] = torch.from_numpy(sample_hints(photo, rng, self.hint_count)).permute(2, 0, 1)
         return out
+
+
+def drawing_variants(pair: Image.Image, count: int = 8, seed: int = 0, size: int = 256) -> list[Image.Image]:
+    """What the augmentation makes of one training input: `count` drawings of an A|B pair
+    (edges left, photo right), or of a lone line drawing (its filled outline stands in for the
+    photo). For the Learn page and the README; seeds 0.. as a training run would draw them."""
+    from engine.data.datasets import split_aligned
+
+    if pair.width >= 2 * pair.height:
+        edges_img, photo_img = split_aligned(pair.convert("RGB"))
+    else:
+        edges_img = pair.convert("RGB")
+        lines = np.asarray(edges_img.convert("L")) < 128
+        solid = ndimage.binary_fill_holes(ndimage.binary_dilation(lines, iterations=2))
+        photo_img = Image.fromarray(np.where(solid[..., None], 120, 255).astype(np.uint8).repeat(3, axis=2))
+    edges = np.asarray(edges_img.resize((size, size), Image.NEAREST).convert("L")) < 128
+    photo = np.asarray(photo_img.resize((size, size), Image.BICUBIC).convert("RGB"))
+    drawn = [make_drawing(edges, photo, np.random.default_rng([seed, i])) for i in range(count)]
+    return [Image.fromarray(np.where(d, 0, 255).astype(np.uint8)).convert("RGB") for d in drawn]
 
 
 def write_drawing_set(dataset, out: Path) -> int:

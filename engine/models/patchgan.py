@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from engine.models.layers import init_weights, norm_layer
+from engine.models.layers import conv_bias, init_weights, norm_layer
 
 
 class PatchGAN(nn.Module):
@@ -18,7 +18,7 @@ class PatchGAN(nn.Module):
 
     def __init__(self, in_channels: int = 6, ndf: int = 64, n_layers: int = 3, norm: str = "batch"):
         super().__init__()
-        bias = norm != "batch"
+        bias = conv_bias(norm)
         layers: list[nn.Module] = [nn.Conv2d(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         mult = 1
         for n in range(1, n_layers + 1):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from engine.models.layers import init_weights, norm_layer
+from engine.models.layers import conv_bias, init_weights, norm_layer
 
 
 def unet_channels(depth: int, ngf: int) -> list[int]:
@@ -40,7 +40,7 @@ class UNetGenerator(nn.Module):
         if depth < 2:
             raise ValueError("U-Net depth must be at least 2")
         self.depth = depth
-        bias = norm != "batch"
+        bias = conv_bias(norm)
         ch = unet_channels(depth, ngf)
         self.encoders = nn.ModuleList()
         for i in range(depth):

@@ -21,6 +21,7 @@ from torch import nn
 from engine.data.datasets import open_paired_dataset
 from engine.data.drawing import HINT_CHANNELS, PairAugment
 from engine.losses import PLAIN_GAN_MODES, feature_matching_loss, gan_loss, l1_loss
+from engine.models.layers import NORMS
 from engine.models.patchgan import PatchGAN
 from engine.models.unet import UNetGenerator, depth_for_size
 from engine.tasks.base import Task
@@ -39,7 +40,7 @@ class Pix2PixConfig:
     ngf: int = field(default=64, metadata={"help": "generator width (32 for lite models)"})
     ndf: int = 64
     n_layers: int = field(default=3, metadata={"help": "PatchGAN depth (3 gives 70x70 patches)"})
-    norm: str = field(default="batch", metadata={"choices": ("batch", "instance", "none")})
+    norm: str = field(default="batch", metadata={"choices": NORMS})
     dropout: bool = True
     lr: float = 2e-4
     beta1: float = 0.5
@@ -173,7 +174,9 @@ def build_generator(config: Pix2PixConfig) -> nn.Module:
 
 
 def load_initial_weights(nets: dict[str, nn.Module], model: str) -> None:
-    """Copy a trained model's weights in; input channels it lacked (hints) get zero weights."""
+    """Copy a trained model's weights in; input channels it lacked (hints) get zero weights,
+    batch-norm running statistics are dropped for norms without them (instance-affine), and
+    parameters it lacks (conv biases) keep their initial values."""
     from engine.checkpoint import read_weights
     from engine.infer import resolve_model
 
@@ -184,12 +187,14 @@ def load_initial_weights(nets: dict[str, nn.Module], model: str) -> None:
         own = net.state_dict()
         state = {}
         for key, value in saved[name].items():
-            if key in own and value.shape != own[key].shape and value.dim() == 4:
+            if key not in own:
+                continue
+            if value.shape != own[key].shape and value.dim() == 4:
                 padded = torch.zeros_like(own[key])
                 padded[:, : value.shape[1]] = value
                 value = padded
             state[key] = value.float()
-        net.load_state_dict(state)
+        net.load_state_dict({**own, **state})
 
 
 TASK = Pix2Pix
