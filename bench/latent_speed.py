@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
-from engine.precision import Precision, pick_device  # noqa: E402
-from engine.tasks import get_task  # noqa: E402
+from engine.precision import Precision, pick_device
+from engine.tasks import get_task
 
 MODELS = {
     "autoencoder (L2)": ("autoencoder", {}),

@@ -14,11 +14,6 @@ Run nothing else meanwhile: on 2 cores anything else distorts the numbers.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: python bench/x.py
-
 import argparse
 import statistics
 import time
@@ -33,7 +28,7 @@ def train_images_per_second(batch: int, steps: int, precision: str, ngf: int, ch
     torch.manual_seed(0)
     device = torch.device("cpu")
     task = Pix2Pix(Pix2PixConfig(ngf=ngf), device, Precision(device, precision))
-    if channels_last:  # as engine.train does
+    if channels_last:  # as engine.training.loop does
         for net in task.nets.values():
             net.to(memory_format=torch.channels_last)
     data = {"A": torch.rand(batch, 3, 256, 256) * 2 - 1, "B": torch.rand(batch, 3, 256, 256) * 2 - 1}

@@ -15,17 +15,13 @@ import argparse
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: python bench/x.py
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the browser set-up tests use
+from PIL import Image, ImageDraw
 
-from PIL import Image, ImageDraw  # noqa: E402
-
-from browser import CHROMIUM_FLAGS  # noqa: E402
+from studio.headless import chromium_page
 
 WATCH = """(target) => {
   window.__lat = []; window.__up = null;
@@ -48,13 +44,7 @@ def percentiles(ms: list[float]) -> tuple[float, float]:
 
 def browser_latencies(url: str, strokes: int, editor: bool) -> list[float]:
     """Live canvas (editor=False) or Gradio's ImageEditor (editor=True)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_FLAGS
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    with chromium_page() as page:
         page.goto(url, wait_until="networkidle")
         if editor:
             page.get_by_role("tab", name="Editor, upload, other models").click()
@@ -74,7 +64,6 @@ def browser_latencies(url: str, strokes: int, editor: bool) -> list[float]:
             page.mouse.up()
             page.wait_for_timeout(2500 if editor else 400)  # the page's clock measures; this only waits
         latencies = page.evaluate("window.__lat")
-        browser.close()
     return latencies[3:]  # the first strokes load the model
 
 

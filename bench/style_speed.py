@@ -17,18 +17,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from engine.data.images import load_image  # noqa: E402
-from engine.instant_style import instant_model  # noqa: E402
-from engine.models.vgg import load_vgg19, read_state, weights_from_state  # noqa: E402
-from engine.style import StyleConfig, stylize, stylize_steps  # noqa: E402
+from engine.data.images import load_image
+from engine.models.vgg import load_vgg19, read_state, weights_from_state
+from engine.style.gatys import StyleConfig, stylize, stylize_steps
+from engine.style.instant import instant_model
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

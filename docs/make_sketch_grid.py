@@ -11,19 +11,16 @@ val rows get 12 dabs of the photo's own colours (as `eval --hints 12` gives).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, as make_style_grid
+import numpy as np
+from PIL import Image
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from engine.data.datasets import split_aligned  # noqa: E402
-from engine.data.drawing import hints_to_rgba, sample_hints  # noqa: E402
-from engine.data.images import list_images, load_image  # noqa: E402
-from engine.data.sketch import paint_hints_over, prepare_sketch  # noqa: E402
-from engine.infer import load_predictor  # noqa: E402
+from engine.data.datasets import split_aligned
+from engine.data.drawing import hints_to_rgba, sample_hints
+from engine.data.images import list_images, load_image
+from engine.data.sketch import paint_hints_over, prepare_sketch
+from engine.inference.loader import load_predictor
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE.parent / "assets" / "examples"

@@ -11,13 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from PIL import Image
 
-from PIL import Image  # noqa: E402
-
-from engine.data.images import load_image  # noqa: E402
-from engine.style import stylize  # noqa: E402
-from engine.style_examples import example_photo  # noqa: E402
+from engine.data.images import load_image
+from engine.style.examples import example_photo
+from engine.style.gatys import stylize
 
 SIDE = 256
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from engine.errors import UserError
+
 GAN_MODES = ("vanilla", "lsgan", "hinge", "wgan-gp")
 # modes that need nothing but the loss itself (wgan-gp also needs `gradient_penalty`)
 PLAIN_GAN_MODES = ("vanilla", "lsgan", "hinge")
@@ -33,7 +35,7 @@ def gan_loss(
         return F.relu(1.0 - pred).mean() if real else F.relu(1.0 + pred).mean()
     if mode == "wgan-gp":
         return -pred.mean() if real or not for_discriminator else pred.mean()
-    raise ValueError(f"unknown GAN mode {mode!r}; choose one of {GAN_MODES}")
+    raise UserError(f"unknown GAN mode {mode!r}; choose one of {GAN_MODES}")
 
 
 def l1_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

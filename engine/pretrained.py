@@ -6,8 +6,10 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from engine.errors import UserError
 
-class MissingWeightsError(FileNotFoundError):
+
+class MissingWeightsError(UserError):
     """A pretrained file is not installed; the message says how to get it."""
 
 

@@ -12,9 +12,11 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.colors import qualitative
 
-from engine.curves import EVAL_TITLES, Curves, Series, ema, eval_groups, eval_label, thin
-from engine.launch import LaunchedRun, resume_training
-from engine.runs import Run, RunStore, default_home
+from engine.errors import UserError
+from engine.store.curves import EVAL_TITLES, Curves, Series, ema, eval_groups, eval_label, thin
+from engine.store.runs import Run, RunStore, default_home
+from engine.tasks import get_task, task_names
+from engine.training.launch import LaunchedRun, resume_training
 
 STATUS_ICONS = {"running": "🟢", "finished": "✅", "failed": "❌", "stopped": "⏹️"}
 
@@ -28,6 +30,14 @@ def get_store() -> RunStore:
             f"Cannot open the run store at {default_home()}: {err}. Set STUDIO_HOME to a writable folder."
         )
         st.stop()
+
+
+def run_loss_titles(run: Run) -> dict[str, str]:
+    """The loss titles the run's task declared (stored with the run; older runs: the task's)."""
+    titles = run.config.get("loss_titles")
+    if titles is None and run.task in task_names():
+        titles = get_task(run.task).loss_titles
+    return titles or {}
 
 
 def status_text(run: Run) -> str:
@@ -160,7 +170,7 @@ def run_controls(store: RunStore, run: Run, key: str) -> None:
             return
     try:
         launch = resume_training(run.id, store.home, int(until))
-    except (KeyError, ValueError, OSError) as err:
+    except (UserError, OSError) as err:
         st.error(f"could not resume {run.id}: {err}")
         return
     launches().append(launch)

@@ -9,13 +9,16 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from engine.curves import EVAL_PREFIX, loss_title
 from engine.data.datasets import find_split, split_aligned
-from engine.data.images import ImageLoadError, list_images, load_image
+from engine.data.images import list_images, load_image
 from engine.data.sketch import prepare_sketch
-from engine.infer import DEFAULT_MODELS, load_predictor
-from engine.runs import Run, RunStore
-from pages.common import curves_for, eval_charts, get_store, loss_figure, run_label
+from engine.errors import UserError
+from engine.inference.loader import load_predictor
+from engine.inference.registry import task_kind
+from engine.store.curves import EVAL_PREFIX, loss_title
+from engine.store.models import BUNDLED, bundled_models
+from engine.store.runs import Run, RunStore
+from pages.common import curves_for, eval_charts, get_store, loss_figure, run_label, run_loss_titles
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 
@@ -32,7 +35,8 @@ def overlaid_losses(store: RunStore, runs: list[Run], smoothing: float, log_y: b
             (run.name or run.id, curves[run.id].series[name]) for run in runs if name in curves[run.id].series
         ]
         if lines:
-            fig = loss_figure(loss_title(name), lines, smoothing, log_y)
+            titles = {k: v for run in runs for k, v in run_loss_titles(run).items()}
+            fig = loss_figure(loss_title(name, titles), lines, smoothing, log_y)
             columns[i % 2].plotly_chart(fig, width="stretch", key=f"compare.loss.{name}")
 
 
@@ -68,8 +72,12 @@ def folder_inputs(
 
 def side_by_side(store: RunStore, runs: list[Run]) -> None:
     st.subheader("Same inputs, each model")
-    choices = [r.id for r in runs if store.checkpoints(r.id)]
-    choices += [name for name, path in DEFAULT_MODELS.items() if path.is_file()]
+    translators = [r for r in runs if task_kind(r.task) == "image-to-image"]
+    if len(translators) < len(runs):
+        others = ", ".join(sorted({r.task for r in runs if r not in translators}))
+        st.caption(f"Only image-to-image models translate images; not offered here: {others} runs.")
+    choices = [r.id for r in translators if store.checkpoints(r.id)]
+    choices += list(bundled_models("image-to-image"))
     if not choices:
         st.info("None of these runs has a checkpoint yet, and no bundled model is on disk.")
         return
@@ -89,11 +97,11 @@ def side_by_side(store: RunStore, runs: list[Run]) -> None:
     try:
         inputs = example_inputs() if source == "example sketches" else folder_inputs(folder, count, direction)
         if not inputs:
-            raise FileNotFoundError("no images found there")
+            raise UserError("no images found there")
         outputs = {
             m: load_predictor(m, store.home).translate_batch([x for _, x, _ in inputs]) for m in models
         }
-    except (FileNotFoundError, KeyError, ValueError, RuntimeError, ImageLoadError, OSError) as err:
+    except (UserError, OSError) as err:
         st.error(f"Could not translate: {err}")
         return
     st.session_state["compare.results"] = (inputs, outputs)
@@ -140,7 +148,7 @@ def main() -> None:
             st.subheader("Held-out metrics during training")
             eval_charts(curves, key="compare")
     st.subheader("Metrics")
-    table = evals_table(store, [r.id for r in chosen] + list(DEFAULT_MODELS))
+    table = evals_table(store, [r.id for r in chosen] + list(BUNDLED))
     if table.empty:
         st.caption("No evaluations yet: `python -m engine eval RUN --data DIR` adds FID, SSIM, PSNR and L1.")
     else:

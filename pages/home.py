@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.infer import DEFAULT_MODELS
+from engine.store.models import bundled_models
 from pages.common import STATUS_ICONS, get_store, runs_table
 
 RECENT = 20
 
 
-def bundled_models() -> list[dict]:
+def bundled_table() -> list[dict]:
     """The bundled default models that are on disk."""
     return [
-        {"model": name, "file": path.name, "size (MB)": round(path.stat().st_size / 2**20, 1)}
-        for name, path in DEFAULT_MODELS.items()
-        if path.is_file()
+        {
+            "model": name,
+            "kind": m.kind,
+            "what": m.description,
+            "size (MB)": round(m.path.stat().st_size / 2**20, 1),
+        }
+        for name, m in bundled_models().items()
     ]
 
 
@@ -39,7 +43,7 @@ def main() -> None:
         column.metric(f"{STATUS_ICONS[status]} {status}", sum(r.status == status for r in runs))
 
     st.subheader("Bundled models")
-    models = bundled_models()
+    models = bundled_table()
     if models:
         st.dataframe(models, hide_index=True, width="stretch")
     else:

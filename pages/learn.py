@@ -11,6 +11,7 @@ from PIL import Image
 
 from engine.data.drawing import drawing_variants
 from engine.data.images import MAX_PIXELS
+from engine.errors import UserError
 from engine.models.patchgan import patchgan_receptive_fields
 from engine.models.summary import unet_layer_table
 
@@ -146,9 +147,9 @@ def drawing_section() -> None:
     try:
         source = Image.open(upload) if upload is not None else Image.open(examples[choice])
         if source.width * source.height > MAX_PIXELS:
-            raise ValueError(f"{source.width}x{source.height} is too large")
+            raise UserError(f"{source.width}x{source.height} is too large")
         variants = drawing_variants(source, count=8, seed=int(seed))
-    except (OSError, ValueError, KeyError) as err:
+    except (UserError, OSError) as err:
         left.error(f"Could not use that image: {err}")
         return
     left.image(source, caption="input", width="stretch")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.curves import loss_title, plot_groups
-from engine.runs import RunStore
+from engine.store.curves import loss_title, plot_groups
+from engine.store.runs import RunStore
 from pages.common import (
     curves_for,
     eval_charts,
@@ -19,6 +19,7 @@ from pages.common import (
     progress_text,
     run_controls,
     run_label,
+    run_loss_titles,
     when,
 )
 
@@ -37,7 +38,7 @@ def pick_run(store: RunStore) -> str | None:
     return run_id
 
 
-def loss_charts(store: RunStore, run_id: str, loss_names: list[str], view: dict) -> None:
+def loss_charts(store: RunStore, run_id: str, loss_names: list[str], titles: dict, view: dict) -> None:
     curves = curves_for(store, run_id)
     if not curves.series:
         st.info("No losses logged yet: the first ones arrive after a few steps.")
@@ -46,7 +47,7 @@ def loss_charts(store: RunStore, run_id: str, loss_names: list[str], view: dict)
     columns = st.columns(min(3, len(groups)))
     for i, (head, names) in enumerate(groups):
         lines = [(name, curves.series[name]) for name in names if name in curves.series]
-        fig = loss_figure(loss_title(head), lines, view["smoothing"], view["log"])
+        fig = loss_figure(loss_title(head, titles), lines, view["smoothing"], view["log"])
         columns[i % len(columns)].plotly_chart(fig, width="stretch", key=f"runs.loss.{run_id}.{head}")
 
 
@@ -75,7 +76,7 @@ def live_view(store: RunStore, run_id: str, view: dict, was_live: bool) -> None:
     st.progress(bar, text=f"{run.status} · {progress_text(run)} · updated {when(run.updated)}")
     if run.message:
         (st.error if run.status == "failed" else st.caption)(run.message)
-    loss_charts(store, run.id, run.config.get("loss_names", []), view)
+    loss_charts(store, run.id, run.config.get("loss_names", []), run_loss_titles(run), view)
     if run.config.get("settings", {}).get("eval_every"):
         st.subheader("Held-out metrics")
         if not eval_charts({run.id: curves_for(store, run.id)}, key=f"runs.{run.id}"):

@@ -1,6 +1,6 @@
 """Style lab: which content layer paints best, and how much style is enough? (problem 6.3)
 
-A sweep runs one small Gatys result per setting (engine.style_sweep), shows them side by side
+A sweep runs one small Gatys result per setting (engine.style.sweep), shows them side by side
 with their losses, and is saved to the run store, so earlier sweeps can be opened again.
 """
 
@@ -10,13 +10,14 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
-from engine.curves import Series
 from engine.data.images import IMAGE_EXTENSIONS, ImageLoadError, load_image
+from engine.errors import UserError
 from engine.models.vgg import LAYER_NAMES
-from engine.runs import RunStore
-from engine.style import StyleConfig
-from engine.style_examples import example_photos, example_styles
-from engine.style_sweep import (
+from engine.store.curves import Series
+from engine.store.runs import RunStore
+from engine.style.examples import example_photos, example_styles
+from engine.style.gatys import StyleConfig
+from engine.style.sweep import (
     CONTENT_LAYERS,
     STYLE_WEIGHTS,
     TASK,
@@ -98,7 +99,7 @@ def new_sweep(store: RunStore) -> None:
             inputs={"content": content_name, "style": style_name},
             on_progress=lambda done, text: bar.progress(done, text=text),
         )  # fmt: skip
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
+    except (UserError, OSError) as err:
         st.error(f"The sweep failed: {err}")
         return
     finally:

@@ -1,6 +1,6 @@
 """Train: task + dataset + preset -> options -> a training process in the background.
 
-Training never runs in Streamlit's process: `engine.launch` starts `python -m engine train`
+Training never runs in Streamlit's process: `engine.training.launch` starts `python -m engine train`
 and the run store tells this page (and the Runs page) how it goes. Widgets are generated from
 the task's Config and TrainSettings fields, so a new task needs no change here.
 """
@@ -14,11 +14,12 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from engine.launch import dataset_problem, last_error, start_training, wait_for_new_run
-from engine.presets import default_settings, preset_config, preset_names
-from engine.runs import Run
+from engine.errors import UserError
+from engine.store.runs import Run
 from engine.tasks import get_task, task_names
-from engine.train import TrainSettings
+from engine.training.launch import dataset_problem, last_error, start_training, wait_for_new_run
+from engine.training.loop import TrainSettings
+from engine.training.presets import default_settings, preset_config, preset_names
 from pages.common import get_store, is_live, launches, progress_text, run_controls, run_label
 
 MAIN_SETTINGS = ("batch_size", "sample_every", "checkpoint_every", "precision")
@@ -118,7 +119,7 @@ def launch(task: str) -> None:
     task_config = collect(get_task(task).Config, lambda n: config_key(task, n))
     try:
         launched = start_training(task, settings, task_config, get_store().home)
-    except (FileNotFoundError, ValueError, KeyError, OSError) as err:
+    except (UserError, OSError) as err:
         st.error(f"Could not start training: {err}")
         return
     launches().append(launched)

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from engine.errors import UserError
+
 ROOT = Path(__file__).resolve().parent.parent
 # OpenMP threads sleep when idle instead of spinning: see engine/__main__.py
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return export(args) if args.command == "export-space" else start(args)
-    except (FileNotFoundError, FileExistsError, ValueError, KeyError, RuntimeError) as err:
+    except (UserError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
 

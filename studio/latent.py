@@ -1,6 +1,6 @@
 """Latent space: walk between two images or seeds, sample, and do a - b + c arithmetic.
 
-Thin over `engine.latent`: codes come from `LatentModel.encode_images` (VAE / autoencoder) or
+Thin over `engine.inference.latent`: codes come from `LatentModel.encode_images` (VAE / autoencoder) or
 `seed_latents` (any model), and `lerp`/`slerp`/`interpolate`/`arithmetic` do the math. The slider
 decodes one code per move (debounced), so nothing heavy is precomputed. Only models from the
 demo's own list are loaded (a shared Space must not let a visitor name a file on the server),
@@ -18,30 +18,21 @@ import gradio as gr
 import torch
 from PIL import Image, ImageOps
 
-from engine import latent
 from engine.data.image_folders import FASHION_MNIST_CLASSES, fashion_mnist, find_fashion_mnist
-from engine.data.images import ImageLoadError, load_image
-from engine.runs import RunStore
+from engine.data.images import load_image
+from engine.errors import UserError
+from engine.inference import latent
+from engine.inference.loader import load_latent_model
+from engine.inference.registry import available_models as models_of_kind
 
-LATENT_TASKS = ("vae", "autoencoder", "dcgan")
 MAX_PIXELS = 2048 * 2048
 SCALE = 8  # 32 px decodes shown 8x, nearest neighbour
 SOURCES = ("seed", "dataset sample", "upload")
 
 
-class BadInput(ValueError):
-    """Input a visitor can fix; its text is shown as is."""
-
-
 def available_models() -> dict[str, str]:
-    """Label -> model: the bundled VAE/DCGAN that are installed, then finished latent runs."""
-    models = {name: name for name, path in latent.LATENT_MODELS.items() if path.is_file()}
-    for task in LATENT_TASKS:
-        for run in RunStore().list(task=task):
-            if run.status == "finished":
-                label = f"{run.name} ({run.id})" if run.name and run.name != run.id else run.id
-                models[f"{label} [{task}]"] = run.id
-    return models
+    """Label -> model: the installed bundled latent models, then finished runs of latent tasks."""
+    return models_of_kind("latent")
 
 
 @functools.lru_cache(maxsize=1)
@@ -53,10 +44,10 @@ def _test_set() -> tuple:
 def dataset_sample(index: int) -> tuple[Image.Image, str]:
     """Fashion-MNIST test image `index`, padded 28 -> 32 px as the training data was."""
     if find_fashion_mnist() is None:
-        raise BadInput("Fashion-MNIST is not installed here: upload an image or use a seed.")
+        raise UserError("Fashion-MNIST is not installed here: upload an image or use a seed.")
     images, labels = _test_set()
     if not 0 <= int(index) < len(images):
-        raise BadInput(f"Dataset samples are numbered 0 to {len(images) - 1}.")
+        raise UserError(f"Dataset samples are numbered 0 to {len(images) - 1}.")
     img = ImageOps.expand(Image.fromarray(images[int(index)]), border=2, fill=0)
     return img, FASHION_MNIST_CLASSES[int(labels[int(index)])]
 
@@ -69,20 +60,20 @@ class LatentDemo:
 
     def _model(self, model: str) -> latent.LatentModel:
         if not self.models:
-            raise BadInput("No latent model is installed yet: train a VAE or DCGAN run first.")
+            raise UserError("No latent model is installed yet: train a VAE or DCGAN run first.")
         if model not in self.models.values():
-            raise BadInput(f"Unknown model {model!r}: pick one from the list.")
-        return latent.load_latent_model(model)
+            raise UserError(f"Unknown model {model!r}: pick one from the list.")
+        return load_latent_model(model)
 
     def _code(self, m: latent.LatentModel, source: str, seed, index, upload) -> torch.Tensor:
         """One end -> its latent code (latent_dim,)."""
         if source == "seed":
             return m.seed_latents([int(seed or 0)])[0]
         if not m.can_encode:
-            raise BadInput(f"A {m.task} model has no encoder: pick the ends by seed.")
+            raise UserError(f"A {m.task} model has no encoder: pick the ends by seed.")
         if source == "upload":
             if not upload:
-                raise BadInput("Upload an image for each end set to 'upload'.")
+                raise UserError("Upload an image for each end set to 'upload'.")
             img = load_image(upload, max_pixels=MAX_PIXELS)
         else:
             img = dataset_sample(int(index or 0))[0]
@@ -92,10 +83,8 @@ class LatentDemo:
         """Run fn; a fixable problem becomes (*failed, message)."""
         try:
             return (*fn(*args), "")
-        except BadInput as err:
+        except UserError as err:
             return (*failed, str(err))
-        except (ImageLoadError, FileNotFoundError, KeyError, ValueError) as err:
-            return (*failed, f"Could not use that: {err}")
 
     def slide(self, model: str, t: float, spherical: bool, *ends) -> tuple[Image.Image | None, str]:
         """The decode of the single code at position t (0: end A, 1: end B), enlarged."""
@@ -116,7 +105,7 @@ class LatentDemo:
             a, b = self._code(m, *ends[:4]), self._code(m, *ends[4:8])
             n = int(frames)
             if not 2 <= n <= 64:
-                raise BadInput("Use 2 to 64 frames.")
+                raise UserError("Use 2 to 64 frames.")
             images = m.decode(latent.interpolate(a, b, n, spherical))
             gif = Path(tempfile.mkdtemp(prefix="latent-")) / "interpolation.gif"
             latent.save_gif(latent.to_images(images, 4), gif, bounce=True)
@@ -130,7 +119,7 @@ class LatentDemo:
         def run():
             m, n = self._model(model), int(count)
             if not 1 <= n <= 64:
-                raise BadInput("Ask for 1 to 64 samples.")
+                raise UserError("Ask for 1 to 64 samples.")
             batch = m.sample(n, int(seed or 0))
             return (latent.enlarge(latent.grid(batch, math.ceil(math.sqrt(n))), 4),)
 
@@ -154,7 +143,7 @@ class LatentDemo:
         try:
             img, name = dataset_sample(int(index or 0))
             return gr.Image(value=latent.enlarge(img.convert("RGB"), 3), label=name, visible=True)
-        except BadInput as err:
+        except UserError as err:
             return gr.Image(value=None, label=str(err), visible=True)
 
 

@@ -16,6 +16,8 @@ from collections.abc import Callable
 import gradio as gr
 from PIL import Image
 
+from engine.errors import UserError
+
 MAX_DATA_URL = 4 * 2**20  # a 256 px PNG is a few kB; refuse anything near this
 
 HTML = """
@@ -110,13 +112,13 @@ $('.live-clear').addEventListener('click', () => { history.length = 0; blank(); 
 def decode_data_url(data_url: str) -> Image.Image:
     """A PNG data URL from the canvas -> PIL image; anything else is refused."""
     if not isinstance(data_url, str) or len(data_url) > MAX_DATA_URL:
-        raise ValueError("the drawing is too large")
+        raise UserError("the drawing is too large")
     header, _, payload = data_url.partition(",")
     if header != "data:image/png;base64":
-        raise ValueError("expected a PNG drawing")
+        raise UserError("expected a PNG drawing")
     img = Image.open(io.BytesIO(base64.b64decode(payload, validate=True)))
     if max(img.size) > 1024:
-        raise ValueError("the drawing is too large")
+        raise UserError("the drawing is too large")
     return img
 
 

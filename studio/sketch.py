@@ -1,7 +1,7 @@
 """Sketch -> shoe: draw on a white canvas and watch the pix2pix generator answer.
 
 Thin over the engine: `engine.data.sketch.prepare_sketch` makes the edge map the model sees,
-`engine.data.edges` turns an uploaded photo into edges, `engine.infer.load_predictor` runs the
+`engine.data.edges` turns an uploaded photo into edges, `engine.inference.loader.load_predictor` runs the
 model. Only models from the demo's own list are ever loaded (a shared Space must not let a
 visitor name a file on the server), and errors become messages, never tracebacks.
 """
@@ -23,8 +23,9 @@ from engine.data.sketch import (
     prepare_sketch,
     split_colour_hints,
 )
-from engine.infer import DEFAULT_MODELS, load_predictor
-from engine.runs import RunStore
+from engine.errors import UserError
+from engine.inference.loader import load_predictor
+from engine.inference.registry import available_models as models_of_kind
 from studio.live_canvas import live_canvas
 
 MAX_SIDE = 4096
@@ -37,12 +38,8 @@ SELECT_BRUSH = "() => setTimeout(() => document.querySelector('button[aria-label
 
 
 def available_models() -> dict[str, str]:
-    """Label -> model: the bundled defaults that are installed, then finished pix2pix runs."""
-    models = {name: name for name, path in DEFAULT_MODELS.items() if path.is_file()}
-    for run in RunStore().list(task="pix2pix"):
-        if run.status == "finished":
-            models[f"{run.name} ({run.id})" if run.name != run.id else run.id] = run.id
-    return models
+    """Label -> model: installed bundled image-to-image models, then finished runs of that kind."""
+    return models_of_kind("image-to-image")
 
 
 def editor_image(value: dict | Image.Image | None) -> Image.Image | None:
@@ -65,7 +62,7 @@ class SketchDemo:
 
     def _predictor(self, model: str):
         if model not in self.models.values():
-            raise KeyError(f"unknown model {model!r}")
+            raise UserError(f"unknown model {model!r}")
         return load_predictor(model)
 
     def from_sketch(
@@ -83,7 +80,7 @@ class SketchDemo:
             return self._translate(drawing, hints, model)
         except EmptySketchError:
             return None, None, "The canvas is empty: draw a shoe outline."
-        except (ImageLoadError, FileNotFoundError, KeyError, ValueError) as err:
+        except UserError as err:
             return None, None, f"Could not use that: {err}"
 
     def _translate(self, drawing: Image.Image, hints: Image.Image | None, model: str):
@@ -119,7 +116,7 @@ class SketchDemo:
             return paint_hints_over(edges, hints), predictor(edges, hints), ""
         except EmptySketchError:
             return None, None, "No lines found in that image."
-        except (ImageLoadError, FileNotFoundError, KeyError, ValueError) as err:
+        except UserError as err:
             return None, None, f"Could not use that: {err}"
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from engine.infer import export_model
+from engine.errors import UserError
+from engine.inference.loader import export_model
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMOS = {"sketch": ("Sketch to shoe", "Draw a shoe outline and get a photo (pix2pix, edges2shoes).")}
@@ -61,10 +62,10 @@ def export_space(
 ) -> Path:
     """Write the Space folder; returns it. An existing non-empty folder is refused."""
     if demo not in DEMOS:
-        raise ValueError(f"unknown demo {demo!r}; choose one of {', '.join(DEMOS)}")
+        raise UserError(f"unknown demo {demo!r}; choose one of {', '.join(DEMOS)}")
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out} is not empty; choose a new folder")
+        raise UserError(f"{out} is not empty; choose a new folder")
     title, description = DEMOS[demo]
     out.mkdir(parents=True, exist_ok=True)
     export_model(model, out / "model.safetensors", half=True, home=home)
@@ -96,5 +97,5 @@ def push_space(folder: str | Path, repo_id: str) -> str:
         api.create_repo(repo_id, repo_type="space", space_sdk="gradio", exist_ok=True)
         api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="space")
     except Exception as err:  # network, auth and hub errors all end the same way for the user
-        raise RuntimeError(f"could not push to the Space {repo_id}: {err}") from err
+        raise UserError(f"could not push to the Space {repo_id}: {err}") from err
     return f"https://huggingface.co/spaces/{repo_id}"

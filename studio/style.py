@@ -1,7 +1,7 @@
 """Style transfer: slide the strength and see the painting at once, then refine it with Gatys.
 
-Instant mode (Magenta's arbitrary-style network, `engine.instant_style`) redraws on every
-slider move; Refine streams `engine.style.stylize_steps`' pictures and loss curves, and Stop
+Instant mode (Magenta's arbitrary-style network, `engine.style.instant`) redraws on every
+slider move; Refine streams `engine.style.gatys.stylize_steps`' pictures and loss curves, and Stop
 ends it at the next step. The demo reads only uploads and its own examples (a shared Space must
 not let a visitor name a file on the server), caps upload sizes, and answers bad input with a
 message, never a traceback.
@@ -22,10 +22,11 @@ from gradio.utils import get_upload_folder
 from PIL import Image
 
 from engine.data.images import ImageLoadError, load_image
-from engine.instant_style import instant_stylize
+from engine.errors import UserError
 from engine.models.vgg import LAYER_NAMES
-from engine.style import STYLE_LAYERS, StyleConfig, StyleProgress, stylize_steps
-from engine.style_examples import examples_dir, write_examples
+from engine.style.examples import examples_dir, write_examples
+from engine.style.gatys import STYLE_LAYERS, StyleConfig, StyleProgress, stylize_steps
+from engine.style.instant import instant_stylize
 
 MAX_SIDE = 4096  # uploads larger than this a side are refused before decoding
 PREVIEW_SIDE = 512  # instant preview's long side at most
@@ -35,7 +36,7 @@ RELU_LAYERS = tuple(name for name in LAYER_NAMES if name.startswith("relu"))
 TERMS = ("content", "style", "tv")
 
 
-class MissingInput(ValueError):
+class MissingInput(UserError):
     """Nothing uploaded yet: a hint, not an error."""
 
 
@@ -74,7 +75,7 @@ class StyleDemo:
             return instant_stylize(content, style, strength, bool(preserve_color), size), ""
         except MissingInput as hint:
             return None, str(hint)
-        except (ImageLoadError, FileNotFoundError, ValueError) as err:
+        except UserError as err:
             return None, f"Could not use that: {err}"
 
     def config(
@@ -90,9 +91,9 @@ class StyleDemo:
     ) -> StyleConfig:
         """The base config with the sliders' values, checked and clamped (a client may send anything)."""
         if content_layer not in RELU_LAYERS or not set(style_layers) <= set(RELU_LAYERS):
-            raise ValueError(f"layers must be among {', '.join(RELU_LAYERS)}")
+            raise UserError(f"layers must be among {', '.join(RELU_LAYERS)}")
         if not style_layers:
-            raise ValueError("tick at least one style layer")
+            raise UserError("tick at least one style layer")
         return replace(
             self.base,
             content_weight=max(0.0, float(content_weight)),
@@ -140,7 +141,7 @@ class StyleDemo:
         except MissingInput as hint:
             yield None, None, str(hint)
             return
-        except (ImageLoadError, ValueError) as err:
+        except UserError as err:
             yield None, None, f"Could not use that: {err}"
             return
         history: list[StyleProgress] = []
@@ -154,7 +155,7 @@ class StyleDemo:
                     loss_figure(history, cfg),
                     status(p, start),
                 )
-        except (FileNotFoundError, RuntimeError, ValueError) as err:
+        except UserError as err:
             yield gr.skip(), gr.skip(), f"Refine failed: {err}"
         finally:
             with self._lock:

@@ -1,49 +1,18 @@
-"""Shared fixtures: small datasets made on the fly, an isolated run store per test."""
+"""Shared fixtures: an isolated run store per test, small datasets made on the fly, one tiny
+pix2pix run trained once per session, the development data when it is there."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+import torch
+
+from support.style import write_tiny_vgg
+from support.tiny import TINY_PIX2PIX, write_shapes_dataset
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-def shape_pair(i: int, size: int) -> tuple[Image.Image, Image.Image]:
-    """A: black outline of a shape on white; B: the same shape filled with a colour."""
-    rng = np.random.default_rng(i)
-    a = Image.new("RGB", (size, size), "white")
-    b = Image.new("RGB", (size, size), (235, 235, 235))
-    x0, y0 = rng.integers(2, size // 3, 2)
-    x1, y1 = rng.integers(size // 2, size - 2, 2)
-    colour = tuple(int(c) for c in rng.integers(30, 220, 3))
-    ImageDraw.Draw(a).ellipse((x0, y0, x1, y1), outline="black", width=1)
-    ImageDraw.Draw(b).ellipse((x0, y0, x1, y1), fill=colour)
-    return a, b
-
-
-def write_aligned(folder: Path, count: int, size: int, start: int = 0) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(start, start + count):
-        a, b = shape_pair(i, size)
-        ab = Image.new("RGB", (2 * size, size))
-        ab.paste(a, (0, 0))
-        ab.paste(b, (size, 0))
-        paths.append(folder / f"{i}_AB.png")
-        ab.save(paths[-1])
-    return paths
-
-
-@pytest.fixture
-def aligned_dataset(tmp_path: Path) -> Path:
-    """DIR/train (8 pairs) and DIR/val (3 pairs) of 32x32 halves, pix2pix layout."""
-    root = tmp_path / "shapes"
-    write_aligned(root / "train", 8, 32)
-    write_aligned(root / "val", 3, 32, start=100)
-    return root
 
 
 @pytest.fixture(autouse=True)
@@ -53,16 +22,47 @@ def studio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-# a pix2pix small enough to train in seconds on 32x32 images
-TINY_PIX2PIX = {"ngf": 8, "ndf": 8, "n_layers": 2, "load_size": 36, "crop_size": 32}
-
-TINY_FLAGS = ["--ngf", "8", "--ndf", "8", "--n-layers", "2", "--load-size", "36", "--crop-size", "32"]
+@pytest.fixture
+def aligned_dataset(tmp_path: Path) -> Path:
+    """DIR/train (8 pairs) and DIR/val (3 pairs) of 32x32 halves, pix2pix layout."""
+    return write_shapes_dataset(tmp_path / "shapes")
 
 
 @pytest.fixture
-def tiny_run(aligned_dataset: Path) -> str:
-    """A finished two-step pix2pix run in the test's store."""
-    from engine.train import TrainSettings, train
+def shared_data() -> Path:
+    """../shared/data (development datasets); tests that need it skip cleanly without it."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("needs ../shared/data (the development datasets)")
+    return SHARED_DATA
 
-    settings = TrainSettings(data=str(aligned_dataset), max_steps=2, batch_size=2, sample_size=2)
-    return train("pix2pix", settings, TINY_PIX2PIX)
+
+@pytest.fixture(scope="session")
+def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A run store holding one finished two-step pix2pix run, trained once per session."""
+    from engine.training.loop import TrainSettings, train
+
+    home = tmp_path_factory.mktemp("tiny-store")
+    data = write_shapes_dataset(tmp_path_factory.mktemp("tiny-data") / "shapes")
+    settings = TrainSettings(data=str(data), max_steps=2, batch_size=2, sample_size=2)
+    return home, train("pix2pix", settings, TINY_PIX2PIX, home=str(home))
+
+
+@pytest.fixture
+def tiny_run(tiny_store: tuple[Path, str], studio_home: Path) -> str:
+    """The session's tiny run, copied into this test's own store (tests may change it)."""
+    shutil.copytree(tiny_store[0], studio_home, dirs_exist_ok=True)
+    return tiny_store[1]
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny tensors: one thread avoids OpenMP barriers that stall when the cores are busy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def tiny_vgg(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return write_tiny_vgg(tmp_path_factory.mktemp("vgg") / "tiny_vgg.safetensors")

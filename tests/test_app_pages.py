@@ -15,12 +15,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
 
-from conftest import TINY_PIX2PIX, write_aligned
-from engine.cli_args import add_dataclass_args, dataclass_overrides
-from engine.curves import Curves, ema, plot_groups, rows_to_series, thin
-from engine.launch import (
+from engine.errors import UserError
+from engine.flags import add_dataclass_args, dataclass_overrides
+from engine.models.summary import unet_layer_table
+from engine.models.unet import UNetGenerator
+from engine.store.curves import Curves, ema, plot_groups, rows_to_series, thin
+from engine.store.runs import RunStore
+from engine.tasks.pix2pix import Pix2Pix, Pix2PixConfig
+from engine.training.launch import (
     config_flags,
     dataset_problem,
     last_error,
@@ -28,28 +31,13 @@ from engine.launch import (
     start_training,
     wait_for_new_run,
 )
-from engine.models.summary import unet_layer_table
-from engine.models.unet import UNetGenerator
-from engine.presets import PRESETS, preset_config
-from engine.runs import RunStore
-from engine.tasks.pix2pix import Pix2PixConfig
-from engine.train import TrainSettings, train
+from engine.training.loop import TrainSettings, train
+from engine.training.presets import PRESETS, preset_config
+from support.app import APP, chart_titles, open_page
+from support.tiny import TINY_PIX2PIX, write_aligned
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["home", "train", "runs", "compare", "learn", "playground", "style_lab"]
 CGAN_LOSSES = ["G_GAN", "G_L1", "D_real", "D_fake", "D"]
-
-
-def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    if page != "home":
-        at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def chart_titles(at: AppTest) -> list[str]:
-    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
 
 
 def wait_until(check, timeout: float = 60.0):
@@ -180,6 +168,7 @@ def test_train_page_rejects_a_missing_dataset_folder(tmp_path):
     assert at.button(key="train.launch").disabled
 
 
+@pytest.mark.slow
 def test_train_page_launches_a_training_process_and_resumes_it(aligned_dataset, studio_home):
     at = open_page("train")
     at.selectbox(key="train.preset.pix2pix").set_value("problem set: L1 only").run()
@@ -240,9 +229,27 @@ def test_config_flags_round_trip_through_the_cli_parser():
         config_flags(Pix2PixConfig, {"lamda": 1})
 
 
-def test_presets_name_the_problem_sets_two_configurations():
-    assert PRESETS["pix2pix"]["problem set: L1 only"]["mode"] == "l1"
-    assert preset_config("pix2pix", "problem set: L1 + cGAN, lambda 100")["lambda_l1"] == 100.0
+def test_every_preset_builds_its_task_and_changes_only_what_it_names():
+    from engine.tasks import get_task
+
+    for task_name, presets in PRESETS.items():
+        task = get_task(task_name)
+        plain = preset_config(task_name, "task defaults")
+        for name, overrides in presets.items():
+            config = preset_config(task_name, name)
+            task.Config(**config)  # every preset is a valid config
+            assert {k for k in config if config[k] != plain.get(k)} == {
+                k for k, v in overrides.items() if v != plain.get(k)
+            }, name
+    # the problem set's two pix2pix configurations train different objectives
+    for preset, losses in (
+        ("problem set: L1 only", ["G_L1"]),
+        ("problem set: L1 + cGAN, lambda 100", ["G_GAN", "G_L1", "D_real", "D_fake", "D"]),
+    ):
+        config = Pix2PixConfig(**{**preset_config("pix2pix", preset), **TINY_PIX2PIX})
+        assert Pix2Pix(config, torch.device("cpu"), None).loss_names == losses
+    with pytest.raises(UserError, match="problem set: L1 only"):
+        preset_config("pix2pix", "nope")
 
 
 def test_start_and_resume_refuse_what_cannot_work(tmp_path, aligned_dataset):
@@ -250,12 +257,12 @@ def test_start_and_resume_refuse_what_cannot_work(tmp_path, aligned_dataset):
     (tmp_path / "empty").mkdir()
     assert "no images" in dataset_problem(tmp_path / "empty")
     assert dataset_problem(aligned_dataset) is None
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(UserError, match="not found"):
         start_training("pix2pix", {"data": str(tmp_path / "missing")})
     with pytest.raises(ValueError, match="unknown task"):
         start_training("nope", {"data": str(aligned_dataset)})
     store = RunStore()
-    with pytest.raises(KeyError):
+    with pytest.raises(UserError, match="no run"):
         resume_training("no-such-run")
     with pytest.raises(ValueError, match="still running"):
         resume_training(running_run(store))
@@ -382,3 +389,17 @@ def test_learn_page_shows_drawings_made_from_an_example_sketch():
     assert len(drawings) == 8
     at.number_input(key="learn.drawing.seed").set_value(3).run()
     assert not at.exception and not at.error
+
+
+def test_compare_refuses_latent_runs_for_translation(studio_home):
+    store = RunStore()
+    config = {"settings": {"data": "x"}, "task_config": {}, "loss_names": ["recon"], "visual_names": []}
+    vae = store.create_run("vae", config, name="a vae", max_steps=1)
+    store.set_status(vae.id, "finished")
+    (store.runs_dir / vae.id / "checkpoints").mkdir(parents=True)
+    (store.runs_dir / vae.id / "checkpoints" / "step_00000001.safetensors").write_bytes(b"x")
+    at = open_page("compare")
+    assert at.multiselect(key="compare.runs").value == [vae.id]
+    offered = at.multiselect(key="compare.models").options
+    assert vae.id not in offered and "default" in offered
+    assert any("not offered here: vae runs" in c.value for c in at.caption)

@@ -1,11 +1,11 @@
 """A real browser opens the Runs page of the Streamlit app and finds the loss charts."""
 
 import pytest
-from servers import start_streamlit, stop
 
-from browser import chromium_page
+from support.browser import chromium_page
+from support.servers import start_streamlit, stop
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_runs_page_shows_plotly_loss_charts(tiny_run, studio_home, tmp_path):

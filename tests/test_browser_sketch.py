@@ -4,12 +4,12 @@ import os
 
 import pytest
 
-from browser import chromium_page
-from conftest import TINY_PIX2PIX
-from engine.train import TrainSettings, train
+from engine.training.loop import TrainSettings, train
 from studio.sketch import build_sketch_demo
+from support.browser import chromium_page
+from support.tiny import TINY_PIX2PIX
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import TINY_FLAGS
-from engine.runs import RunStore
+from engine.store.runs import RunStore
+from support.tiny import TINY_FLAGS
 
 
 def engine_cli(*args: str, home: Path, tool: list[str] | None = None) -> subprocess.CompletedProcess:
@@ -26,6 +26,7 @@ def test_receptive_field_command_prints_70_for_the_default():
     assert out.strip().splitlines()[-1].split()[-1] == "70x70"
 
 
+@pytest.mark.slow
 def test_unknown_command_and_missing_data_fail_clearly(studio_home, tmp_path):
     assert engine_cli("fly", home=studio_home).returncode == 2
     result = engine_cli("train", "pix2pix", "--data", str(tmp_path / "nowhere"), home=studio_home)
@@ -53,6 +54,7 @@ def test_translate_a_folder_of_aligned_pairs(tiny_run, aligned_dataset, studio_h
     assert Image.open(out / "100_AB.png").size == (32, 32)
 
 
+@pytest.mark.slow
 def test_translate_one_sketch_with_a_checkpoint_path(tiny_run, studio_home, tmp_path):
     ckpt = RunStore(studio_home).latest_checkpoint(tiny_run)
     sketch = tmp_path / "drawing.png"
@@ -87,6 +89,7 @@ def test_translate_one_sketch_with_a_checkpoint_path(tiny_run, studio_home, tmp_
     shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None,
     reason="torchrun is not installed next to this python",
 )
+@pytest.mark.slow
 def test_ddp_with_two_cpu_processes(aligned_dataset, studio_home):
     torchrun = [str(Path(sys.executable).parent / "torchrun"), "--nproc_per_node", "2", "-m"]
     result = engine_cli(
@@ -111,8 +114,8 @@ def test_ddp_with_two_cpu_processes(aligned_dataset, studio_home):
 
 
 def test_export_writes_a_small_fp16_generator_that_loads(tiny_run, studio_home, tmp_path):
-    from engine.checkpoint import read_weights
-    from engine.infer import load_predictor
+    from engine.inference.loader import load_predictor
+    from engine.store.checkpoints import read_weights
 
     out = tmp_path / "small.safetensors"
     result = engine_cli("export", tiny_run, str(out), home=studio_home)
@@ -126,6 +129,7 @@ def test_export_writes_a_small_fp16_generator_that_loads(tiny_run, studio_home, 
     torch.testing.assert_close(small.translate_tensor(x), full.translate_tensor(x), atol=5e-3, rtol=0)
 
 
+@pytest.mark.slow
 def test_make_edges_builds_an_aligned_dataset_that_trains(tmp_path, studio_home):
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -171,6 +175,7 @@ def test_download_refuses_unknown_dataset_names(studio_home):
     assert result.returncode == 2 and "invalid choice" in result.stderr
 
 
+@pytest.mark.slow
 def test_resume_from_the_command_line_with_more_steps(tiny_run, studio_home):
     result = engine_cli("train", "--resume", tiny_run, "--max-steps", "3", home=studio_home)
     assert result.returncode == 0, result.stderr

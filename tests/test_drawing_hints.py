@@ -7,8 +7,6 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from conftest import TINY_PIX2PIX
-from engine.checkpoint import read_weights
 from engine.data.datasets import open_paired_dataset
 from engine.data.drawing import (
     PairAugment,
@@ -19,9 +17,12 @@ from engine.data.drawing import (
     shoe_mask,
 )
 from engine.data.sketch import prepare_hints, prepare_sketch, split_colour_hints
-from engine.infer import export_model, load_predictor
-from engine.runs import RunStore
-from engine.train import TrainSettings, train
+from engine.errors import UserError
+from engine.inference.loader import export_model, load_predictor
+from engine.store.checkpoints import read_weights
+from engine.store.runs import RunStore
+from engine.training.loop import TrainSettings, train
+from support.tiny import TINY_PIX2PIX
 
 
 def photo_and_edges(size: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -123,6 +124,7 @@ def test_hint_generator_starts_from_a_plain_model_and_ignores_no_hints(aligned_d
         old.translate_tensor(x, zeros)
 
 
+@pytest.mark.slow
 def test_eval_during_training_records_metrics_and_exports_the_best(aligned_dataset, tmp_path):
     config = {**TINY_PIX2PIX, "hints": True, "drawing_aug": True}
     settings = TrainSettings(
@@ -146,7 +148,7 @@ def test_eval_during_training_records_metrics_and_exports_the_best(aligned_datas
 
 
 def test_export_best_needs_evaluations(tiny_run, tmp_path):
-    with pytest.raises(FileNotFoundError, match="--eval-every"):
+    with pytest.raises(UserError, match="--eval-every"):
         export_model(tiny_run, tmp_path / "x.safetensors", best=True)
 
 

@@ -11,11 +11,13 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import SHARED_DATA, TINY_PIX2PIX
 from engine.data.datasets import open_paired_dataset
 from engine.data.sketch import prepare_sketch
-from engine.infer import DEFAULT_MODELS, load_predictor, resolve_model
-from engine.train import TrainSettings, train
+from engine.errors import UserError
+from engine.inference.loader import load_latent_model, load_predictor, resolve_model
+from engine.store.models import BUNDLED, bundled_models
+from engine.training.loop import TrainSettings, train
+from support.tiny import TINY_PIX2PIX
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,16 +45,28 @@ def test_predictor_from_a_run_matches_its_generator(aligned_dataset):
     out = predictor.translate_tensor(x)
     assert out.shape == (2, 3, 32, 32) and out.abs().max() <= 1
     assert predictor(Image.new("RGB", (50, 70), "white")).size == (32, 32)
-    with pytest.raises(KeyError, match="no run"):
+    with pytest.raises(UserError, match="no run"):
         resolve_model("not-a-run")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(UserError, match="no checkpoint"):
         resolve_model("missing.safetensors")
 
 
-@pytest.mark.parametrize("name", sorted(DEFAULT_MODELS))
+def test_every_bundled_model_is_installed_and_of_its_declared_kind():
+    assert set(bundled_models()) == set(BUNDLED)
+    for name, model in BUNDLED.items():
+        loaded = (load_predictor if model.kind == "image-to-image" else load_latent_model)(name)
+        assert loaded.meta["task"] and loaded.source == str(model.path)
+
+
+def test_a_model_of_the_wrong_kind_is_refused_naming_file_and_kinds(tiny_run):
+    with pytest.raises(UserError, match=r"vae-fashion-mnist.safetensors holds a vae model \(latent\)"):
+        load_predictor("default-vae")
+    with pytest.raises(UserError, match="image-to-image.*needs a latent model"):
+        load_latent_model(tiny_run)
+
+
+@pytest.mark.parametrize("name", sorted(bundled_models("image-to-image")))
 def test_bundled_default_turns_the_example_sketch_into_a_shoe(name):
-    if not DEFAULT_MODELS[name].is_file():
-        pytest.fail(f"bundled model {name} is missing from assets/models")
     predictor = load_predictor(name)
     assert predictor.meta["task"] == "pix2pix" and predictor.size == 256
     sketch = prepare_sketch(Image.open(ROOT / "assets" / "examples" / "sketch_boot.png"))
@@ -64,10 +78,9 @@ def test_bundled_default_turns_the_example_sketch_into_a_shoe(name):
     assert background > 0.9 and centre < background - 0.2 and covered > 0.2  # a boot on white
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "edges2shoes" / "val").is_dir(), reason="needs ../shared/data")
-def test_default_model_reproduces_held_out_shoes():
+def test_default_model_reproduces_held_out_shoes(shared_data):
     predictor = load_predictor("default")
-    val = open_paired_dataset(SHARED_DATA / "edges2shoes", "val", "AtoB", 256, 256, train=False)
+    val = open_paired_dataset(shared_data / "edges2shoes", "val", "AtoB", 256, 256, train=False)
     batch = torch.stack([val[i]["A"] for i in range(10)])
     target = torch.stack([val[i]["B"] for i in range(10)])
     out = predictor.translate_tensor(batch)
@@ -76,12 +89,8 @@ def test_default_model_reproduces_held_out_shoes():
     assert l1 < 0.6 * blank, (l1, blank)
 
 
-def test_eval_command_reports_metrics_and_stores_them(aligned_dataset, studio_home):
-    run_id = train(
-        "pix2pix",
-        TrainSettings(data=str(aligned_dataset), max_steps=2, batch_size=2, sample_size=2),
-        TINY_PIX2PIX,
-    )
+def test_eval_command_reports_metrics_and_stores_them(tiny_run, aligned_dataset, studio_home):
+    run_id = tiny_run
     result = subprocess.run(
         [sys.executable, "-m", "engine", "eval", run_id, "--data", str(aligned_dataset), "--no-fid"],
         capture_output=True,
@@ -91,7 +100,7 @@ def test_eval_command_reports_metrics_and_stores_them(aligned_dataset, studio_ho
     )
     assert result.returncode == 0, result.stderr
     assert all(name in result.stdout for name in ("L1", "PSNR", "SSIM"))
-    from engine.runs import RunStore
+    from engine.store.runs import RunStore
 
     stored = {row[3]: row[4] for row in RunStore(studio_home).evals(run_id)}
     assert stored["count"] == 3 and 0 < stored["L1"] < 2 and 0 < stored["SSIM"] <= 1

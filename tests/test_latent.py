@@ -11,18 +11,21 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from engine import latent
-from engine.checkpoint import read_weights
 from engine.cli import main
 from engine.data import image_folders
 from engine.data.image_folders import open_image_dataset
 from engine.data.sources import DatasetUnavailableError
+from engine.errors import UserError
+from engine.inference import latent
+from engine.inference.loader import load_latent_model
 from engine.losses import gradient_penalty
 from engine.models.vae import VAE, kl_divergence, reparameterize
 from engine.precision import Precision
-from engine.runs import RunStore
+from engine.store import models as bundled
+from engine.store.checkpoints import read_weights
+from engine.store.runs import RunStore
 from engine.tasks.vae import VAEConfig, VAETask
-from engine.train import TrainSettings, train
+from engine.training.loop import TrainSettings, train
 
 TINY = {"vae": {"nf": 8, "latent_dim": 8}, "autoencoder": {"nf": 8, "latent_dim": 8}}
 TINY_GAN = {"ngf": 8, "ndf": 8, "latent_dim": 16}
@@ -174,9 +177,9 @@ def test_sample_and_interpolate_commands_write_a_png_and_a_gif(shapes, tmp_path,
     assert "no encoder" in capsys.readouterr().err
 
     # an exported run is what the bundled defaults are made of
-    assert main(["export", vae, str(tmp_path / "vae.safetensors")]) == 0
-    monkeypatch.setitem(latent.LATENT_MODELS, "default-vae", tmp_path / "vae.safetensors")
-    model = latent.load_latent_model("default-vae")
+    assert main(["export", vae, str(tmp_path / "vae-fashion-mnist.safetensors")]) == 0
+    monkeypatch.setattr(bundled, "assets_models_dir", lambda: tmp_path)
+    model = load_latent_model("default-vae")
     z = model.encode_images([Image.open(a), Image.open(b)])
     assert z.shape == (2, 8) and model.decode(z).shape == (2, 3, 32, 32)
     assert torch.equal(model.seed_latents([5])[0], model.seed_latents([4, 5])[1])
@@ -203,7 +206,7 @@ def test_image_folder_datasets(tmp_path, shapes):
     gray = open_image_dataset(flat, "train", 64)
     assert gray.images.shape == (2, 1, 64, 64) and gray.num_classes == 0 and gray[1]["label"] == -1
     assert open_image_dataset(flat, "train", 32, channels=3).images.shape == (2, 3, 32, 32)
-    with pytest.raises(FileNotFoundError, match="no val split"):
+    with pytest.raises(UserError, match="no val split"):
         open_image_dataset(flat, "val", 32)
 
 
@@ -228,11 +231,9 @@ def test_fashion_mnist_download_fails_fast_offline(tmp_path, monkeypatch):
     assert time.monotonic() - start < 5
 
 
-@pytest.mark.parametrize("name", sorted(latent.LATENT_MODELS))
+@pytest.mark.parametrize("name", sorted(bundled.bundled_models("latent")))
 def test_bundled_latent_defaults_make_clothes(name):
-    if not latent.LATENT_MODELS[name].is_file():
-        pytest.fail(f"bundled model {name} is missing from assets/models")
-    model = latent.load_latent_model(name, device="cpu")
+    model = load_latent_model(name, device="cpu")
     assert model.image_size == 32 and model.channels == 1
     samples = model.sample(16, seed=0)
     corners = torch.cat([samples[..., :3, :3], samples[..., -3:, -3:]]).mean()

@@ -1,6 +1,10 @@
 """`python -m studio` starts the Gradio demos and the Streamlit app and prints their URLs."""
 
-from servers import free_port, start, stop, wait_for_url
+import pytest
+
+from support.servers import free_port, start, stop, wait_for_url
+
+pytestmark = pytest.mark.slow
 
 
 def test_studio_starts_both_apps(studio_home):

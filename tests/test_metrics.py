@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from engine.evaluate import evaluate_pairs
+from engine.inference.evaluate import evaluate_pairs
 from engine.metrics import InceptionFeatures, fid_from_features, kid_from_features, l1_per_image, psnr, ssim
 from engine.pretrained import MissingWeightsError
 
@@ -104,10 +104,11 @@ def test_kid_identical_and_shifted() -> None:
     shifted, std = kid_from_features(a, a + 1.0, num_subsets=50, subset_size=50)
     assert shifted > 0 and std >= 0
     assert abs(same) < 0.05 * shifted  # subsets of one finite set overlap, so not exactly 0
-    # subset size is clipped to the smaller set; a seed makes it reproducible
+    # the subset size is clipped to the smaller set; the seed picks the subsets
     assert kid_from_features(a[:10], a[:30] + 1, subset_size=1000) == kid_from_features(
-        a[:10], a[:30] + 1, subset_size=1000
+        a[:10], a[:30] + 1, subset_size=10
     )
+    assert kid_from_features(a, a + 1.0, 5, 20, seed=1) != kid_from_features(a, a + 1.0, 5, 20, seed=2)
 
 
 def test_missing_inception_file_is_clear(tmp_path) -> None:

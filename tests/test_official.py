@@ -4,7 +4,7 @@ from torch import nn
 
 from engine.models.official import convert_official_unet, load_official_generator
 from engine.models.unet import UNetGenerator
-from official_unet import UnetGenerator
+from support.official_unet import UnetGenerator
 
 
 def randomise(net: nn.Module) -> nn.Module:

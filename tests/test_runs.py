@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-from engine.runs import RunStore, default_home
+from engine.errors import UserError
+from engine.store.runs import RunStore, default_home
 
 
 def test_store_lives_in_studio_home(studio_home, monkeypatch):
@@ -29,7 +30,7 @@ def test_metrics_read_since_a_step_and_status_changes():
     assert [k for _, k, _ in store.events(run.id)][-1] == "finished"
     with pytest.raises(ValueError):
         store.set_status(run.id, "bogus")
-    with pytest.raises(KeyError, match="no run"):
+    with pytest.raises(UserError, match="no run"):
         store.get("nope")
 
 
@@ -40,7 +41,7 @@ def test_a_run_whose_process_died_shows_as_failed():
         [
             sys.executable,
             "-c",
-            f"from engine.runs import RunStore; import sys;RunStore(sys.argv[1]).claim({run.id!r})",
+            f"from engine.store.runs import RunStore; import sys;RunStore(sys.argv[1]).claim({run.id!r})",
             str(store.home),
         ]
     )

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from PIL import Image, ImageDraw
 
+from engine.errors import UserError
 from studio.space import export_space
 
 
@@ -26,7 +27,7 @@ def test_export_writes_a_complete_space_folder(tiny_run, tmp_path):
         "app.py",
         "requirements.txt",
         "model.safetensors",
-        "engine/infer.py",
+        "engine/inference/loader.py",
         "studio/sketch.py",
     ):
         assert (out / name).is_file(), name
@@ -34,12 +35,13 @@ def test_export_writes_a_complete_space_folder(tiny_run, tmp_path):
     assert front["sdk"] == "gradio" and front["app_file"] == "app.py" and front["title"]
     assert front["sdk_version"].count(".") == 2
     assert any(line.startswith("gradio==") for line in (out / "requirements.txt").read_text().splitlines())
-    with pytest.raises(FileExistsError):
+    with pytest.raises(UserError, match="not empty"):
         export_space(out, "sketch", tiny_run)
     with pytest.raises(ValueError, match="unknown demo"):
         export_space(tmp_path / "other", "nope", tiny_run)
 
 
+@pytest.mark.slow
 def test_exported_space_runs_in_a_fresh_process(tiny_run, tmp_path):
     from gradio_client import Client, handle_file
     from gradio_client.exceptions import AppError

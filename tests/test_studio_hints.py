@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from conftest import TINY_PIX2PIX
-from engine.train import TrainSettings, train
+from engine.data.sketch import split_colour_hints
+from engine.training.loop import TrainSettings, train
 from studio.live_canvas import encode_data_url, live_canvas
-from studio.sketch import SketchDemo, build_sketch_demo
+from studio.sketch import BRUSH_COLOURS, SketchDemo
+from support.tiny import TINY_PIX2PIX
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -82,7 +83,16 @@ def test_upload_with_a_hint_image(hint_run, tmp_path):
     assert message == "" and not np.array_equal(np.asarray(plain), np.asarray(hinted))
 
 
-def test_the_editor_offers_colour_brushes(hint_run):
-    demo = build_sketch_demo({"m": hint_run})
-    pads = [b for b in demo.blocks.values() if type(b).__name__ == "Sketchpad"]
-    assert pads and len(pads[0].brush.colors) > 1
+@pytest.mark.parametrize("colour", BRUSH_COLOURS)
+def test_every_editor_brush_colour_is_a_hint_and_black_is_ink(colour):
+    rgb = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    drawing = ink()
+    ImageDraw.Draw(drawing).line([(70, 150), (200, 190)], fill=rgb, width=6)
+    lines, hints = split_colour_hints(drawing)
+    if colour == "#000000":
+        assert hints is None  # the pen
+        return
+    assert hints is not None
+    pixel = np.asarray(hints)[170, 135]
+    assert pixel[3] == 255 and tuple(pixel[:3]) == rgb
+    assert np.asarray(lines)[170, 135].tolist() == [255, 255, 255]

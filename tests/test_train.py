@@ -9,10 +9,11 @@ import time
 import pytest
 import torch
 
-from conftest import TINY_FLAGS, TINY_PIX2PIX
-from engine.checkpoint import read_weights
-from engine.runs import RunStore
-from engine.train import TrainSettings, train
+from engine.errors import UserError
+from engine.store.checkpoints import read_weights
+from engine.store.runs import RunStore
+from engine.training.loop import TrainSettings, train
+from support.tiny import TINY_FLAGS, TINY_PIX2PIX
 
 
 def settings(data, **kw) -> TrainSettings:
@@ -110,6 +111,7 @@ def start_training_process(data, home, *extra: str) -> tuple[subprocess.Popen, R
     return proc, store
 
 
+@pytest.mark.slow
 def test_sigterm_stops_cleanly_and_the_run_resumes(aligned_dataset, studio_home):
     proc, store = start_training_process(aligned_dataset, studio_home, "--checkpoint-every", "100000")
     proc.send_signal(signal.SIGTERM)
@@ -125,6 +127,7 @@ def test_sigterm_stops_cleanly_and_the_run_resumes(aligned_dataset, studio_home)
     assert run.status == "finished" and run.step == stopped_at + 3
 
 
+@pytest.mark.slow
 def test_stop_request_from_the_store_stops_the_run(aligned_dataset, studio_home):
     proc, store = start_training_process(aligned_dataset, studio_home, "--mode", "l1")
     store.request_stop(store.list()[0].id)
@@ -134,5 +137,20 @@ def test_stop_request_from_the_store_stops_the_run(aligned_dataset, studio_home)
 
 
 def test_bad_dataset_path_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="dataset folder not found"):
+    with pytest.raises(UserError, match="dataset folder not found"):
         train("pix2pix", settings(tmp_path / "missing"), TINY_PIX2PIX)
+
+
+def test_the_template_task_trains_serves_and_is_not_offered_as_a_task(aligned_dataset, monkeypatch):
+    """A method is one file: the template, registered under its name, runs end to end."""
+    from engine import tasks
+    from engine.inference.loader import load_predictor
+
+    assert "template" not in tasks.task_names()
+    monkeypatch.setattr(tasks, "NOT_TASKS", ("base",))
+    config = {"crop_size": 32, "load_size": 36, "ngf": 8}
+    run_id = train("template", settings(aligned_dataset, max_steps=2, eval_every=2, eval_size=2), config)
+    store = RunStore()
+    assert series(store, run_id, "G_L1") and series(store, run_id, "val_L1")
+    assert store.get(run_id).config["loss_titles"] == {"G_L1": "generator L1 loss"}
+    assert load_predictor(run_id).translate_tensor(torch.zeros(1, 3, 32, 32)).shape == (1, 3, 32, 32)

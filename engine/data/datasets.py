@@ -21,6 +21,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from engine.data.images import ImageLoadError, list_images, load_image, to_uint8_tensor, uint8_to_unit
+from engine.errors import UserError
 
 PAIR_FOLDER_NAMES = (("A", "B"), ("photos", "sketches"))
 CACHE_LIMIT_BYTES = 3 * 2**30
@@ -40,7 +41,7 @@ class PairedImages(Dataset):
         augment: Callable[[torch.Tensor, torch.Tensor, np.random.Generator], dict] | None = None,
     ) -> None:
         if crop_size > load_size:
-            raise ValueError(f"crop_size {crop_size} is larger than load_size {load_size}")
+            raise UserError(f"crop_size {crop_size} is larger than load_size {load_size}")
         self.items, self.train = items, train
         self.size = load_size if train else crop_size
         self.crop_size = crop_size
@@ -60,7 +61,7 @@ class PairedImages(Dataset):
                     warnings.warn(f"skipping unreadable image: {err}", stacklevel=2)
             self.items = kept
         if not self.items:
-            raise ValueError("the dataset holds no readable image pairs")
+            raise UserError("the dataset holds no readable image pairs")
 
     def _decode(self, item) -> tuple[torch.Tensor, torch.Tensor]:
         a, b = self.read_pair(item)
@@ -107,11 +108,11 @@ class AlignedDataset(PairedImages):
 
     def __init__(self, folder: str | Path, direction: str = "AtoB", **kw) -> None:
         if direction not in ("AtoB", "BtoA"):
-            raise ValueError(f"direction must be AtoB or BtoA, got {direction!r}")
+            raise UserError(f"direction must be AtoB or BtoA, got {direction!r}")
         self.direction = direction
         files = list_images(folder)
         if not files:
-            raise ValueError(f"no images in {folder}")
+            raise UserError(f"no images in {folder}")
         super().__init__(files, **kw)
 
     def read_pair(self, path: Path) -> tuple[Image.Image, Image.Image]:
@@ -135,7 +136,7 @@ class PairedFolderDataset(PairedImages):
         b_by_stem = {p.stem: p for p in list_images(b_dir)}
         pairs = [(p, b_by_stem[p.stem]) for p in list_images(a_dir) if p.stem in b_by_stem]
         if not pairs:
-            raise ValueError(f"no file names shared by {a_dir} and {b_dir}")
+            raise UserError(f"no file names shared by {a_dir} and {b_dir}")
         if direction == "BtoA":
             pairs = [(b, a) for a, b in pairs]
         super().__init__(pairs, **kw)
@@ -151,7 +152,7 @@ def find_split(root: str | Path, phase: str) -> Path:
     """DIR/phase when it exists (val falls back to test and back), else DIR itself."""
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"dataset folder not found: {root}")
+        raise UserError(f"dataset folder not found: {root}")
     fallbacks = {"val": ("val", "test"), "test": ("test", "val")}.get(phase, (phase,))
     for name in fallbacks:
         if (root / name).is_dir():

@@ -22,6 +22,8 @@ from scipy import ndimage
 from skimage.feature import canny
 from skimage.morphology import skeletonize
 
+from engine.errors import UserError
+
 HINT_CHANNELS = 4  # hint RGB in [-1, 1] where a hint is, 0 elsewhere; then the 0/1 mask
 
 
@@ -155,7 +157,7 @@ def sample_hints(
 def hints_from_rgba(rgba: np.ndarray) -> np.ndarray:
     """An RGBA hint image (alpha > 0 marks a hint, RGB its colour) -> H x W x 4 float32."""
     if rgba.ndim != 3 or rgba.shape[2] != 4:
-        raise ValueError("a hint image needs an alpha channel (RGBA): transparent = no hint")
+        raise UserError("a hint image needs an alpha channel (RGBA): transparent = no hint")
     mask = rgba[..., 3] > 0
     hints = np.zeros(rgba.shape[:2] + (HINT_CHANNELS,), np.float32)
     hints[mask, :3] = rgba[mask, :3].astype(np.float32) / 127.5 - 1.0

@@ -21,6 +21,7 @@ from skimage.morphology import thin
 from tqdm import tqdm
 
 from engine.data.images import IMAGE_EXTENSIONS, ImageLoadError, list_images, load_image
+from engine.errors import UserError
 from engine.pretrained import MissingWeightsError, hed_weights_path
 
 EDGE_METHODS = ("canny", "xdog", "hed")
@@ -161,7 +162,7 @@ def extract_edges(img: Image.Image, method: str, **options) -> Image.Image:
     """Edges by method name (one of EDGE_METHODS); options go to that method's function."""
     functions = {"canny": canny_edges, "xdog": xdog_edges, "hed": hed_edges}
     if method not in functions:
-        raise ValueError(f"unknown edge method {method!r}; choose one of {', '.join(EDGE_METHODS)}")
+        raise UserError(f"unknown edge method {method!r}; choose one of {', '.join(EDGE_METHODS)}")
     return functions[method](img, **options)
 
 
@@ -185,12 +186,12 @@ def make_edges_dataset(
     Files are shuffled with `seed`; the first readable ones go to val (at least one when
     val_fraction > 0 and there are two or more photos). Unreadable files are skipped with a warning."""
     if method not in EDGE_METHODS:
-        raise ValueError(f"unknown edge method {method!r}; choose one of {', '.join(EDGE_METHODS)}")
+        raise UserError(f"unknown edge method {method!r}; choose one of {', '.join(EDGE_METHODS)}")
     if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+        raise UserError(f"val_fraction must be in [0, 1), got {val_fraction}")
     paths = list_images(photos_dir)
     if not paths:
-        raise ValueError(f"no images in {photos_dir} (looked for {', '.join(IMAGE_EXTENSIONS)})")
+        raise UserError(f"no images in {photos_dir} (looked for {', '.join(IMAGE_EXTENSIONS)})")
     random.Random(seed).shuffle(paths)
     n_val = round(len(paths) * val_fraction)
     if val_fraction > 0 and len(paths) >= 2:

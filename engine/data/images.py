@@ -9,11 +9,13 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from engine.errors import UserError
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm")
 MAX_PIXELS = 40_000_000  # about 6300x6300: larger files are refused, not decoded
 
 
-class ImageLoadError(ValueError):
+class ImageLoadError(UserError):
     """An image file that cannot be decoded; the message names the file."""
 
 
@@ -21,7 +23,7 @@ def list_images(folder: str | Path) -> list[Path]:
     """Image files directly in `folder`, sorted by name."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"no such folder: {folder}")
+        raise UserError(f"no such folder: {folder}")
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
 
 

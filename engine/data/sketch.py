@@ -13,9 +13,10 @@ from PIL import Image, ImageOps
 from skimage.morphology import skeletonize
 
 from engine.data.images import flatten_alpha
+from engine.errors import UserError
 
 
-class EmptySketchError(ValueError):
+class EmptySketchError(UserError):
     """Nothing drawn: the model would only invent a shoe from noise."""
 
 

@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from tqdm import tqdm
 
 from engine.data.images import IMAGE_EXTENSIONS
+from engine.errors import UserError
 
 PIX2PIX_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
 CONNECT_TIMEOUT_S = 10.0  # also the longest wait for any read of the download
@@ -27,7 +28,7 @@ CHUNK_BYTES = 1 << 20
 SPLITS = ("train", "val", "test")
 
 
-class DatasetUnavailableError(RuntimeError):
+class DatasetUnavailableError(UserError):
     """A named dataset could not be downloaded or unpacked; the message says what to do."""
 
 
@@ -65,13 +66,13 @@ DATASETS: dict[str, DatasetSource] = {
 def get_source(name: str) -> DatasetSource:
     """The source of a named dataset; unknown names raise ValueError listing the known ones."""
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
+        raise UserError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
     return DATASETS[name]
 
 
 def default_dataset_roots() -> list[Path]:
-    """Folders searched for offline copies: $STUDIO_HOME/datasets (see engine.runs.default_home)."""
-    from engine.runs import default_home
+    """Folders searched for offline copies: $STUDIO_HOME/datasets (see engine.store.runs.default_home)."""
+    from engine.store.runs import default_home
 
     return [default_home() / "datasets"]
 

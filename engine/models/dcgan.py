@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from engine.errors import UserError
 from engine.models.layers import init_weights, norm_layer
 
 IMAGE_SIZES = (32, 64)
@@ -22,7 +23,7 @@ IMAGE_SIZES = (32, 64)
 def stages_for_size(image_size: int) -> int:
     """Doublings between the 4x4 base and the image: 3 for 32 px, 4 for 64 px."""
     if image_size not in IMAGE_SIZES:
-        raise ValueError(f"image_size must be one of {IMAGE_SIZES}, got {image_size}")
+        raise UserError(f"image_size must be one of {IMAGE_SIZES}, got {image_size}")
     return int(math.log2(image_size // 4))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from engine.errors import UserError
+
 NORMS = ("batch", "instance", "instance-affine", "none")
 
 
@@ -23,7 +25,7 @@ def norm_layer(kind: str, channels: int) -> nn.Module:
         return nn.InstanceNorm2d(channels, affine=True, track_running_stats=False)
     if kind == "none":
         return nn.Identity()
-    raise ValueError(f"unknown norm {kind!r}; choose one of {NORMS}")
+    raise UserError(f"unknown norm {kind!r}; choose one of {NORMS}")
 
 
 def conv_bias(norm: str) -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from engine.errors import UserError
 from engine.models.unet import UNetGenerator
 
 NORM_SUFFIXES = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
@@ -62,7 +63,7 @@ def convert_official_unet(state: dict[str, torch.Tensor]) -> tuple[dict[str, tor
     for key, value in state.items():
         module, _, leaf = key.rpartition(".")
         if module not in mapping:
-            raise ValueError(f"unexpected key {key!r} for an official unet_{2**depth} generator")
+            raise UserError(f"unexpected key {key!r} for an official unet_{2**depth} generator")
         out[f"{mapping[module]}.{leaf}"] = value
     first = state["model.model.0.weight"]
     # batch norm leaves running stats; the official instance norm has no state at all

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from engine.errors import UserError
 from engine.models.unet import UNetGenerator, depth_for_size
 
 
@@ -42,7 +43,7 @@ def unet_layer_table(
     """
     depth = depth_for_size(size) if depth is None else depth
     if size % 2**depth:
-        raise ValueError(f"input size {size} must be a multiple of 2**depth = {2**depth}")
+        raise UserError(f"input size {size} must be a multiple of 2**depth = {2**depth}")
     with torch.device("meta"):
         net = UNetGenerator(in_channels, out_channels, ngf, depth, norm, dropout)
     blocks = [*net.encoders, *net.decoders, net.final]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from engine.errors import UserError
 from engine.models.layers import conv_bias, init_weights, norm_layer
 
 
@@ -84,5 +85,5 @@ def depth_for_size(size: int) -> int:
     """Depth that takes a square input down to 1x1 (256 -> 8, as `unet_256`)."""
     depth = max(size.bit_length() - 1, 2)
     if 2**depth != size:
-        raise ValueError(f"U-Net input size must be a power of two, got {size}")
+        raise UserError(f"U-Net input size must be a power of two, got {size}")
     return depth

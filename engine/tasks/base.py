@@ -1,7 +1,11 @@
-"""What a trainable method declares, so the one trainer can run, log, plot and save it.
+"""What a trainable method declares, so the one trainer can run, log, plot and save it, and the
+one loader can serve it.
 
-A task names its losses (`loss_names`) and the images it shows (`visual_names`), owns its
-networks and optimizers, and implements one training step. The trainer does everything else.
+A task names its losses (`loss_names`, with `loss_titles` for the plots) and the images it shows
+(`visual_names`), owns its networks and optimizers, and implements one training step. It also
+says what kind of model it makes (`kind`: what a UI may do with it) and how to build the
+networks inference needs from a checkpoint's config (`build_served`). The trainer, the run
+store's pages, the loader and the demos do everything else. `template.py` shows a new method.
 """
 
 from __future__ import annotations
@@ -15,12 +19,29 @@ from torch.utils.data import Dataset
 
 from engine.precision import Precision
 
+# What a model can be used for; engine.inference serves each kind, UIs filter models by it.
+KINDS = {
+    "image-to-image": "one image in, one image out (pix2pix)",
+    "unpaired": "two domains, a generator each way (CycleGAN)",
+    "label-map": "a segmentation map (and a style) in, an image out (pix2pixHD, SPADE)",
+    "latent": "codes to images and back (autoencoder, VAE, DCGAN)",
+}
+
 
 class Task:
     name: ClassVar[str]
     Config: ClassVar[type]
-    # networks a predictor needs at inference time (the rest are training-only)
+    kind: ClassVar[str] = "image-to-image"
+    # networks inference needs (the rest, such as discriminators, are training-only)
     inference_networks: ClassVar[tuple[str, ...]] = ("G",)
+    # plot titles of the losses this task logs ("G_L1": "generator L1 loss")
+    loss_titles: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def build_served(cls, config: Any) -> dict[str, nn.Module]:
+        """The untrained `inference_networks`, built from a checkpoint's config; the loader
+        fills in the weights and hands them to the server of the task's kind."""
+        raise NotImplementedError
 
     def __init__(self, config: Any, device: torch.device, precision: Precision) -> None:
         self.config, self.device, self.precision = config, device, precision

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from engine.data.image_folders import open_image_dataset
+from engine.errors import UserError
 from engine.losses import GAN_MODES, gan_loss, gradient_penalty
 from engine.models.dcgan import IMAGE_SIZES, DCGANDiscriminator, DCGANGenerator
 from engine.tasks.base import Task
@@ -54,14 +55,26 @@ class DCGANConfig:
 class DCGANTask(Task):
     name = "dcgan"
     Config = DCGANConfig
+    kind = "latent"
     inference_networks = ("G",)
+    loss_titles = {
+        "G": "generator loss",
+        "D": "critic/discriminator loss",
+        "D_real": "D on real images",
+        "D_fake": "D on generated images",
+        "GP": "gradient penalty",
+    }
+
+    @classmethod
+    def build_served(cls, config: DCGANConfig) -> dict[str, nn.Module]:
+        return {"G": build_generator(config)}
 
     def __init__(self, config: DCGANConfig, device, precision) -> None:
         super().__init__(config, device, precision)
         if config.gan_mode not in GAN_MODES:
-            raise ValueError(f"gan_mode must be one of {GAN_MODES}, got {config.gan_mode!r}")
+            raise UserError(f"gan_mode must be one of {GAN_MODES}, got {config.gan_mode!r}")
         if config.n_critic < 1:
-            raise ValueError(f"n_critic must be at least 1, got {config.n_critic}")
+            raise UserError(f"n_critic must be at least 1, got {config.n_critic}")
         self.loss_names = ["G", "D", "D_real", "D_fake"] + (["GP"] if config.gan_mode == "wgan-gp" else [])
         self.visual_names = [f"z{j + 1}" for j in range(GRID)]
         if config.channels and (config.num_classes or not config.conditional):
@@ -80,9 +93,9 @@ class DCGANTask(Task):
         c = self.config
         dataset = open_image_dataset(data, phase, c.image_size, c.channels, skip_bad)
         if c.conditional and not dataset.num_classes:
-            raise ValueError(f"conditional needs labels: {data} has no classes (class subfolders)")
+            raise UserError(f"conditional needs labels: {data} has no classes (class subfolders)")
         if c.conditional and c.num_classes and dataset.num_classes > c.num_classes:
-            raise ValueError(f"{data} has {dataset.num_classes} classes, num_classes is {c.num_classes}")
+            raise UserError(f"{data} has {dataset.num_classes} classes, num_classes is {c.num_classes}")
         if "G" not in self.nets:
             c.channels = dataset.channels
             c.num_classes = (c.num_classes or dataset.num_classes) if c.conditional else 0

@@ -20,6 +20,7 @@ from torch import nn
 
 from engine.data.datasets import open_paired_dataset
 from engine.data.drawing import HINT_CHANNELS, PairAugment
+from engine.errors import UserError
 from engine.losses import PLAIN_GAN_MODES, feature_matching_loss, gan_loss, l1_loss
 from engine.models.layers import NORMS
 from engine.models.patchgan import PatchGAN
@@ -54,11 +55,24 @@ class Pix2PixConfig:
 class Pix2Pix(Task):
     name = "pix2pix"
     Config = Pix2PixConfig
+    kind = "image-to-image"
+    loss_titles = {
+        "G_GAN": "generator cGAN loss",
+        "G_L1": "generator L1 loss",
+        "G_FM": "discriminator feature matching",
+        "D": "discriminator loss",
+        "D_real": "discriminator loss on real pairs",
+        "D_fake": "discriminator loss on generated pairs",
+    }
+
+    @classmethod
+    def build_served(cls, config: Pix2PixConfig) -> dict[str, nn.Module]:
+        return {"G": build_generator(config)}
 
     def __init__(self, config: Pix2PixConfig, device, precision) -> None:
         super().__init__(config, device, precision)
         if config.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {config.mode!r}")
+            raise UserError(f"mode must be one of {MODES}, got {config.mode!r}")
         self.use_gan = config.mode == "l1+cgan"
         self.loss_names = ["G_GAN", "G_L1", "D_real", "D_fake", "D"] if self.use_gan else ["G_L1"]
         if config.lambda_fm and self.use_gan:
@@ -177,8 +191,8 @@ def load_initial_weights(nets: dict[str, nn.Module], model: str) -> None:
     """Copy a trained model's weights in; input channels it lacked (hints) get zero weights,
     batch-norm running statistics are dropped for norms without them (instance-affine), and
     parameters it lacks (conv biases) keep their initial values."""
-    from engine.checkpoint import read_weights
-    from engine.infer import resolve_model
+    from engine.store.checkpoints import read_weights
+    from engine.store.models import resolve_model
 
     saved, _ = read_weights(resolve_model(model))
     for name, net in nets.items():

@@ -46,8 +46,14 @@ class VAEConfig(LatentConfig):
 class VAETask(Task):
     name = "vae"
     Config = VAEConfig
+    kind = "latent"
     inference_networks = ("G",)  # one module holding encoder and decoder
+    loss_titles = {"recon": "reconstruction (BCE)", "KL": "KL divergence", "loss": "ELBO loss"}
     variational = True
+
+    @classmethod
+    def build_served(cls, config: VAEConfig) -> dict[str, nn.Module]:
+        return {"G": build_generator(config)}
 
     def __init__(self, config: LatentConfig, device, precision) -> None:
         super().__init__(config, device, precision)

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from engine.errors import UserError
 from engine.pretrained import magenta_style_dir
-from engine.style import mix_weights
+from engine.style.gatys import mix_weights
 
 TRANSFORM_SIZE = 384  # the exported transformer's fixed input side
 STYLE_SIZE = 256  # the style predictor's fixed input side
@@ -91,7 +92,7 @@ class InstantStyle:
         styles mix their embeddings by `blend` (equal when empty).
         """
         if not 0.0 <= strength <= 1.0:
-            raise ValueError(f"strength must be between 0 and 1, got {strength}")
+            raise UserError(f"strength must be between 0 and 1, got {strength}")
         content = content.convert("RGB")
         styles = [style] if isinstance(style, Image.Image) else list(style)
         weights = mix_weights(blend, len(styles), "blend")
@@ -117,7 +118,7 @@ class InstantStyle:
 
 
 def keep_chroma_pil(styled: Image.Image, content: Image.Image) -> Image.Image:
-    """engine.style.keep_chroma done by PIL (same BT.601 YCbCr): the torch version wakes
+    """engine.style.gatys.keep_chroma done by PIL (same BT.601 YCbCr): the torch version wakes
     OpenMP threads that then compete with onnxruntime's, adding 10-20 ms per frame here."""
     luma = styled.convert("YCbCr").getchannel(0)
     _, cb, cr = content.resize(styled.size, Image.BILINEAR).convert("YCbCr").split()

@@ -1,31 +1,22 @@
 """Playing with latent spaces: load a VAE, autoencoder or DCGAN, encode, decode, sample,
 interpolate (linear or spherical), do vector arithmetic, map a 2-D latent space, make GIFs.
 
-Models are run ids, checkpoints, or the bundled 'default-vae' / 'default-dcgan'. Images go in
+Models are run ids, checkpoints, or the bundled 'default-vae' / 'default-dcgan', loaded by
+`engine.inference.loader.load_latent_model`. Images go in
 and come out as PIL images or NCHW tensors in [-1, 1]; latent codes are (N, latent_dim).
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from PIL import Image
 
-from engine.checkpoint import read_weights
 from engine.data.image_folders import fit_image, set_channels
 from engine.data.images import image_grid, tensor_to_image, uint8_to_unit
-from engine.infer import ASSETS, DEFAULT_MODELS, resolve_model
-from engine.precision import pick_device
-from engine.tasks import get_task
-
-LATENT_MODELS = {
-    "default-vae": ASSETS / "vae-fashion-mnist.safetensors",
-    "default-dcgan": ASSETS / "dcgan-fashion-mnist.safetensors",
-}
+from engine.errors import UserError
 
 
 class LatentModel:
@@ -47,7 +38,7 @@ class LatentModel:
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """NCHW in [-1, 1] at the model's size -> codes (the posterior mean for a VAE)."""
         if not self.can_encode:
-            raise ValueError(f"a {self.task} model has no encoder: start from seeds instead of images")
+            raise UserError(f"a {self.task} model has no encoder: start from seeds instead of images")
         return self.net.encode(images.to(self.device))[0].float()
 
     def encode_images(self, images: Sequence[Image.Image]) -> torch.Tensor:
@@ -79,34 +70,10 @@ class LatentModel:
         return self.decode(z, labels)
 
 
-def resolve_latent_model(model: str, home: str | None = None) -> Path:
-    """'default-vae', 'default-dcgan', a checkpoint path or a run id -> a checkpoint file."""
-    return resolve_model(model, home, bundled={**DEFAULT_MODELS, **LATENT_MODELS})
-
-
-def load_latent_model(
-    model: str = "default-vae", home: str | None = None, device: str = "auto"
-) -> LatentModel:
-    path = resolve_latent_model(model, home)
-    return _load_cached(str(path), path.stat().st_mtime, device)
-
-
-@functools.lru_cache(maxsize=4)
-def _load_cached(path: str, mtime: float, device: str) -> LatentModel:
-    nets, meta = read_weights(path)
-    task_type = get_task(meta["task"])
-    module = importlib.import_module(task_type.__module__)
-    net = module.build_generator(task_type.Config(**meta["config"]))
-    if not hasattr(net, "latent_dim"):
-        raise ValueError(f"{path} holds a {meta['task']} model, which has no latent space")
-    net.load_state_dict({k: v.float() for k, v in nets["G"].items()})
-    return LatentModel(net, meta, path, pick_device(device))
-
-
 def steps(frames: int) -> torch.Tensor:
     """frames positions from exactly 0 to exactly 1."""
     if frames < 2:
-        raise ValueError(f"an interpolation needs at least 2 frames, got {frames}")
+        raise UserError(f"an interpolation needs at least 2 frames, got {frames}")
     return torch.arange(frames, dtype=torch.float64) / (frames - 1)
 
 
@@ -144,7 +111,7 @@ def latent_map(model: LatentModel, steps_per_side: int = 15, extent: float = 3.0
     """Decode a grid over [-extent, extent]^2 of a 2-D latent space: z1 left to right,
     z2 bottom to top (the VAE's prior covers it; the picture shows how classes are laid out)."""
     if model.latent_dim != 2:
-        raise ValueError(f"a latent map needs latent_dim 2, this model has {model.latent_dim}")
+        raise UserError(f"a latent map needs latent_dim 2, this model has {model.latent_dim}")
     axis = torch.linspace(-extent, extent, steps_per_side)
     z = torch.stack([torch.stack([x, y]) for y in axis.flip(0) for x in axis])
     images = model.decode(z).cpu()

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from engine.errors import UserError
 from engine.tasks import get_task
-from engine.train import TrainSettings
+from engine.training.loop import TrainSettings
 
 PRESETS: dict[str, dict[str, dict]] = {
     "pix2pix": {
@@ -53,7 +54,7 @@ def preset_config(task: str, preset: str) -> dict:
     if preset == DEFAULTS_NAME:
         return values
     if preset not in PRESETS.get(task, {}):
-        raise KeyError(f"no preset {preset!r} for {task}; available: {', '.join(preset_names(task))}")
+        raise UserError(f"no preset {preset!r} for {task}; available: {', '.join(preset_names(task))}")
     return {**values, **PRESETS[task][preset]}
 
 

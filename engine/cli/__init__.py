@@ -6,16 +6,17 @@ import argparse
 import os
 import sys
 
-from engine.cli_args import add_dataclass_args, dataclass_overrides
-from engine.cli_data import cmd_data
-from engine.cli_infer import cmd_eval, cmd_export, cmd_translate
-from engine.cli_latent import cmd_interpolate, cmd_sample
-from engine.cli_style import cmd_stylize
+from engine.cli.data import cmd_data
+from engine.cli.infer import cmd_eval, cmd_export, cmd_translate
+from engine.cli.latent import cmd_interpolate, cmd_sample
+from engine.cli.style import cmd_stylize
+from engine.errors import UserError
+from engine.flags import add_dataclass_args, dataclass_overrides
 
 
 def cmd_train(argv: list[str]) -> int:
     from engine.tasks import get_task, task_names
-    from engine.train import TrainSettings, train
+    from engine.training.loop import TrainSettings, train
 
     # the task, when named, comes first; its config decides which flags exist
     named = argv[0] if argv and not argv[0].startswith("-") and argv[0] in task_names() else None
@@ -62,7 +63,7 @@ def cmd_receptive_field(argv: list[str]) -> int:
 
 
 def cmd_runs(argv: list[str]) -> int:
-    from engine.runs import RunStore
+    from engine.store.runs import RunStore
 
     parser = argparse.ArgumentParser(prog="python -m engine runs", description="List or stop runs.")
     parser.add_argument("action", nargs="?", default="list", choices=("list", "show", "stop"))
@@ -111,6 +112,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if not argv or argv[0] in ("-h", "--help") else 2
     try:
         return COMMANDS[argv[0]](argv[1:])
-    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as err:
+    except (UserError, OSError) as err:  # fixable input or a file system problem; else a bug
         print(f"error: {err}", file=sys.stderr)
         return 1

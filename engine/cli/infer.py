@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from engine.errors import UserError
+
 MODEL_HELP = "a run id, a checkpoint (.safetensors, or an official .pth generator) or 'default'"
 
 
 def cmd_translate(argv: list[str]) -> int:
-    from engine.infer import load_predictor
-    from engine.translate import translate_paths
+    from engine.inference.loader import load_predictor
+    from engine.inference.translate import translate_paths
 
     parser = argparse.ArgumentParser(
         prog="python -m engine translate", description="Translate an image or a folder of images."
@@ -62,9 +64,9 @@ def cmd_translate(argv: list[str]) -> int:
 def cmd_eval(argv: list[str]) -> int:
     from engine.data.datasets import open_paired_dataset
     from engine.data.drawing import PairAugment
-    from engine.evaluate import evaluate_pairs
-    from engine.infer import load_predictor
-    from engine.runs import RunStore
+    from engine.inference.evaluate import evaluate_pairs
+    from engine.inference.loader import load_predictor
+    from engine.store.runs import RunStore
 
     parser = argparse.ArgumentParser(
         prog="python -m engine eval", description="L1, PSNR, SSIM, FID and KID on a held-out split."
@@ -88,7 +90,7 @@ def cmd_eval(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     predictor = load_predictor(args.model, args.home, args.device)
     if args.hints and not predictor.takes_hints:
-        raise ValueError(f"{args.model} was not trained with colour hints; drop --hints")
+        raise UserError(f"{args.model} was not trained with colour hints; drop --hints")
     direction = args.direction or predictor.meta.get("config", {}).get("direction", "AtoB")
     store = RunStore(args.home)
     for label, drawing in [("", "off")] + ([(" drawing-style", "replace")] if args.drawing_style else []):
@@ -111,7 +113,7 @@ def cmd_eval(argv: list[str]) -> int:
 
 
 def cmd_export(argv: list[str]) -> int:
-    from engine.infer import export_model
+    from engine.inference.loader import export_model
 
     parser = argparse.ArgumentParser(
         prog="python -m engine export",

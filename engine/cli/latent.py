@@ -6,6 +6,8 @@ import argparse
 import math
 from pathlib import Path
 
+from engine.errors import UserError
+
 MODEL_HELP = "a run id, a checkpoint (.safetensors), 'default-vae' or 'default-dcgan'"
 
 
@@ -20,7 +22,8 @@ def _common(parser: argparse.ArgumentParser, scale: int) -> None:
 def cmd_sample(argv: list[str]) -> int:
     import torch
 
-    from engine.latent import enlarge, grid, latent_map, load_latent_model
+    from engine.inference.latent import enlarge, grid, latent_map
+    from engine.inference.loader import load_latent_model
 
     parser = argparse.ArgumentParser(
         prog="python -m engine sample", description="Decode random latent codes into a grid of images."
@@ -57,12 +60,13 @@ def endpoint(model, value: str):
     try:
         seed = int(value)
     except ValueError:
-        raise FileNotFoundError(f"{value} is neither an image file nor an integer seed") from None
+        raise UserError(f"{value} is neither an image file nor an integer seed") from None
     return model.seed_latents([seed])[0]
 
 
 def cmd_interpolate(argv: list[str]) -> int:
-    from engine.latent import interpolate, load_latent_model, save_gif, to_images
+    from engine.inference.latent import interpolate, save_gif, to_images
+    from engine.inference.loader import load_latent_model
 
     parser = argparse.ArgumentParser(
         prog="python -m engine interpolate",

@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from engine.errors import UserError
 from engine.metrics import InceptionFeatures, fid_from_features, kid_from_features, l1_per_image, psnr, ssim
 
 
@@ -48,7 +49,7 @@ def evaluate_pairs(
             fake_feats.append(extract(fake))
             real_feats.append(extract(real))
     if count == 0:
-        raise ValueError("the dataset is empty")
+        raise UserError("the dataset is empty")
     result = {name: total / count for name, total in sums.items()}
     if extract is not None:
         result.update(_distribution_metrics(np.concatenate(fake_feats), np.concatenate(real_feats)))

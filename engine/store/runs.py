@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.checkpoint import list_checkpoints
+from engine.errors import UserError
+from engine.store.checkpoints import list_checkpoints
 
 STATUSES = ("running", "finished", "failed", "stopped")
 SCHEMA = """
@@ -223,7 +224,7 @@ class RunStore:
         with self._connect() as db:
             row = db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
             if row is None:
-                raise KeyError(f"no run {run_id!r} in {self.db_path}")
+                raise UserError(f"no run {run_id!r} in {self.db_path}")
             return self._row_to_run(db, row)
 
     def list(self, task: str | None = None) -> list[Run]:

@@ -11,15 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-LOSS_TITLES = {
-    "G_GAN": "generator cGAN loss (BCE)",
-    "G_L1": "generator L1 loss",
-    "D": "discriminator loss",
-    "D_real": "discriminator loss on real pairs",
-    "D_fake": "discriminator loss on generated pairs",
-    "G_FM": "discriminator feature matching",
-}
-EVAL_PREFIX = "val_"  # held-out metrics logged by `train --eval-every` (engine.periodic_eval)
+EVAL_PREFIX = "val_"  # held-out metrics logged by `train --eval-every` (engine.training.periodic_eval)
 EVAL_TITLES = {"L1": "held-out L1 ↓", "FID": "held-out FID ↓", "KID": "held-out KID ↓"}
 
 
@@ -106,9 +98,10 @@ def plot_groups(loss_names: Sequence[str], with_parts: bool = True) -> list[tupl
     return list(groups.items())
 
 
-def loss_title(name: str) -> str:
-    """'G_GAN: generator cGAN loss (BCE)' for the losses the studio knows, else the name."""
-    return f"{name}: {LOSS_TITLES[name]}" if name in LOSS_TITLES else name
+def loss_title(name: str, titles: dict[str, str]) -> str:
+    """'G_GAN: generator cGAN loss' with the titles a task declared (a run's config carries
+    them as "loss_titles"), else the bare name."""
+    return f"{name}: {titles[name]}" if name in titles else name
 
 
 def eval_groups(names: Iterable[str]) -> list[tuple[str, list[str]]]:

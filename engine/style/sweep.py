@@ -2,7 +2,7 @@
 
 Problem 6.3 asks which content layer gives the best picture, and how the style/content balance
 changes it; a sweep answers with a grid of results plus each one's losses. The built-in
-example pictures live in `engine.style_examples`.
+example pictures live in `engine.style.examples`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from engine.data.images import image_grid, image_to_tensor
+from engine.errors import UserError
 from engine.models.vgg import check_layers
-from engine.runs import Run, RunStore
-from engine.style import StyleConfig, StyleProgress, stylize_steps
+from engine.store.runs import Run, RunStore
+from engine.style.gatys import StyleConfig, StyleProgress, stylize_steps
 
 TASK = "style-sweep"
 TERMS = ("content", "style", "tv", "total")
@@ -119,7 +120,7 @@ def run_sweep(
     `content_loss/relu4_2`), the captioned grid as samples/step_N.png and each point's loss
     curves in sweep.json. It ends finished, stopped (cancel) or failed with the error."""
     if not points:
-        raise ValueError("a sweep needs at least one setting")
+        raise UserError("a sweep needs at least one setting")
     base = base or sweep_config()
     configs = [replace(base, **p.overrides) for p in points]  # bad settings fail before any work
     store = store or RunStore()

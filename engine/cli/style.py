@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PIL import Image
 
-    from engine.style import StyleConfig
+    from engine.style.gatys import StyleConfig
 
 LIST_FIELDS = ("style_layers", "style_layer_weights", "style_blend")
 
@@ -28,8 +28,8 @@ def comma_list(kind: type) -> Callable[[str], tuple]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from engine.cli_args import add_dataclass_args
-    from engine.style import StyleConfig
+    from engine.flags import add_dataclass_args
+    from engine.style.gatys import StyleConfig
 
     parser = argparse.ArgumentParser(
         prog="python -m engine stylize",
@@ -48,9 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_stylize(argv: list[str]) -> int:
-    from engine.cli_args import dataclass_overrides
     from engine.data.images import load_image
-    from engine.style import StyleConfig
+    from engine.flags import dataclass_overrides
+    from engine.style.gatys import StyleConfig
 
     parser = build_parser()
     args = parser.parse_intermixed_args(argv)
@@ -61,7 +61,7 @@ def cmd_stylize(argv: list[str]) -> int:
     out: Path = args.paths[-1]
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.instant:
-        from engine.instant_style import instant_stylize
+        from engine.style.instant import instant_stylize
 
         result = instant_stylize(
             content, styles, args.strength, bool(args.preserve_color), args.size, args.style_blend or ()
@@ -81,7 +81,7 @@ def run_with_progress(
     """Drive the step generator under a tqdm bar showing the losses."""
     from tqdm import tqdm
 
-    from engine.style import stylize_steps
+    from engine.style.gatys import stylize_steps
 
     image = None
     with tqdm(total=None, unit="step", disable=quiet, desc="stylize") as bar:

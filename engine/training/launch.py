@@ -17,14 +17,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.cli_args import flag
 from engine.data.image_folders import FASHION_MNIST
 from engine.data.images import IMAGE_EXTENSIONS
-from engine.runs import Run, RunStore, default_home
+from engine.errors import UserError
+from engine.flags import flag
+from engine.store.runs import Run, RunStore, default_home
 from engine.tasks import get_task
-from engine.train import TrainSettings
+from engine.training.loop import TrainSettings
 
-ROOT = Path(__file__).resolve().parent.parent
 NAMED_DATASETS = (FASHION_MNIST,)  # `--data NAME` datasets that are not folders
 
 
@@ -50,12 +50,12 @@ class LaunchedRun:
 
 
 def config_flags(cls: type, values: dict) -> list[str]:
-    """CLI flags for fields of a config dataclass, as `engine.cli_args` parses them back:
+    """CLI flags for fields of a config dataclass, as `engine.flags` parses them back:
     `lambda_l1=100` -> `--lambda-l1=100`, bools -> `--dropout` / `--no-dropout`."""
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} option(s): {', '.join(unknown)}")
+        raise UserError(f"unknown {cls.__name__} option(s): {', '.join(unknown)}")
     flags = []
     for name, value in values.items():
         if value is None:
@@ -113,7 +113,7 @@ def start_training(
     task_type = get_task(task)  # unknown task: ValueError naming the ones there are
     problem = dataset_problem(settings.get("data", ""))
     if problem:
-        raise FileNotFoundError(problem)
+        raise UserError(problem)
     if settings["data"] not in NAMED_DATASETS:  # a folder: the child may start elsewhere
         settings = {**settings, "data": str(Path(settings["data"]).expanduser().resolve())}
     flags = config_flags(TrainSettings, settings) + config_flags(task_type.Config, task_config or {})
@@ -125,9 +125,9 @@ def resume_training(run_id: str, home: str | Path | None = None, max_steps: int 
     store = RunStore(home)
     run = store.get(run_id)  # unknown run: KeyError
     if run.status == "running":
-        raise ValueError(f"run {run_id} is still running")
+        raise UserError(f"run {run_id} is still running")
     if store.latest_checkpoint(run_id) is None:
-        raise ValueError(f"run {run_id} has no checkpoint to resume from")
+        raise UserError(f"run {run_id} has no checkpoint to resume from")
     flags = [f"--resume={run_id}"] + ([f"--max-steps={max_steps}"] if max_steps else [])
     launch = _spawn(["train", *flags], home, run_id)
     launch.run_id = run_id
@@ -143,7 +143,6 @@ def _spawn(args: list[str], home: str | Path | None, label: str) -> LaunchedRun:
     env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
-        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
         "TQDM_MININTERVAL": os.environ.get("TQDM_MININTERVAL", "10"),  # a log, not a terminal
     }
     started = time.time()
@@ -152,7 +151,6 @@ def _spawn(args: list[str], home: str | Path | None, label: str) -> LaunchedRun:
         log.flush()
         process = subprocess.Popen(
             command,
-            cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,

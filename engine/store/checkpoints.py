@@ -20,6 +20,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from engine.errors import UserError
+
 FORMAT = "image-studio/1"
 STEP_FILE = re.compile(r"step_(\d+)\.safetensors$")
 BEST_CHECKPOINT = "best.safetensors"  # the weights that scored best on held-out data
@@ -90,7 +92,7 @@ def read_weights(path: str | Path) -> tuple[dict[str, dict[str, torch.Tensor]], 
     """-> ({net name: state dict}, metadata). Raises a clear error for other files."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
+        raise UserError(f"no checkpoint at {path}")
     try:
         with safe_open(str(path), framework="pt") as f:
             header = f.metadata() or {}
@@ -99,9 +101,9 @@ def read_weights(path: str | Path) -> tuple[dict[str, dict[str, torch.Tensor]], 
                 name, _, rest = key.partition(".")
                 nets.setdefault(name, {})[rest] = f.get_tensor(key)
     except Exception as err:  # safetensors raises its own error types
-        raise ValueError(f"{path} is not a safetensors checkpoint: {err}") from err
+        raise UserError(f"{path} is not a safetensors checkpoint: {err}") from err
     if header.get("format") != FORMAT:
-        raise ValueError(f"{path} was not written by this studio (no '{FORMAT}' metadata)")
+        raise UserError(f"{path} was not written by this studio (no '{FORMAT}' metadata)")
     return nets, json.loads(header["meta"])
 
 

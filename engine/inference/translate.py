@@ -11,7 +11,8 @@ from tqdm import tqdm
 from engine.data.datasets import split_aligned
 from engine.data.images import list_images, load_image
 from engine.data.sketch import prepare_sketch
-from engine.infer import Predictor
+from engine.errors import UserError
+from engine.inference.predictor import Predictor
 
 
 def read_input(path: Path, direction: str | None, sketch: bool, size: int) -> Image.Image:
@@ -39,7 +40,7 @@ def translate_paths(
     if src.is_dir():
         files = list_images(src)
         if not files:
-            raise ValueError(f"no images in {src}")
+            raise UserError(f"no images in {src}")
         dst.mkdir(parents=True, exist_ok=True)
         targets = [dst / f"{f.stem}.png" for f in files]
     elif src.is_file():
@@ -47,11 +48,11 @@ def translate_paths(
         targets = [dst / f"{src.stem}.png" if dst.is_dir() or not dst.suffix else dst]
         targets[0].parent.mkdir(parents=True, exist_ok=True)
     else:
-        raise FileNotFoundError(f"no such file or folder: {src}")
+        raise UserError(f"no such file or folder: {src}")
     if fit == "pad":
         batch_size = 1  # sizes differ from file to file
     if hints is not None and not predictor.takes_hints:
-        raise ValueError(f"{Path(predictor.source).name} was not trained with colour hints; drop --hints")
+        raise UserError(f"{Path(predictor.source).name} was not trained with colour hints; drop --hints")
     find_hint = hint_finder(hints, src)
     bar = tqdm(total=len(files), unit="img", disable=not progress)
     for chunk in _chunks(list(zip(files, targets)), batch_size):
@@ -76,10 +77,10 @@ def hint_finder(hints: Path | None, src: Path):
         return lambda path: None
     if hints.is_file():
         if src.is_dir():
-            raise ValueError(f"{hints} is one hint image; for the folder {src} give a folder of hints")
+            raise UserError(f"{hints} is one hint image; for the folder {src} give a folder of hints")
         image = load_image(hints, mode="RGBA")
         return lambda path: image
     if not hints.is_dir():
-        raise FileNotFoundError(f"no hint image or folder at {hints}")
+        raise UserError(f"no hint image or folder at {hints}")
     by_stem = {p.stem: p for p in list_images(hints)}
     return lambda path: load_image(by_stem[path.stem], mode="RGBA") if path.stem in by_stem else None

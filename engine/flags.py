@@ -1,4 +1,5 @@
-"""argparse flags generated from config dataclasses, so a new task needs no CLI code."""
+"""Config dataclasses <-> command-line flags, so a new task needs no CLI code: the CLI parses
+them, the background launcher (engine.training.launch) writes them."""
 
 from __future__ import annotations
 

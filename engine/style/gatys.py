@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from engine.data.images import image_to_tensor, tensor_to_image
+from engine.errors import UserError
 from engine.models.vgg import LAYER_NAMES, check_layers, load_vgg19
 from engine.precision import Precision, keep_large_buffers_mapped, pick_device
 
@@ -64,9 +65,9 @@ class StyleConfig:
         for f in fields(self):
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:
-                raise ValueError(f"{f.name} must be one of {choices}, got {getattr(self, f.name)!r}")
+                raise UserError(f"{f.name} must be one of {choices}, got {getattr(self, f.name)!r}")
         if self.size < 1 or self.levels < 1 or min(self.steps, self.coarse_steps) < 0:
-            raise ValueError("size and levels must be at least 1 and steps not negative")
+            raise UserError("size and levels must be at least 1 and steps not negative")
         check_layers([self.content_layer, *self.style_layers])
 
 
@@ -166,7 +167,7 @@ def mix_weights(weights: Sequence[float], count: int, what: str) -> list[float]:
     if not weights:
         return [1.0 / count] * count
     if len(weights) != count or min(weights) < 0 or sum(weights) <= 0:
-        raise ValueError(f"{what}: need {count} non-negative weights, got {list(weights)}")
+        raise UserError(f"{what}: need {count} non-negative weights, got {list(weights)}")
     return [w / sum(weights) for w in weights]
 
 
@@ -231,7 +232,7 @@ def stylize_steps(
     cfg = config or StyleConfig()
     styles = [styles] if isinstance(styles, Image.Image) else list(styles)
     if not styles:
-        raise ValueError("give at least one style image")
+        raise UserError("give at least one style image")
     blend = mix_weights(cfg.style_blend, len(styles), "style_blend")
     layer_weights = mix_weights(cfg.style_layer_weights, len(cfg.style_layers), "style_layer_weights")
     device = pick_device(cfg.device)

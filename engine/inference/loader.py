@@ -1,0 +1,88 @@
+"""One loader for every checkpoint: a name, file or run -> what its task's kind serves.
+
+`resolve_model` finds the file (a bundled name, a path, or a run's latest checkpoint); the
+checkpoint's own metadata names its task; the task builds the networks inference needs
+(`Task.build_served`); the weights go in; the server of the task's kind wraps them (a
+`Predictor` for image-to-image, a `LatentModel` for latent). `resolve_model` (engine.store.models)
+is re-exported here for callers that only want the file. Asking for one kind and getting
+another is a clear error naming the file and both kinds. Official pix2pix `.pth` generators
+load as image-to-image models.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import torch
+
+from engine.errors import UserError
+from engine.inference.latent import LatentModel
+from engine.inference.predictor import Predictor
+from engine.precision import pick_device
+from engine.store.checkpoints import read_weights, save_weights
+from engine.store.models import best_checkpoint, resolve_model
+from engine.tasks import get_task
+
+
+def load_model(
+    model: str = "default",
+    kind: str | None = None,
+    home: str | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+):
+    """What the model's task serves, in eval mode; `kind` refuses models of another kind."""
+    path = resolve_model(model, home)
+    return _load_cached(str(path), path.stat().st_mtime, kind, device, precision)
+
+
+def load_predictor(
+    model: str = "default", home: str | None = None, device: str = "auto", precision: str = "auto"
+):
+    """An image-to-image model (pix2pix, or an official pix2pix generator)."""
+    return load_model(model, "image-to-image", home, device, precision)
+
+
+def load_latent_model(model: str = "default-vae", home: str | None = None, device: str = "auto"):
+    """A latent model (autoencoder, VAE, DCGAN)."""
+    return load_model(model, "latent", home, device)
+
+
+@functools.lru_cache(maxsize=6)
+def _load_cached(path: str, mtime: float, kind: str | None, device: str, precision: str):
+    dev = pick_device(device)
+    if path.endswith(".pth"):
+        if kind not in (None, "image-to-image"):
+            raise UserError(f"{path} is an official pix2pix generator (image-to-image), not a {kind} model")
+        from engine.models.official import load_official_generator
+
+        net = load_official_generator(path)
+        return Predictor(
+            net, {"task": "pix2pix", "config": {"crop_size": 2**net.depth}}, path, dev, precision
+        )
+    nets, meta = read_weights(path)
+    task = get_task(meta["task"])
+    if kind is not None and task.kind != kind:
+        raise UserError(f"{path} holds a {task.name} model ({task.kind}); this needs a {kind} model")
+    served = task.build_served(task.Config(**meta["config"]))
+    for name, net in served.items():
+        net.load_state_dict({k: v.float() for k, v in nets[name].items()})
+    if task.kind == "image-to-image":
+        return Predictor(served["G"], meta, path, dev, precision)
+    if task.kind == "latent":
+        return LatentModel(served["G"], meta, path, dev)
+    raise UserError(f"{path}: this version cannot serve {task.kind} models yet")
+
+
+def export_model(
+    model: str, out: str | Path, half: bool = True, home: str | None = None, best: bool = False
+) -> Path:
+    """A small deployable file: the inference networks only (fp16 by default) with the config.
+    `best`: the run's checkpoint with the lowest held-out KID instead of its latest."""
+    nets, meta = read_weights(best_checkpoint(model, home) if best else resolve_model(model, home))
+    keep = {name: nets[name] for name in get_task(meta["task"]).inference_networks}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_weights(out, keep, {**meta, "exported_from": str(model)}, torch.float16 if half else None)
+    return out

@@ -1,0 +1,1 @@
+"""The run store (SQLite), checkpoints (safetensors + metadata) and loss curves."""

@@ -1,0 +1,1 @@
+"""Neural style transfer: Gatys optimisation on VGG19, instant arbitrary style, sweeps, examples."""

@@ -1,0 +1,84 @@
+"""How to add a method: copy this file to engine/tasks/<name>.py, rename, fill in the math.
+
+That is all: the trainer, `python -m engine train <name> --help` (flags come from Config), the
+Streamlit Train page (fields and presets), live loss curves with your titles, sample grids,
+checkpoints, exact resume, DDP and mixed precision, `--eval-every` (if you return
+eval_outputs), the one loader and every demo of your `kind` pick it up. Put new networks in
+engine/models/ (one family a file) and a preset line in engine/training/presets.py.
+
+This example is a plain image-to-image regressor (one generator, L1 loss) on paired data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from engine.data.datasets import open_paired_dataset
+from engine.losses import l1_loss
+from engine.models.unet import UNetGenerator, depth_for_size
+from engine.tasks.base import Task
+
+
+@dataclass
+class TemplateConfig:
+    """Every field becomes a --flag (metadata help/choices show in --help and on the Train page)
+    and travels inside each checkpoint, so loading never depends on matching flags."""
+
+    crop_size: int = field(default=256, metadata={"help": "training and output size"})
+    load_size: int = 286
+    ngf: int = field(default=64, metadata={"help": "generator width"})
+    lr: float = 2e-4
+
+
+class TemplateTask(Task):
+    name = "template"  # what `train NAME` and the run store call it (the file name)
+    Config = TemplateConfig
+    kind = "image-to-image"  # what the model serves: engine.tasks.base.KINDS
+    inference_networks = ("G",)  # what `export` keeps and the loader builds
+    loss_titles = {"G_L1": "generator L1 loss"}  # plot titles on the Runs and Compare pages
+
+    @classmethod
+    def build_served(cls, config: TemplateConfig) -> dict[str, nn.Module]:
+        """The networks inference needs, untrained; the loader loads the weights into them."""
+        return {"G": UNetGenerator(3, 3, config.ngf, depth_for_size(config.crop_size), "instance-affine")}
+
+    def __init__(self, config: TemplateConfig, device, precision) -> None:
+        super().__init__(config, device, precision)
+        self.loss_names = ["G_L1"]  # every value train_step returns, logged and plotted
+        self.visual_names = ["real_A", "fake_B", "real_B"]  # the sample grid's columns
+        self.nets.update({k: v.to(device) for k, v in self.build_served(config).items()})
+        self.optimizers["G"] = torch.optim.Adam(self.nets["G"].parameters(), config.lr, betas=(0.5, 0.999))
+        self.G = self.nets["G"]
+
+    def make_dataset(self, data: str, phase: str, train: bool, skip_bad: bool = False):
+        c = self.config
+        return open_paired_dataset(data, phase, "AtoB", c.load_size, c.crop_size, train, skip_bad)
+
+    def distribute(self, wrap) -> None:
+        self.G = wrap(self.nets["G"])  # DDP under torchrun; identity otherwise
+
+    def train_step(self, batch: dict) -> dict[str, float]:
+        real_A, real_B = batch["A"].to(self.device), batch["B"].to(self.device)
+        with self.precision.autocast():
+            fake_B = self.G(real_A)
+        loss = l1_loss(fake_B, real_B)
+        self.precision.step(loss, self.optimizers["G"])  # zero_grad, backward (scaled for fp16), step
+        return {"G_L1": float(loss.detach())}
+
+    @torch.no_grad()
+    def eval_outputs(self, batch: dict) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        with self.precision.autocast():
+            fake_B = self.nets["G"](batch["A"].to(self.device)).float()
+        return {"": (fake_B, batch["B"].to(self.device))}
+
+    @torch.no_grad()
+    def visuals(self, batch: dict) -> dict[str, torch.Tensor]:
+        real_B = batch["B"].to(self.device)
+        fake_B, _ = self.eval_outputs(batch)[""]
+        return {"real_A": batch["A"].to(self.device), "fake_B": fake_B, "real_B": real_B}
+
+
+TASK = TemplateTask

@@ -1,0 +1,1 @@
+"""The one training loop for every task, background launches for the UIs, and presets."""

@@ -1,0 +1,82 @@
+"""Checkpoints of a run: restore everything a resume needs (weights, optimizers, schedules, RNG),
+save it every N steps (rotating, a few kept), and keep the best-scoring weights apart."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from engine.store.checkpoints import (
+    BEST_CHECKPOINT,
+    load_resume_state,
+    prune_checkpoints,
+    read_weights,
+    rng_state,
+    save_checkpoint,
+    save_weights,
+    set_rng_state,
+)
+from engine.training.distributed import gather
+from engine.training.periodic_eval import SELECT_BY
+
+
+def restore(task, schedulers: dict, checkpoint: Path | None, rank: int) -> int:
+    """Load a checkpoint into the task and its schedules; returns the step to continue from."""
+    if checkpoint is None:
+        return 0
+    nets, meta = read_weights(checkpoint)
+    for name, net in task.nets.items():
+        net.load_state_dict(nets[name])
+    state = load_resume_state(checkpoint)
+    for name, opt in task.optimizers.items():
+        opt.load_state_dict(state["optimizers"][name])
+    for name, sched in schedulers.items():
+        sched.load_state_dict(state["schedulers"][name])
+    set_rng_state(state["rng"][min(rank, len(state["rng"]) - 1)])
+    return int(meta["step"])
+
+
+class Checkpointer:
+    """Writes a run's checkpoints; every rank calls `save` (their RNG states are gathered)."""
+
+    def __init__(self, task, schedulers: dict, folder: Path, meta: dict, keep: int, rank: int, world: int):
+        self.task, self.schedulers, self.folder, self.meta = task, schedulers, folder, meta
+        self.keep, self.rank, self.world = keep, rank, world
+        self.best_score = best_selection_score(folder)
+
+    def save(self, step: int) -> Path | None:
+        states = gather(rng_state(), self.world)  # each rank continues its own random stream
+        if self.rank != 0:
+            return None
+        resume_state = {
+            "optimizers": {k: o.state_dict() for k, o in self.task.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+            "rng": states,
+        }
+        path = save_checkpoint(self.folder, step, self.task.nets, self.meta, resume_state)
+        prune_checkpoints(self.folder, self.keep)
+        return path
+
+    def keep_if_best(self, step: int, scores: dict[str, float]) -> bool:
+        """Save the weights as the run's best when they beat every earlier evaluation."""
+        if scores.get(SELECT_BY, math.inf) >= self.best_score:
+            return False
+        self.best_score = scores[SELECT_BY]
+        save_best(self.folder, self.task.nets, {**self.meta, "step": step, "scores": scores})
+        return True
+
+
+def best_selection_score(folder: Path) -> float:
+    """The score of the run's best checkpoint so far (inf if none): a resumed run keeps it."""
+    path = folder / BEST_CHECKPOINT
+    if not path.is_file():
+        return math.inf
+    return float(read_weights(path)[1].get("scores", {}).get(SELECT_BY, math.inf))
+
+
+def save_best(folder: Path, nets: dict, meta: dict) -> None:
+    """The weights that scored best so far, beside the rotating checkpoints (never pruned)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / (BEST_CHECKPOINT + ".tmp")
+    save_weights(tmp, {name: net.state_dict() for name, net in nets.items()}, meta)
+    tmp.replace(folder / BEST_CHECKPOINT)

@@ -1,0 +1,180 @@
+"""THE training loop for every task. It reads top to bottom:
+
+    plan what to train (a new run, or a resumed one with its own config)
+    build the task, its data and learning-rate schedules; restore a checkpoint if resuming
+    for each step: the task's own train_step, then record losses, show samples, evaluate,
+        checkpoint, and stop cleanly on Ctrl-C/SIGTERM or a stop request from the run store
+
+The pieces live beside it: settings (TrainSettings, schedules), recording (the run store),
+checkpointing (restore, save, best), held_out (samples, evaluation), distributed (torchrun).
+Under torchrun each process trains on its own shard; rank 0 writes the run store and files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from engine.data.sampling import ResumableSampler
+from engine.errors import UserError
+from engine.precision import Precision, keep_large_buffers_mapped
+from engine.store.checkpoints import config_dict
+from engine.store.runs import RunStore
+from engine.tasks import get_task
+from engine.training.checkpointing import Checkpointer, restore
+from engine.training.distributed import any_rank, broadcast, ddp_wrapper, setup_distributed, training_device
+from engine.training.held_out import HeldOut
+from engine.training.recording import RunRecorder, StopFlag
+from engine.training.settings import TrainSettings, make_schedulers, with_step_count
+
+__all__ = ["TrainSettings", "train"]
+
+
+@dataclass
+class RunPlan:
+    """What to train: the task, its config and the loop settings, and where a resume starts."""
+
+    task_name: str
+    settings: TrainSettings
+    task_config: dict
+    resume: str | None = None
+    checkpoint: Path | None = None
+
+
+def plan_run(task_name, settings, task_config, store: RunStore, resume, max_steps) -> RunPlan:
+    """A resumed run brings its own task, settings and config; `max_steps` may extend it."""
+    plan = RunPlan(task_name, settings or TrainSettings(), task_config or {})
+    if resume:
+        saved = store.get(resume)
+        plan = RunPlan(
+            saved.task, TrainSettings(**saved.config["settings"]), saved.config["task_config"], resume
+        )
+        plan.checkpoint = store.latest_checkpoint(resume)
+        if plan.checkpoint is None:
+            raise UserError(f"run {resume} has no checkpoint to resume from")
+    if max_steps:
+        plan.settings = dataclasses.replace(plan.settings, max_steps=max_steps)
+    if not plan.settings.data:
+        raise UserError("no dataset given (--data DIR)")
+    return plan
+
+
+def make_loader(dataset, settings: TrainSettings, step: int, rank: int, world: int, device) -> DataLoader:
+    """Batches that continue where step `step` left off (the sampler seeds every crop/flip)."""
+    return DataLoader(
+        dataset,
+        batch_size=settings.batch_size,
+        num_workers=settings.num_workers,
+        sampler=ResumableSampler(len(dataset), settings.seed, step * settings.batch_size, rank, world),
+        pin_memory=device.type == "cuda",
+        persistent_workers=settings.num_workers > 0,
+        generator=torch.Generator(),  # its own generator: leaves the global RNG alone
+    )
+
+
+def build_task(plan: RunPlan, device: torch.device, rank: int, world: int):
+    """The task, its training data and lr schedules, restored to the checkpoint's step when
+    resuming (weights, optimizers, schedules, RNG). -> (task, dataset, settings, schedulers, step)"""
+    TaskType = get_task(plan.task_name)
+    task = TaskType(TaskType.Config(**plan.task_config), device, Precision(device, plan.settings.precision))
+    for net in task.nets.values():  # faster convolutions on CPU and GPU alike
+        net.to(memory_format=torch.channels_last)
+    data = task.make_dataset(plan.settings.data, "train", train=True, skip_bad=plan.settings.skip_bad_images)
+    settings = with_step_count(plan.settings, len(data), world)
+    schedulers = make_schedulers(task.optimizers, settings)
+    step = restore(task, schedulers, plan.checkpoint, rank)
+    task.distribute(ddp_wrapper(device, world))
+    return task, data, settings, schedulers, step
+
+
+def run_config(task, settings: TrainSettings) -> dict:
+    """What the run store keeps about a run: settings, task config, declared losses and visuals."""
+    return {
+        "settings": config_dict(settings),
+        "task_config": config_dict(task.config),
+        "loss_names": task.loss_names,
+        "loss_titles": {k: v for k, v in task.loss_titles.items() if k in task.loss_names},
+        "visual_names": task.visual_names,
+    }
+
+
+def train(
+    task_name: str | None = None,
+    settings: TrainSettings | None = None,
+    task_config: dict | None = None,
+    home: str | None = None,
+    resume: str | None = None,
+    max_steps: int | None = None,
+) -> str:
+    """Train a new run (task_name + settings) or continue one (resume=RUN). Returns the run id."""
+    rank, world, local_rank = setup_distributed()
+    keep_large_buffers_mapped()
+    store = RunStore(home) if rank == 0 else None  # rank 0 creates the store's tables first
+    broadcast(None, world)  # the other ranks wait for that, then open it
+    store = store or RunStore(home)
+    plan = plan_run(task_name, settings, task_config, store, resume, max_steps)
+    device = training_device(plan.settings.device, local_rank)
+    torch.manual_seed(plan.settings.seed + rank)
+    task, dataset, settings, schedulers, step = build_task(plan, device, rank, world)
+
+    # the run store row, checkpoints, samples and evaluations
+    writer = store if rank == 0 else None
+    run = RunRecorder.open(
+        writer, plan.resume, plan.task_name, run_config(task, settings), settings.name, settings.max_steps
+    )
+    run.id = broadcast(run.id, world)
+    run.event(
+        "resumed" if plan.resume else "started",
+        f"step {step} of {settings.max_steps}, {world} process(es), {task.precision.mode}",
+    )
+    folder = store.runs_dir / run.id
+    meta = {"task": plan.task_name, "config": config_dict(task.config), "settings": config_dict(settings)}
+    meta["run"] = run.id  # checkpoints carry their own config: loading never depends on flags
+    saver = Checkpointer(
+        task, schedulers, folder / "checkpoints", meta, settings.keep_checkpoints, rank, world
+    )
+    held_out = HeldOut(task, settings, folder / "samples") if rank == 0 else None
+    batches = iter(make_loader(dataset, settings, step, rank, world, device))
+
+    stop = StopFlag()
+    bar = tqdm(total=settings.max_steps, initial=step, disable=rank != 0, unit="it", dynamic_ncols=True)
+    try:
+        while step < settings.max_steps:
+            losses = task.train_step(next(batches))
+            for sched in schedulers.values():
+                sched.step()
+            step += 1
+            bar.update()
+            bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
+            run.log(step, losses)
+            scores = held_out.after_step(step) if held_out else None
+            if scores:
+                run.log(step, scores)
+                if saver.keep_if_best(step, scores):
+                    run.event("best", f"step {step}: " + kid_summary(scores))
+            if step % settings.checkpoint_every == 0 and step < settings.max_steps:
+                run.event("checkpoint", getattr(saver.save(step), "name", ""))
+            want_stop = stop.raised or run.stop_requested()
+            if world > 1 and (step % 10 == 0 or step == settings.max_steps):
+                want_stop = any_rank(want_stop, device)
+            if want_stop and step < settings.max_steps:
+                run.status, run.message = "stopped", f"stopped at step {step}"
+                break
+        run.event("checkpoint", getattr(saver.save(step), "name", ""))
+    except BaseException as err:
+        run.status, run.message = "failed", f"{type(err).__name__}: {err}"
+        raise
+    finally:
+        bar.close()
+        stop.restore()
+        run.finish()
+    return run.id
+
+
+def kid_summary(scores: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.4f}" for k, v in scores.items() if k.endswith("KID"))

@@ -1,0 +1,56 @@
+"""The loop's own settings (the same for every task) and the learning-rate schedule."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class TrainSettings:
+    """Settings of the loop itself, the same for every task."""
+
+    data: str = field(default="", metadata={"help": "dataset folder (standard pix2pix layouts)"})
+    max_steps: int = field(default=0, metadata={"help": "iterations to train (0: use --epochs)"})
+    epochs: float = field(default=200.0, metadata={"help": "passes over the data when max_steps is 0"})
+    batch_size: int = field(default=4, metadata={"help": "per process"})
+    sample_size: int = field(default=5, metadata={"help": "held-out images in each sample grid"})
+    sample_every: int = 500
+    eval_every: int = field(default=0, metadata={"help": "held-out L1/FID/KID every N steps (0: never)"})
+    eval_size: int = field(default=50, metadata={"help": "held-out images each evaluation scores"})
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    lr_policy: str = field(default="linear", metadata={"choices": ("linear", "constant")})
+    lr_decay_start: float = field(default=0.5, metadata={"help": "fraction of steps before lr decays to 0"})
+    precision: str = field(default="auto", metadata={"choices": ("auto", "fp32", "bf16", "fp16")})
+    device: str = "auto"
+    num_workers: int = 0
+    seed: int = 0
+    skip_bad_images: bool = False
+    name: str = ""
+
+
+def lr_lambda(policy: str, decay_start: float, max_steps: int):
+    """Constant, then (for 'linear') straight down to 0, as the official schedule."""
+    start = int(max_steps * decay_start)
+
+    def factor(step: int) -> float:
+        if policy == "constant" or step < start:
+            return 1.0
+        return max(0.0, 1.0 - (step - start) / max(1, max_steps - start))
+
+    return factor
+
+
+def with_step_count(settings: TrainSettings, dataset_size: int, world: int) -> TrainSettings:
+    """max_steps made concrete: given, or `epochs` passes over the data."""
+    steps = settings.max_steps or math.ceil(settings.epochs * dataset_size / (settings.batch_size * world))
+    return dataclasses.replace(settings, max_steps=steps)
+
+
+def make_schedulers(optimizers: dict, settings: TrainSettings) -> dict:
+    factor = lr_lambda(settings.lr_policy, settings.lr_decay_start, settings.max_steps)
+    return {k: torch.optim.lr_scheduler.LambdaLR(opt, factor) for k, opt in optimizers.items()}

@@ -1,0 +1,2 @@
+"""Helpers the tests share (browser, servers, tiny data, reference networks); no test module
+imports another."""

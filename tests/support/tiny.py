@@ -1,0 +1,45 @@
+"""Tiny data and settings: pix2pix pairs drawn on the fly, a network small enough to train in
+seconds on 32 x 32 images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+TINY_PIX2PIX = {"ngf": 8, "ndf": 8, "n_layers": 2, "load_size": 36, "crop_size": 32}
+TINY_FLAGS = ["--ngf", "8", "--ndf", "8", "--n-layers", "2", "--load-size", "36", "--crop-size", "32"]
+
+
+def shape_pair(i: int, size: int) -> tuple[Image.Image, Image.Image]:
+    """A: black outline of a shape on white; B: the same shape filled with a colour."""
+    rng = np.random.default_rng(i)
+    a = Image.new("RGB", (size, size), "white")
+    b = Image.new("RGB", (size, size), (235, 235, 235))
+    x0, y0 = rng.integers(2, size // 3, 2)
+    x1, y1 = rng.integers(size // 2, size - 2, 2)
+    colour = tuple(int(c) for c in rng.integers(30, 220, 3))
+    ImageDraw.Draw(a).ellipse((x0, y0, x1, y1), outline="black", width=1)
+    ImageDraw.Draw(b).ellipse((x0, y0, x1, y1), fill=colour)
+    return a, b
+
+
+def write_aligned(folder: Path, count: int, size: int, start: int = 0) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(start, start + count):
+        a, b = shape_pair(i, size)
+        ab = Image.new("RGB", (2 * size, size))
+        ab.paste(a, (0, 0))
+        ab.paste(b, (size, 0))
+        paths.append(folder / f"{i}_AB.png")
+        ab.save(paths[-1])
+    return paths
+
+
+def write_shapes_dataset(root: Path) -> Path:
+    """root/train (8 pairs) and root/val (3 pairs) of 32x32 halves, pix2pix layout."""
+    write_aligned(root / "train", 8, 32)
+    write_aligned(root / "val", 3, 32, start=100)
+    return root
