@@ -10,12 +10,13 @@ from studio.style import build_style_demo
 
 
 def build_studio() -> gr.Blocks:
+    """Each demo is built on its own, then rendered once into its tab. (Building a demo inside
+    the parent's context already adds it there; rendering it again made a second, dead copy.)"""
+    demos = {"Sketch → shoe": build_sketch_demo(), "Style transfer": build_style_demo()}
+    demos["Latent space"] = build_latent_demo()
     with gr.Blocks(title="Image Synthesis Studio") as studio:
         gr.Markdown("# Image Synthesis Studio")
-        with gr.Tab("Sketch → shoe"):
-            build_sketch_demo().render()
-        with gr.Tab("Style transfer"):
-            build_style_demo().render()
-        with gr.Tab("Latent space"):
-            build_latent_demo().render()
+        for title, demo in demos.items():
+            with gr.Tab(title):
+                demo.render()
     return studio
