@@ -154,3 +154,73 @@ def test_the_template_task_trains_serves_and_is_not_offered_as_a_task(aligned_da
     assert series(store, run_id, "G_L1") and series(store, run_id, "val_L1")
     assert store.get(run_id).config["loss_titles"] == {"G_L1": "generator L1 loss"}
     assert load_predictor(run_id).translate_tensor(torch.zeros(1, 3, 32, 32)).shape == (1, 3, 32, 32)
+
+
+def test_losses_that_turn_nan_fail_the_run_and_keep_the_checkpoints_before(
+    aligned_dataset, monkeypatch, capsys
+):
+    from engine.cli import main
+    from engine.tasks.pix2pix import Pix2Pix
+
+    real_step = Pix2Pix.train_step
+    calls = []
+
+    def blows_up(self, batch):
+        calls.append(1)
+        losses = real_step(self, batch)
+        return {**losses, "G_L1": float("nan")} if len(calls) >= 3 else losses
+
+    monkeypatch.setattr(Pix2Pix, "train_step", blows_up)
+    flags = [
+        "--data",
+        str(aligned_dataset),
+        "--max-steps",
+        "6",
+        "--batch-size",
+        "2",
+        "--checkpoint-every",
+        "2",
+    ]
+    assert main(["train", "pix2pix", *flags, *TINY_FLAGS]) == 1
+    assert "training diverged at step 3 (G_L1=nan)" in capsys.readouterr().err
+    store = RunStore()
+    run = store.list()[0]
+    assert run.status == "failed" and "diverged" in run.message
+    assert [step for step, _ in store.checkpoints(run.id)] == [2]
+
+
+def test_bad_settings_are_refused_before_a_run_exists(aligned_dataset):
+    for bad in (
+        {"batch_size": 0},
+        {"checkpoint_every": 0},
+        {"max_steps": -1},
+        {"eval_every": 2, "eval_size": 1},
+    ):
+        with pytest.raises(UserError, match="must be"):
+            train("pix2pix", settings(aligned_dataset, **bad), TINY_PIX2PIX)
+    assert RunStore().list() == []
+
+
+def test_resume_refuses_a_live_run_and_skips_a_broken_checkpoint(aligned_dataset):
+    store = RunStore()
+    run_id = train("pix2pix", settings(aligned_dataset, max_steps=4, checkpoint_every=2), TINY_PIX2PIX)
+    folder = store.runs_dir / run_id / "checkpoints"
+    (folder / "step_00000004.safetensors").write_bytes(b"")  # a save cut short
+    (folder / "step_00000005.tmp").write_bytes(b"partial")
+    assert store.latest_checkpoint(run_id).name == "step_00000002.safetensors"
+    store.claim(run_id)  # this (live) process holds the run
+    with pytest.raises(UserError, match="still running"):
+        train(resume=run_id, max_steps=6)
+    store.set_status(run_id, "stopped")
+    train(resume=run_id, max_steps=6)
+    assert not (folder / "step_00000005.tmp").exists()
+    steps = [s for s, n, _ in store.metrics(run_id) if n == "G_L1"]
+    assert steps == [1, 2, 3, 4, 5, 6]  # steps 3-4 were recomputed, not listed twice
+    assert store.get(run_id).status == "finished"
+
+
+def test_stopping_an_unknown_run_is_an_error(capsys):
+    from engine.cli import main
+
+    assert main(["runs", "stop", "no-such-run"]) == 1
+    assert "no run 'no-such-run'" in capsys.readouterr().err

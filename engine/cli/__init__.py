@@ -78,6 +78,10 @@ def cmd_runs(argv: list[str]) -> int:
     if not args.run:
         parser.error(f"'{args.action}' needs a run id")
     if args.action == "stop":
+        run = store.get(args.run)  # an unknown run is an error, not a silent no-op
+        if run.status != "running":
+            print(f"{args.run} is not running ({run.status}); nothing to stop")
+            return 1
         store.request_stop(args.run)
         print(f"asked {args.run} to stop")
         return 0

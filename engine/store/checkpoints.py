@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import random
 import re
 from pathlib import Path
@@ -108,7 +109,8 @@ def read_weights(path: str | Path) -> tuple[dict[str, dict[str, torch.Tensor]], 
 
 
 def save_checkpoint(folder: Path, step: int, nets: dict, meta: dict, resume_state: dict) -> Path:
-    """Weights and resume state for one step; written to temp names, then renamed."""
+    """Weights and resume state for one step: written to temp names, flushed to disk, then
+    renamed, so a crash leaves either the whole checkpoint or a stale *.tmp, never half a one."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"step_{step:08d}.safetensors"
     tmp = path.with_suffix(".tmp")
@@ -117,14 +119,49 @@ def save_checkpoint(folder: Path, step: int, nets: dict, meta: dict, resume_stat
     skeleton = flatten_state(resume_state, tensors)
     state_tmp = folder / f"step_{step:08d}.state.tmp"
     save_file(tensors, str(state_tmp), metadata={"format": FORMAT, "state": json.dumps(skeleton)})
-    state_tmp.replace(folder / f"step_{step:08d}.state.safetensors")
+    for written in (tmp, state_tmp):
+        fsync(written)
+    state_tmp.replace(state_path(path))
     tmp.replace(path)
+    fsync(folder)
     return path
 
 
+def fsync(path: Path) -> None:
+    """Flush a file (or a folder's entries) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def state_path(weights_path: Path) -> Path:
+    return weights_path.with_name(weights_path.name.replace(".safetensors", ".state.safetensors"))
+
+
+def is_intact(weights_path: Path) -> bool:
+    """Both files of a checkpoint are there and their headers read (not truncated or empty)."""
+    try:
+        for path in (weights_path, state_path(weights_path)):
+            with safe_open(str(path), framework="pt") as f:
+                if f.metadata().get("format") != FORMAT:
+                    return False
+    except Exception:  # safetensors raises its own error types for broken files
+        return False
+    return True
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """*.tmp files a crashed save left behind."""
+    stale = sorted(folder.glob("*.tmp")) if folder.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def load_resume_state(weights_path: Path) -> dict:
-    path = weights_path.with_name(weights_path.name.replace(".safetensors", ".state.safetensors"))
-    with safe_open(str(path), framework="pt") as f:
+    with safe_open(str(state_path(weights_path)), framework="pt") as f:
         skeleton = json.loads(f.metadata()["state"])
         tensors = {k: f.get_tensor(k) for k in f.keys()}
     return unflatten_state(skeleton, tensors)
@@ -141,7 +178,7 @@ def list_checkpoints(folder: Path) -> list[tuple[int, Path]]:
 def prune_checkpoints(folder: Path, keep: int) -> None:
     for _, path in list_checkpoints(folder)[:-keep] if keep > 0 else []:
         path.unlink(missing_ok=True)
-        path.with_name(path.name.replace(".safetensors", ".state.safetensors")).unlink(missing_ok=True)
+        state_path(path).unlink(missing_ok=True)
 
 
 def config_dict(config: Any) -> dict:

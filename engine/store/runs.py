@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import UserError
-from engine.store.checkpoints import list_checkpoints
+from engine.store.checkpoints import is_intact, list_checkpoints
 
 STATUSES = ("running", "finished", "failed", "stopped")
 SCHEMA = """
@@ -145,6 +145,11 @@ class RunStore:
         )
         self.log_event(run_id, status, message or "")
 
+    def forget_metrics_after(self, run_id: str, step: int) -> None:
+        """A resumed run recomputes the steps after its checkpoint: their old rows go, so the
+        curves do not zig-zag."""
+        self._write("DELETE FROM metrics WHERE run_id=? AND step>?", (run_id, step))
+
     def log_metrics(self, run_id: str, step: int, values: dict[str, float]) -> None:
         self.log_metric_rows(run_id, [(step, k, v) for k, v in values.items()])
 
@@ -259,8 +264,11 @@ class RunStore:
         return list_checkpoints(self.runs_dir / run_id / "checkpoints")
 
     def latest_checkpoint(self, run_id: str) -> Path | None:
-        found = self.checkpoints(run_id)
-        return found[-1][1] if found else None
+        """The newest checkpoint whose files are whole (a truncated or empty one is passed over)."""
+        for _, path in reversed(self.checkpoints(run_id)):
+            if is_intact(path):
+                return path
+        return None
 
     def samples(self, run_id: str) -> list[tuple[int, Path]]:
         """(step, png) of every sample grid, oldest first."""

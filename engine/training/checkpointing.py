@@ -6,11 +6,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from engine.errors import UserError
 from engine.store.checkpoints import (
     BEST_CHECKPOINT,
     load_resume_state,
     prune_checkpoints,
     read_weights,
+    remove_stale_temporaries,
     rng_state,
     save_checkpoint,
     save_weights,
@@ -18,6 +20,10 @@ from engine.store.checkpoints import (
 )
 from engine.training.distributed import gather
 from engine.training.periodic_eval import SELECT_BY
+
+
+class TrainingDiverged(UserError):
+    """Losses or weights became NaN/inf: the run is marked failed and its last checkpoints kept."""
 
 
 def restore(task, schedulers: dict, checkpoint: Path | None, rank: int) -> int:
@@ -43,11 +49,20 @@ class Checkpointer:
         self.task, self.schedulers, self.folder, self.meta = task, schedulers, folder, meta
         self.keep, self.rank, self.world = keep, rank, world
         self.best_score = best_selection_score(folder)
+        if rank == 0:
+            remove_stale_temporaries(folder)
 
     def save(self, step: int) -> Path | None:
         states = gather(rng_state(), self.world)  # each rank continues its own random stream
         if self.rank != 0:
             return None
+        broken = [
+            n for n, net in self.task.nets.items() if not all(p.isfinite().all() for p in net.parameters())
+        ]
+        if broken:  # never let bad weights push the last good checkpoints out
+            raise TrainingDiverged(
+                f"the weights of {', '.join(broken)} are NaN/inf at step {step}; not saved"
+            )
         resume_state = {
             "optimizers": {k: o.state_dict() for k, o in self.task.optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},

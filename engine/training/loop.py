@@ -13,6 +13,7 @@ Under torchrun each process trains on its own shard; rank 0 writes the run store
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,13 +27,14 @@ from engine.precision import Precision, keep_large_buffers_mapped
 from engine.store.checkpoints import config_dict
 from engine.store.runs import RunStore
 from engine.tasks import get_task
-from engine.training.checkpointing import Checkpointer, restore
+from engine.training.checkpointing import Checkpointer, TrainingDiverged, restore
 from engine.training.distributed import any_rank, broadcast, ddp_wrapper, setup_distributed, training_device
 from engine.training.held_out import HeldOut
 from engine.training.recording import RunRecorder, StopFlag
-from engine.training.settings import TrainSettings, make_schedulers, with_step_count
+from engine.training.settings import TrainSettings, check_settings, make_schedulers, with_step_count
 
-__all__ = ["TrainSettings", "train"]
+__all__ = ["TrainSettings", "TrainingDiverged", "train"]
+DIVERGED = 1e6  # a loss beyond this has exploded, even when still finite
 
 
 @dataclass
@@ -51,6 +53,8 @@ def plan_run(task_name, settings, task_config, store: RunStore, resume, max_step
     plan = RunPlan(task_name, settings or TrainSettings(), task_config or {})
     if resume:
         saved = store.get(resume)
+        if saved.status == "running":  # the store has checked that its process is alive
+            raise UserError(f"run {resume} is still running; stop it first (runs stop {resume})")
         plan = RunPlan(
             saved.task, TrainSettings(**saved.config["settings"]), saved.config["task_config"], resume
         )
@@ -61,6 +65,7 @@ def plan_run(task_name, settings, task_config, store: RunStore, resume, max_step
         plan.settings = dataclasses.replace(plan.settings, max_steps=max_steps)
     if not plan.settings.data:
         raise UserError("no dataset given (--data DIR)")
+    check_settings(plan.settings)
     return plan
 
 
@@ -124,9 +129,7 @@ def train(
 
     # the run store row, checkpoints, samples and evaluations
     writer = store if rank == 0 else None
-    run = RunRecorder.open(
-        writer, plan.resume, plan.task_name, run_config(task, settings), settings.name, settings.max_steps
-    )
+    run = RunRecorder.open(writer, plan.resume, plan.task_name, run_config(task, settings), settings, step)
     run.id = broadcast(run.id, world)
     run.event(
         "resumed" if plan.resume else "started",
@@ -149,6 +152,7 @@ def train(
             for sched in schedulers.values():
                 sched.step()
             step += 1
+            check_finite(step, losses)
             bar.update()
             bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
             run.log(step, losses)
@@ -174,6 +178,17 @@ def train(
         stop.restore()
         run.finish()
     return run.id
+
+
+def check_finite(step: int, losses: dict[str, float]) -> None:
+    """A loss that is NaN/inf (or absurdly large) ends the run as failed, not "finished"."""
+    bad = {k: v for k, v in losses.items() if not math.isfinite(v) or abs(v) > DIVERGED}
+    if bad:
+        shown = ", ".join(f"{k}={v:.3g}" for k, v in bad.items())
+        raise TrainingDiverged(
+            f"training diverged at step {step} ({shown}); the checkpoints kept are from before it. "
+            "Lower --lr or use another --precision, then start again or resume an earlier run."
+        )
 
 
 def kid_summary(scores: dict[str, float]) -> str:

@@ -41,13 +41,14 @@ class RunRecorder:
 
     @classmethod
     def open(
-        cls, store: RunStore | None, resume: str | None, task: str, run_config: dict, name: str, steps: int
-    ) -> RunRecorder:
-        """Create the run (or take over the resumed one) and mark it as ours."""
+        cls, store: RunStore | None, resume: str | None, task: str, run_config: dict, settings, step: int
+    ):
+        """Create the run (or take over the resumed one: its rows after `step` go) and mark it ours."""
         run_id = resume
         if store is not None:
-            run_id = run_id or store.create_run(task, run_config, name, steps).id
-            store.claim(run_id, steps)
+            run_id = run_id or store.create_run(task, run_config, settings.name, settings.max_steps).id
+            store.claim(run_id, settings.max_steps)
+            store.forget_metrics_after(run_id, step)
         return cls(store, run_id)
 
     def event(self, kind: str, message: str = "") -> None:

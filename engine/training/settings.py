@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from engine.errors import UserError
+
 
 @dataclass
 class TrainSettings:
@@ -31,6 +33,29 @@ class TrainSettings:
     seed: int = 0
     skip_bad_images: bool = False
     name: str = ""
+
+
+def check_settings(settings: TrainSettings) -> None:
+    """Refuse settings that cannot train, before a run is created (no dead run in the store)."""
+    problems = [
+        f"--{name.replace('_', '-')} must be {rule}, got {getattr(settings, name)}"
+        for name, ok, rule in (
+            ("max_steps", settings.max_steps >= 0, "0 (use --epochs) or more"),
+            ("epochs", settings.epochs > 0 or settings.max_steps > 0, "more than 0"),
+            ("batch_size", settings.batch_size >= 1, "at least 1"),
+            ("sample_size", settings.sample_size >= 1, "at least 1"),
+            ("sample_every", settings.sample_every >= 1, "at least 1"),
+            ("checkpoint_every", settings.checkpoint_every >= 1, "at least 1"),
+            ("keep_checkpoints", settings.keep_checkpoints >= 1, "at least 1"),
+            ("eval_every", settings.eval_every >= 0, "0 (never) or more"),
+            ("eval_size", settings.eval_size >= 2 or not settings.eval_every, "at least 2"),
+            ("lr_decay_start", 0.0 <= settings.lr_decay_start <= 1.0, "between 0 and 1"),
+            ("num_workers", settings.num_workers >= 0, "0 or more"),
+        )
+        if not ok
+    ]
+    if problems:
+        raise UserError("; ".join(problems))
 
 
 def lr_lambda(policy: str, decay_start: float, max_steps: int):
