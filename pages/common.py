@@ -18,7 +18,13 @@ from engine.store.runs import Run, RunStore, default_home
 from engine.tasks import get_task, task_names
 from engine.training.launch import LaunchedRun, resume_training
 
-STATUS_ICONS = {"running": "🟢", "finished": "✅", "failed": "❌", "stopped": "⏹️"}
+# Material icons render without an emoji font; labels of select boxes take plain text
+STATUS_ICONS = {
+    "running": ":material/play_circle:",
+    "finished": ":material/check_circle:",
+    "failed": ":material/error:",
+    "stopped": ":material/stop_circle:",
+}
 
 
 def get_store() -> RunStore:
@@ -41,7 +47,7 @@ def run_loss_titles(run: Run) -> dict[str, str]:
 
 
 def status_text(run: Run) -> str:
-    return f"{STATUS_ICONS.get(run.status, '')} {run.status}"
+    return run.status
 
 
 def progress_text(run: Run) -> str:
@@ -51,7 +57,7 @@ def progress_text(run: Run) -> str:
 def run_label(run: Run) -> str:
     """One line that tells runs apart in a select box."""
     name = run.name if run.name and run.name != run.id else run.id
-    return f"{STATUS_ICONS.get(run.status, '')} {name} · {run.task} · {progress_text(run)}"
+    return f"{name} · {run.task} · {run.status} · {progress_text(run)}"
 
 
 def when(timestamp: float) -> str:

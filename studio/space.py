@@ -29,7 +29,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from studio.sketch import build_sketch_demo  # noqa: E402
 
 MODEL = Path(__file__).resolve().parent / "model.safetensors"
-demo = build_sketch_demo({{"{label}": str(MODEL)}})
+demo = build_sketch_demo({{{label!r}: str(MODEL)}})
 
 if __name__ == "__main__":
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),

@@ -24,7 +24,10 @@ def main(options: list[str]) -> None:
     from streamlit.web import cli
 
     PagesManager.uses_pages_directory = False
-    sys.argv = ["streamlit", "run", str(APP), *options]
+    # a served app, not a dev loop: no watching of the checkout for edits (its inotify queue
+    # overflowed into the log), no Deploy button in the toolbar
+    defaults = ["--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"]
+    sys.argv = ["streamlit", "run", str(APP), *defaults, *options]
     cli.main()
 
 

@@ -24,7 +24,7 @@ def list_images(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"no such folder: {folder}")
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
 
 
 def load_image(path: str | Path, mode: str = "RGB", max_pixels: int = MAX_PIXELS) -> Image.Image:
@@ -35,12 +35,25 @@ def load_image(path: str | Path, mode: str = "RGB", max_pixels: int = MAX_PIXELS
                 raise ImageLoadError(
                     f"{path}: {img.width}x{img.height} is larger than the {max_pixels} pixel limit"
                 )
-            img = ImageOps.exif_transpose(img)
+            img = to_8bit(ImageOps.exif_transpose(img))
             return flatten_alpha(img).convert(mode) if mode != "RGBA" else img.convert(mode)
     except ImageLoadError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
         raise ImageLoadError(f"cannot read image {path}: {err}") from err
+
+
+def to_8bit(img: Image.Image) -> Image.Image:
+    """16-bit and float greyscale scaled to 8 bits (Pillow's own convert clips them to white)."""
+    if img.mode not in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        return img
+    arr = np.asarray(img, dtype=np.float64)
+    top = (
+        1.0
+        if img.mode == "F" and arr.max(initial=0) <= 1.0
+        else (255.0 if arr.max(initial=0) <= 255 else 65535.0)
+    )
+    return Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
 
 
 def flatten_alpha(img: Image.Image, background: int = 255) -> Image.Image:

@@ -65,7 +65,9 @@ def _load_cached(path: str, mtime: float, kind: str | None, device: str, precisi
     task = get_task(meta["task"])
     if kind is not None and task.kind != kind:
         raise UserError(f"{path} holds a {task.name} model ({task.kind}); this needs a {kind} model")
-    served = task.build_served(task.Config(**meta["config"]))
+    config = task.Config(**meta["config"])
+    check_model_size(config, task, path)
+    served = task.build_served(config)
     for name, net in served.items():
         net.load_state_dict({k: v.float() for k, v in nets[name].items()})
     if task.kind == "image-to-image":
@@ -73,6 +75,23 @@ def _load_cached(path: str, mtime: float, kind: str | None, device: str, precisi
     if task.kind == "latent":
         return LatentModel(served["G"], meta, path, dev)
     raise UserError(f"{path}: this version cannot serve {task.kind} models yet")
+
+
+MAX_SIDE = 4096  # image sizes a checkpoint's config may ask for
+MAX_PARAMETERS = 2_000_000_000
+
+
+def check_model_size(config, task, path: str) -> None:
+    """A checkpoint's config must not make the loader allocate absurd memory: sizes are capped
+    and the networks are first built on the meta device (no memory) to count parameters."""
+    for key in ("crop_size", "load_size", "image_size"):
+        value = getattr(config, key, None)
+        if isinstance(value, int) and not 0 < value <= MAX_SIDE:
+            raise UserError(f"{path}: {key} {value} is outside 1..{MAX_SIDE}; not loading it")
+    with torch.device("meta"):
+        count = sum(p.numel() for net in task.build_served(config).values() for p in net.parameters())
+    if count > MAX_PARAMETERS:
+        raise UserError(f"{path}: its config asks for {count:,} parameters; not loading it")
 
 
 def export_model(

@@ -42,7 +42,7 @@ def translate_paths(
         if not files:
             raise UserError(f"no images in {src}")
         dst.mkdir(parents=True, exist_ok=True)
-        targets = [dst / f"{f.stem}.png" for f in files]
+        targets = output_paths(files, dst)
     elif src.is_file():
         files = [src]
         targets = [dst / f"{src.stem}.png" if dst.is_dir() or not dst.suffix else dst]
@@ -68,6 +68,15 @@ def translate_paths(
 def _chunks(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def output_paths(files: list[Path], dst: Path) -> list[Path]:
+    """OUT/stem.png for each input; inputs sharing a stem (a.jpg, a.png) keep their extension
+    in the name (a_jpg.png, a_png.png) so no output overwrites another."""
+    stems = [f.stem for f in files]
+    return [
+        dst / (f"{f.stem}.png" if stems.count(f.stem) == 1 else f"{f.stem}_{f.suffix[1:]}.png") for f in files
+    ]
 
 
 def hint_finder(hints: Path | None, src: Path):

@@ -80,7 +80,12 @@ def convert_official_unet(state: dict[str, torch.Tensor]) -> tuple[dict[str, tor
 
 def load_official_generator(path: str | Path) -> UNetGenerator:
     """Load an official `latest_net_G.pth` without unpickling code (weights_only=True)."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for empty, truncated or non-weight files
+        raise UserError(f"{path} is not a PyTorch weights file ({type(err).__name__}: {err})") from err
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise UserError(f"{path} holds no generator state dict (official pix2pix latest_net_G.pth expected)")
     converted, kwargs = convert_official_unet(state)
     net = UNetGenerator(**kwargs)
     net.load_state_dict(converted)
