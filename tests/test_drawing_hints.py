@@ -246,7 +246,7 @@ def test_translate_cli_takes_a_hint_image_or_a_folder_of_them(hint_run, aligned_
             [
                 "translate",
                 "--model",
-                "default",
+                "default-l1",
                 str(inputs / "a.png"),
                 str(plain),
                 "--hints",
