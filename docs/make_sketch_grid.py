@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from engine.data.datasets import split_aligned
-from engine.data.drawing import hints_to_rgba, sample_hints
+from engine.data.drawing import filled_outline, hints_to_rgba, sample_hints
 from engine.data.images import list_images, load_image
 from engine.data.sketch import paint_hints_over, prepare_sketch
 from engine.inference.loader import load_predictor
@@ -30,10 +30,7 @@ SIDE, PAD = 192, 4
 
 def sketch_hints(edges: Image.Image, colour: tuple[int, int, int], seed: int) -> Image.Image:
     """Dabs of one colour inside a sketch's outline: the outline filled with it stands in for a photo."""
-    from scipy import ndimage
-
-    lines = np.asarray(edges.convert("L")) < 128
-    solid = ndimage.binary_fill_holes(ndimage.binary_dilation(lines, iterations=2))
+    solid = filled_outline(np.asarray(edges.convert("L")) < 128)
     photo = np.where(solid[..., None], np.array(colour, np.uint8), np.uint8(255)).astype(np.uint8)
     return hints_to_rgba(sample_hints(photo, np.random.default_rng(seed), count=10))
 

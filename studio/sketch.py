@@ -86,12 +86,9 @@ class SketchDemo:
     def _translate(self, drawing: Image.Image, hints: Image.Image | None, model: str):
         predictor = self._predictor(model)
         edges = prepare_sketch(drawing, predictor.size)
-        note = ""
-        if hints is not None and not predictor.takes_hints:
-            hints, note = None, "This model was not trained with colour hints: the colours are ignored."
-        elif hints is not None:
+        if hints is not None:
             hints = prepare_hints(hints, drawing, predictor.size)
-        return paint_hints_over(edges, hints), predictor(edges, hints), note
+        return answer(predictor, edges, hints)
 
     def from_upload(self, path: str | None, kind: str, model: str, hints_path: str | None = None):
         """An uploaded edge map, sketch or photo (+ an optional RGBA hint image) ->
@@ -107,17 +104,25 @@ class SketchDemo:
                 edges = extract_edges(fit_square(img, predictor.size), method).convert("RGB")
                 if hints is not None:
                     hints = fit_hints_square(hints, predictor.size)
-            else:
-                if hints is None:
-                    img, hints = split_colour_hints(img)
-                return self._translate(img, hints, model)
-            if hints is not None and not predictor.takes_hints:
-                return edges, predictor(edges), "This model was not trained with colour hints."
-            return paint_hints_over(edges, hints), predictor(edges, hints), ""
+                return answer(predictor, edges, hints)
+            if hints is None:
+                img, hints = split_colour_hints(img)
+            return self._translate(img, hints, model)
         except EmptySketchError:
             return None, None, "No lines found in that image."
         except UserError as err:
             return None, None, f"Could not use that: {err}"
+
+
+def answer(predictor, edges: Image.Image, hints: Image.Image | None) -> tuple:
+    """(what the model sees, its shoe, a note); a model without hint inputs ignores colours."""
+    if hints is not None and not predictor.takes_hints:
+        return (
+            edges,
+            predictor(edges),
+            "This model was not trained with colour hints: the colours are ignored.",
+        )
+    return paint_hints_over(edges, hints), predictor(edges, hints), ""
 
 
 def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:

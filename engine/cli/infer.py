@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.errors import UserError
-
 MODEL_HELP = "a run id, a checkpoint (.safetensors, or an official .pth generator) or 'default'"
 
 
@@ -89,8 +87,6 @@ def cmd_eval(argv: list[str]) -> int:
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
     args = parser.parse_args(argv)
     predictor = load_predictor(args.model, args.home, args.device)
-    if args.hints and not predictor.takes_hints:
-        raise UserError(f"{args.model} was not trained with colour hints; drop --hints")
     direction = args.direction or predictor.meta.get("config", {}).get("direction", "AtoB")
     store = RunStore(args.home)
     for label, drawing in [("", "off")] + ([(" drawing-style", "replace")] if args.drawing_style else []):

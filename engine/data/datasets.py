@@ -129,6 +129,14 @@ def split_aligned(img: Image.Image, direction: str = "AtoB") -> tuple[Image.Imag
     return (left, right) if direction == "AtoB" else (right, left)
 
 
+def join_aligned(a: Image.Image, b: Image.Image) -> Image.Image:
+    """(A, B) -> one A|B image, the inverse of `split_aligned`."""
+    pair = Image.new("RGB", (a.width + b.width, max(a.height, b.height)), (255, 255, 255))
+    pair.paste(a, (0, 0))
+    pair.paste(b, (a.width, 0))
+    return pair
+
+
 class PairedFolderDataset(PairedImages):
     """A/ and B/ folders whose files share a stem (extensions may differ)."""
 

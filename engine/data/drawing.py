@@ -22,6 +22,7 @@ from scipy import ndimage
 from skimage.feature import canny
 from skimage.morphology import skeletonize
 
+from engine.data.images import uint8_to_unit
 from engine.errors import UserError
 
 HINT_CHANNELS = 4  # hint RGB in [-1, 1] where a hint is, 0 elsewhere; then the 0/1 mask
@@ -62,6 +63,11 @@ def xdog_lines(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def canny_lines(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     gray = photo.astype(np.float32).mean(axis=2) / 255.0
     return canny(gray, sigma=rng.uniform(1.5, 3.0), low_threshold=0.05, high_threshold=0.15)
+
+
+def filled_outline(lines: np.ndarray) -> np.ndarray:
+    """The area a line drawing encloses (its lines closed by a small dilation), as a mask."""
+    return ndimage.binary_fill_holes(ndimage.binary_dilation(lines, iterations=2))
 
 
 def outline(mask: np.ndarray) -> np.ndarray:
@@ -198,8 +204,8 @@ class PairAugment:
             ink = torch.from_numpy(np.where(drawn, 0, 255).astype(np.uint8)).expand(3, -1, -1)
             if self.drawing == "replace":
                 out["A"] = ink
-            else:  # uint8 -> [-1, 1] as the dataset does for A
-                out["A_drawn"] = ink.float() / 127.5 - 1.0
+            else:
+                out["A_drawn"] = uint8_to_unit(ink)
         if self.hints:
             out["hint"] = torch.from_numpy(sample_hints(photo, rng, self.hint_count)).permute(2, 0, 1)
         return out
@@ -215,8 +221,7 @@ def drawing_variants(pair: Image.Image, count: int = 8, seed: int = 0, size: int
         edges_img, photo_img = split_aligned(pair.convert("RGB"))
     else:
         edges_img = pair.convert("RGB")
-        lines = np.asarray(edges_img.convert("L")) < 128
-        solid = ndimage.binary_fill_holes(ndimage.binary_dilation(lines, iterations=2))
+        solid = filled_outline(np.asarray(edges_img.convert("L")) < 128)
         photo_img = Image.fromarray(np.where(solid[..., None], 120, 255).astype(np.uint8).repeat(3, axis=2))
     edges = np.asarray(edges_img.resize((size, size), Image.NEAREST).convert("L")) < 128
     photo = np.asarray(photo_img.resize((size, size), Image.BICUBIC).convert("RGB"))
@@ -227,14 +232,13 @@ def drawing_variants(pair: Image.Image, count: int = 8, seed: int = 0, size: int
 def write_drawing_set(dataset, out: Path) -> int:
     """Save a held-out paired dataset (built with PairAugment("replace")) as A|B PNGs in the
     aligned layout, so the drawing-style val set can be looked at and used anywhere."""
+    from engine.data.datasets import join_aligned
     from engine.data.images import tensor_to_image
 
     out.mkdir(parents=True, exist_ok=True)
     for i in range(len(dataset)):
         item = dataset[i]
-        a, b = tensor_to_image(item["A"]), tensor_to_image(item["B"])
-        pair = Image.new("RGB", (a.width + b.width, a.height))
-        pair.paste(a, (0, 0))
-        pair.paste(b, (a.width, 0))
-        pair.save(out / f"{dataset.name(i)}.png")
+        join_aligned(tensor_to_image(item["A"]), tensor_to_image(item["B"])).save(
+            out / f"{dataset.name(i)}.png"
+        )
     return len(dataset)

@@ -20,6 +20,7 @@ from skimage.feature import canny
 from skimage.morphology import thin
 from tqdm import tqdm
 
+from engine.data.datasets import join_aligned
 from engine.data.images import IMAGE_EXTENSIONS, ImageLoadError, list_images, load_image
 from engine.errors import UserError
 from engine.pretrained import MissingWeightsError, hed_weights_path
@@ -209,9 +210,7 @@ def make_edges_dataset(
             counts["skipped"] += 1
             continue
         edges = extract_edges(photo, method).convert("RGB")
-        pair = Image.new("RGB", (2 * size, size), (255, 255, 255))
-        pair.paste(edges, (0, 0))
-        pair.paste(photo, (size, 0))
+        pair = join_aligned(edges, photo)
         split = "val" if counts["val"] < n_val else "train"
         stem, copy = path.stem, 1
         while stem in used:  # photo.jpg and photo.png both exist

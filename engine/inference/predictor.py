@@ -35,7 +35,7 @@ class Predictor:
         """NCHW in [-1, 1] -> NCHW in [-1, 1]; sides must be multiples of 2**depth. `hints`:
         N x 4 x H x W colour hints (see engine.data.drawing); None means no hint anywhere."""
         if hints is not None and not self.takes_hints:
-            raise UserError(f"{Path(self.source).name} was not trained with colour hints")
+            raise UserError(f"{Path(self.source).name} was not trained with colour hints; drop the hints")
         if self.takes_hints:
             if hints is None:
                 hints = torch.zeros(len(x), HINT_CHANNELS, *x.shape[-2:])

@@ -51,8 +51,6 @@ def translate_paths(
         raise UserError(f"no such file or folder: {src}")
     if fit == "pad":
         batch_size = 1  # sizes differ from file to file
-    if hints is not None and not predictor.takes_hints:
-        raise UserError(f"{Path(predictor.source).name} was not trained with colour hints; drop --hints")
     find_hint = hint_finder(hints, src)
     bar = tqdm(total=len(files), unit="img", disable=not progress)
     for chunk in _chunks(list(zip(files, targets)), batch_size):
