@@ -66,3 +66,24 @@ def gradient_penalty(
     out = critic(points).float()
     (grad,) = torch.autograd.grad(out.sum(), points, create_graph=True)
     return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+
+
+class PerceptualLoss(torch.nn.Module):
+    """pix2pixHD's VGG loss: L1 between VGG19 activations of output and target at relu1_1 to
+    relu5_1, weighted 1/32 to 1. Each layer's L1 is divided by the target's mean activation, so
+    a weight means the same whichever VGG19 file (caffe or torchvision scaling) is loaded."""
+
+    LAYER_WEIGHTS = {"relu1_1": 1 / 32, "relu2_1": 1 / 16, "relu3_1": 1 / 8, "relu4_1": 1 / 4, "relu5_1": 1.0}
+
+    def __init__(self, vgg: torch.nn.Module) -> None:
+        super().__init__()
+        self.vgg = vgg
+
+    def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        found = self.vgg(output, self.LAYER_WEIGHTS)
+        with torch.no_grad():
+            wanted = self.vgg(target, self.LAYER_WEIGHTS)
+        return sum(
+            weight * l1_loss(found[name], wanted[name]) / (wanted[name].float().abs().mean() + 1e-6)
+            for name, weight in self.LAYER_WEIGHTS.items()
+        )

@@ -7,6 +7,7 @@ import gradio as gr
 from studio.latent import build_latent_demo
 from studio.sketch import build_sketch_demo
 from studio.style import build_style_demo
+from studio.uploads import CACHE_CLEANUP
 
 
 def build_studio() -> gr.Blocks:
@@ -14,7 +15,7 @@ def build_studio() -> gr.Blocks:
     the parent's context already adds it there; rendering it again made a second, dead copy.)"""
     demos = {"Sketch → shoe": build_sketch_demo(), "Style transfer": build_style_demo()}
     demos["Latent space"] = build_latent_demo()
-    with gr.Blocks(title="Image Synthesis Studio") as studio:
+    with gr.Blocks(title="Image Synthesis Studio", delete_cache=CACHE_CLEANUP) as studio:
         gr.Markdown("# Image Synthesis Studio")
         for title, demo in demos.items():
             with gr.Tab(title):

@@ -9,9 +9,12 @@ and bad input becomes a message, never a traceback.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import math
+import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import gradio as gr
@@ -19,13 +22,14 @@ import torch
 from PIL import Image, ImageOps
 
 from engine.data.image_folders import FASHION_MNIST_CLASSES, fashion_mnist, find_fashion_mnist
-from engine.data.images import load_image
 from engine.errors import UserError
 from engine.inference import latent
 from engine.inference.loader import load_latent_model
 from engine.inference.registry import available_models as models_of_kind
+from engine.inference.registry import choose_model
+from studio.uploads import CACHE_CLEANUP, ImageUpload, limit_decoding, read_upload
 
-MAX_PIXELS = 2048 * 2048
+MAX_SIDE = 2048  # px a side: a latent model sees 32 px
 SCALE = 8  # 32 px decodes shown 8x, nearest neighbour
 SOURCES = ("seed", "dataset sample", "upload")
 
@@ -52,18 +56,33 @@ def dataset_sample(index: int) -> tuple[Image.Image, str]:
     return img, FASHION_MNIST_CLASSES[int(labels[int(index)])]
 
 
+class GifFolder:
+    """Where strips' GIFs are written: one temporary folder per demo that keeps only the newest
+    `keep` files (Gradio serves copies from its own cache) and is removed when the process ends."""
+
+    def __init__(self, keep: int = 8) -> None:
+        self.folder, self.keep = Path(tempfile.mkdtemp(prefix="latent-gifs-")), keep
+        atexit.register(shutil.rmtree, self.folder, ignore_errors=True)
+
+    def new_path(self) -> Path:
+        old = sorted(self.folder.glob("*.gif"), key=lambda p: p.stat().st_mtime)
+        for path in old[: max(0, len(old) - self.keep + 1)]:
+            path.unlink(missing_ok=True)
+        return self.folder / f"{uuid.uuid4().hex}.gif"
+
+
 class LatentDemo:
     """The demo's functions, bound to the models it may load."""
 
-    def __init__(self, models: dict[str, str] | None = None) -> None:
+    def __init__(self, models: dict[str, str] | None = None, roots: tuple[Path, ...] = ()) -> None:
         self.models = models if models is not None else available_models()
+        self.roots = roots  # folders besides Gradio's uploads that uploads may come from
+        self.gifs = GifFolder()
 
     def _model(self, model: str) -> latent.LatentModel:
         if not self.models:
             raise UserError("No latent model is installed yet: train a VAE or DCGAN run first.")
-        if model not in self.models.values():
-            raise UserError(f"Unknown model {model!r}: pick one from the list.")
-        return load_latent_model(model)
+        return load_latent_model(choose_model(self.models, model))
 
     def _code(self, m: latent.LatentModel, source: str, seed, index, upload) -> torch.Tensor:
         """One end -> its latent code (latent_dim,)."""
@@ -74,7 +93,7 @@ class LatentDemo:
         if source == "upload":
             if not upload:
                 raise UserError("Upload an image for each end set to 'upload'.")
-            img = load_image(upload, max_pixels=MAX_PIXELS)
+            img = read_upload(upload, "uploaded", self.roots, max_side=MAX_SIDE)
         else:
             img = dataset_sample(int(index or 0))[0]
         return m.encode_images([img])[0]
@@ -107,7 +126,7 @@ class LatentDemo:
             if not 2 <= n <= 64:
                 raise UserError("Use 2 to 64 frames.")
             images = m.decode(latent.interpolate(a, b, n, spherical))
-            gif = Path(tempfile.mkdtemp(prefix="latent-")) / "interpolation.gif"
+            gif = self.gifs.new_path()
             latent.save_gif(latent.to_images(images, 4), gif, bounce=True)
             return latent.enlarge(latent.grid(images, n), 4), str(gif)
 
@@ -155,7 +174,7 @@ def end_picker(label: str, seed: int, index: int, demo_fns: LatentDemo) -> list[
         source = gr.Radio(sources, value="seed", label="From", show_label=False)
         seed_in = gr.Number(seed, precision=0, label="Seed")
         index_in = gr.Number(index, precision=0, label="Dataset index (test set)")
-        upload = gr.Image(label="Upload", type="filepath", sources=["upload", "clipboard"], height=160)
+        upload = ImageUpload("Upload", height=160)
         shown = gr.Image(label="Sample", interactive=False, height=130, visible=False)
         for trigger in (source.change, index_in.change):
             trigger(demo_fns.preview, [source, index_in], shown, api_visibility="private")
@@ -164,37 +183,43 @@ def end_picker(label: str, seed: int, index: int, demo_fns: LatentDemo) -> list[
 
 def build_latent_demo(models: dict[str, str] | None = None) -> gr.Blocks:
     demo_fns = LatentDemo(models)
-    choices = list(demo_fns.models.items())
-    with gr.Blocks(title="Latent space") as demo:
+    choices = list(demo_fns.models)  # labels: the page never sees a server path
+    limit_decoding()
+    with gr.Blocks(title="Latent space", delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(
             "## Latent space\nPick two ends — a seed (any model) or, for a VAE/autoencoder, an "
             "uploaded image or a Fashion-MNIST sample — and slide between them."
         )
         with gr.Row():
-            model = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Model")
+            model = gr.Dropdown(choices, value=choices[0] if choices else None, label="Model")
             spherical = gr.Checkbox(True, label="Spherical interpolation (slerp)")
-        status = gr.Markdown()
         with gr.Tab("Interpolate"):
             with gr.Row():
                 ends = end_picker("End A", 0, 0, demo_fns) + end_picker("End B", 1, 1, demo_fns)
                 with gr.Column(scale=2):
                     t = gr.Slider(0, 1, value=0, step=0.01, label="A → B")
                     live = gr.Image(label="Decoded", type="pil", interactive=False, height=300)
+                    status = gr.Markdown()
             with gr.Row():
                 frames = gr.Slider(2, 32, value=10, step=1, label="Frames")
                 go = gr.Button("Make strip and GIF", variant="primary")
-            strip = gr.Image(label="Strip", type="pil", interactive=False)
-            gif = gr.File(label="Animated GIF")
+                strip_status = gr.Markdown()
+            with gr.Row():
+                strip = gr.Image(label="Strip", type="pil", interactive=False, scale=3)
+                gif = gr.Image(label="Animated GIF", type="filepath", interactive=False, buttons=["download"])
         with gr.Tab("Random samples"):
             with gr.Row():
                 seed = gr.Number(0, precision=0, label="Seed")
                 count = gr.Slider(1, 64, value=16, step=1, label="Samples")
                 sample_go = gr.Button("Random samples", variant="primary")
+                sample_status = gr.Markdown()
             grid = gr.Image(label="Samples", type="pil", interactive=False)
         with gr.Tab("Arithmetic a − b + c"):
             with gr.Row():
                 abc = sum((end_picker(k, s, s, demo_fns) for k, s in (("a", 0), ("b", 1), ("c", 2))), [])
-            calc = gr.Button("Compute a − b + c", variant="primary")
+            with gr.Row():
+                calc = gr.Button("Compute a − b + c", variant="primary")
+                calc_status = gr.Markdown()
             result = gr.Image(label="a | b | c | a − b + c", type="pil", interactive=False)
         slide_in = [model, t, spherical, *ends]
         t.change(
@@ -214,8 +239,9 @@ def build_latent_demo(models: dict[str, str] | None = None) -> gr.Blocks:
             show_progress="hidden",
             api_visibility="private",
         )
-        go.click(demo_fns.strip, [model, frames, spherical, *ends], [strip, gif, status], api_name="strip")
-        sample_go.click(demo_fns.samples, [model, seed, count], [grid, status], api_name="samples")
-        calc.click(demo_fns.arithmetic, [model, *abc], [result, status], api_name="arithmetic")
+        strip_out = [strip, gif, strip_status]
+        go.click(demo_fns.strip, [model, frames, spherical, *ends], strip_out, api_name="strip")
+        sample_go.click(demo_fns.samples, [model, seed, count], [grid, sample_status], api_name="samples")
+        calc.click(demo_fns.arithmetic, [model, *abc], [result, calc_status], api_name="arithmetic")
         demo.load(demo_fns.slide, slide_in, [live, status], api_visibility="private")
     return demo

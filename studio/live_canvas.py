@@ -52,6 +52,7 @@ CSS = """
 .live figure { margin: 0; }
 .live figure img { width: 320px; height: 320px; background: #fafafa; border: 1px solid #eee; display: block; }
 .live-bar { margin: 6px 0; display: flex; gap: 12px; align-items: center; }
+.live-download:not([href]) { display: none; }
 """
 JS = """
 const canvas = element.querySelector('.live-canvas');

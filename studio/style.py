@@ -18,17 +18,15 @@ from pathlib import Path
 
 import gradio as gr
 import plotly.graph_objects as go
-from gradio.utils import get_upload_folder
 from PIL import Image
 
-from engine.data.images import ImageLoadError, load_image
 from engine.errors import UserError
 from engine.models.vgg import LAYER_NAMES
 from engine.style.examples import examples_dir, write_examples
 from engine.style.gatys import STYLE_LAYERS, StyleConfig, StyleProgress, stylize_steps
 from engine.style.instant import instant_stylize
+from studio.uploads import CACHE_CLEANUP, ImageUpload, MissingUpload, limit_decoding, read_upload
 
-MAX_SIDE = 4096  # uploads larger than this a side are refused before decoding
 PREVIEW_SIDE = 512  # instant preview's long side at most
 MAX_REFINE_SIDE = 512
 MAX_STEPS = 300
@@ -36,33 +34,18 @@ RELU_LAYERS = tuple(name for name in LAYER_NAMES if name.startswith("relu"))
 TERMS = ("content", "style", "tv")
 
 
-class MissingInput(UserError):
-    """Nothing uploaded yet: a hint, not an error."""
-
-
 class StyleDemo:
     """The demo's functions, bound to a base Gatys config and the folders it may read."""
 
     def __init__(self, base: StyleConfig | None = None, roots: Sequence[str | Path] | None = None) -> None:
         self.base = base or StyleConfig(preview_every=5)
-        default_roots = [get_upload_folder(), examples_dir()]
-        self.roots = [Path(r).resolve() for r in (roots if roots is not None else default_roots)]
+        self.roots = [Path(r).resolve() for r in (roots if roots is not None else [examples_dir()])]
         self._stops: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
 
     def load(self, path: str | None, what: str) -> Image.Image:
-        """An uploaded picture as RGB; paths outside the allowed folders are refused."""
-        if not path:
-            raise MissingInput(f"Add a {what} image: upload one or pick an example.")
-        resolved = Path(path).resolve()
-        if not any(resolved.is_relative_to(root) for root in self.roots):
-            raise ImageLoadError(f"the {what} image must be an upload or one of the examples")
-        try:
-            return load_image(resolved, max_pixels=MAX_SIDE * MAX_SIDE)
-        except ImageLoadError as err:
-            raise ImageLoadError(
-                f"the {what} image: {str(err).replace(str(resolved), Path(path).name)}"
-            ) from err
+        """An uploaded (or example) picture as RGB, its size checked before decoding."""
+        return read_upload(path, what, self.roots)
 
     def preview(
         self, content_path: str | None, style_path: str | None, strength: float, preserve_color: bool
@@ -73,7 +56,7 @@ class StyleDemo:
             size = min(max(content.size), PREVIEW_SIDE)
             strength = min(1.0, max(0.0, float(strength)))
             return instant_stylize(content, style, strength, bool(preserve_color), size), ""
-        except MissingInput as hint:
+        except MissingUpload as hint:
             return None, str(hint)
         except UserError as err:
             return None, f"Could not use that: {err}"
@@ -138,7 +121,7 @@ class StyleDemo:
                 steps,
                 preserve_color,
             )
-        except MissingInput as hint:
+        except MissingUpload as hint:
             yield None, None, str(hint)
             return
         except UserError as err:
@@ -209,19 +192,12 @@ def loss_figure(history: Sequence[StyleProgress], cfg: StyleConfig) -> go.Figure
     return fig
 
 
-def image_input(label: str) -> gr.Image:
-    # image_mode=None: Gradio hands over the uploaded file untouched, so the size cap applies
-    # before anything decodes it
-    return gr.Image(
-        label=label, type="filepath", image_mode=None, sources=["upload", "clipboard"], height=260
-    )
-
-
 def build_style_demo(base: StyleConfig | None = None) -> gr.Blocks:
     fns = StyleDemo(base)
     cfg = fns.base
     photos, styles = write_examples()
-    with gr.Blocks(title="Style transfer") as demo:
+    limit_decoding()
+    with gr.Blocks(title="Style transfer", delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(
             "## Neural style transfer\nPick a photo and a style. The preview follows the sliders at once "
             "(a feed-forward network); **Refine** paints it properly by optimisation (Gatys et al.), "
@@ -229,11 +205,11 @@ def build_style_demo(base: StyleConfig | None = None) -> gr.Blocks:
         )
         with gr.Row():
             with gr.Column():
-                content = image_input("Content photo")
+                content = ImageUpload("Content photo", height=260)
                 if photos:
                     gr.Examples([str(p) for p in photos], inputs=content, label="Photos (scikit-image)")
             with gr.Column():
-                style = image_input("Style")
+                style = ImageUpload("Style", height=260)
                 gr.Examples([str(p) for p in styles], inputs=style, label="Styles (drawn at startup)")
             with gr.Column():
                 preview = gr.Image(

@@ -224,7 +224,7 @@ def test_fashion_mnist_from_the_debian_package():
 
 def test_fashion_mnist_download_fails_fast_offline(tmp_path, monkeypatch):
     monkeypatch.setattr(image_folders, "SYSTEM_FASHION_MNIST", tmp_path / "not-installed")
-    monkeypatch.setattr(image_folders, "FASHION_MNIST_URL", "http://127.0.0.1:9/")
+    monkeypatch.setattr(image_folders, "FASHION_MNIST_URLS", ("http://127.0.0.1:9/",))
     start = time.monotonic()
     with pytest.raises(DatasetUnavailableError, match="dataset-fashion-mnist"):
         open_image_dataset("fashion-mnist", "train", 32)

@@ -23,7 +23,7 @@ from engine.data.sources import (
 
 
 def point_at(monkeypatch: pytest.MonkeyPatch, name: str, url: str) -> None:
-    monkeypatch.setitem(DATASETS, name, dataclasses.replace(DATASETS[name], url=url))
+    monkeypatch.setitem(DATASETS, name, dataclasses.replace(DATASETS[name], urls=(url,)))
 
 
 def jpeg_bytes() -> bytes:
@@ -52,7 +52,8 @@ def test_catalogue_lists_the_pix2pix_datasets() -> None:
     }
     assert {n: s.direction for n, s in DATASETS.items()} == expected
     for name, source in DATASETS.items():
-        assert source.url == f"http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
+        host = f"efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
+        assert source.urls == (f"https://{host}", f"http://{host}")  # https first
         assert source.description and "\n" not in source.description
 
 
@@ -143,3 +144,50 @@ def test_find_local_dataset(tmp_path: Path, studio_home: Path) -> None:
     home_copy.mkdir(parents=True)
     (home_copy / "a.png").write_bytes(b"")
     assert find_local_dataset("mine") == studio_home / "datasets" / "mine"
+
+
+def archive_with_one_pair(tmp_path: Path) -> Path:
+    return make_tar(tmp_path / "facades.tar.gz", {"facades/train/1.jpg": jpeg_bytes()})
+
+
+def test_a_checksum_mismatch_keeps_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    point_at(monkeypatch, "facades", archive_with_one_pair(tmp_path).as_uri())
+    dest = tmp_path / "datasets"
+    with pytest.raises(DatasetUnavailableError, match="expected 00ff.*not kept"):
+        download_dataset("facades", dest, progress=False, sha256="00ff")
+    assert list(dest.iterdir()) == []
+
+
+def test_a_matching_checksum_is_accepted_and_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = archive_with_one_pair(tmp_path)
+    digest = sources.file_digest(archive)
+    point_at(monkeypatch, "facades", archive.as_uri())
+    folder = download_dataset("facades", tmp_path / "datasets", progress=False, sha256=digest.upper())
+    assert (folder / "train" / "1.jpg").is_file()
+    assert f"sha256 of the archive: {digest}" in (folder / "SOURCE.txt").read_text()
+
+
+def test_the_next_mirror_is_tried_when_the_first_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = archive_with_one_pair(tmp_path)
+    urls = ("http://127.0.0.1:9/x.tar.gz", archive.as_uri())
+    monkeypatch.setitem(DATASETS, "facades", dataclasses.replace(DATASETS["facades"], urls=urls))
+    assert (download_dataset("facades", tmp_path / "datasets", progress=False) / "train" / "1.jpg").is_file()
+
+
+def test_fashion_mnist_downloads_are_checked_against_the_published_md5(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.data import image_folders
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for name in image_folders.FASHION_MNIST_MD5:
+        (mirror / name).write_bytes(b"not the real file")
+    monkeypatch.setattr(image_folders, "FASHION_MNIST_URLS", (mirror.as_uri() + "/",))
+    with pytest.raises(DatasetUnavailableError, match="md5 .* expected 8d4fb7e6c68d591d4c3dfef9ec88bf0d"):
+        image_folders.download_fashion_mnist(tmp_path / "fm", progress=False)
+    assert list((tmp_path / "fm").iterdir()) == []

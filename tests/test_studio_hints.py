@@ -75,7 +75,7 @@ def test_models_without_hints_say_the_colours_are_ignored(tiny_run):
 def test_upload_with_a_hint_image(hint_run, tmp_path):
     ink().save(tmp_path / "sketch.png")
     hint_layer().save(tmp_path / "hints.png")
-    demo = SketchDemo({"m": hint_run})
+    demo = SketchDemo({"m": hint_run}, roots=(tmp_path,))
     _, plain, message = demo.from_upload(str(tmp_path / "sketch.png"), "edge map or sketch", hint_run)
     _, hinted, message = demo.from_upload(
         str(tmp_path / "sketch.png"), "edge map or sketch", hint_run, str(tmp_path / "hints.png")

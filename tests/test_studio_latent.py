@@ -76,7 +76,7 @@ def test_strip_gif_samples_and_arithmetic(runs):
 
 
 def test_encoder_ends_and_bad_input(runs, tmp_path: Path):
-    demo = LatentDemo(runs)
+    demo = LatentDemo(runs, roots=(tmp_path,))
     up = tmp_path / "up.png"
     shape(1).save(up)
     img, message = demo.slide(runs["vae"], 0, False, *ends(("upload", 0, 0, str(up))))
@@ -92,7 +92,7 @@ def test_encoder_ends_and_bad_input(runs, tmp_path: Path):
         (runs["vae"], ("upload", 0, 0, None), "Upload an image"),
         (runs["vae"], ("upload", 0, 0, str(huge)), "pixel limit"),
         (runs["dcgan"], ("upload", 0, 0, str(up)), "no encoder"),
-        ("/etc/passwd", SEED, "Unknown model"),
+        ("/etc/passwd", SEED, "unknown model"),
     ]
     for model_name, end, expected in cases:
         img, message = demo.slide(model_name, 0.5, True, *ends(end))
@@ -114,9 +114,9 @@ def test_launched_demo_answers_the_slider(runs):
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
     try:
         client = Client(demo.local_url, verbose=False)
-        img, message = client.predict(runs["dcgan"], 1.0, True, *ends(), api_name="/slide")
+        img, message = client.predict("dcgan", 1.0, True, *ends(), api_name="/slide")  # by label
         assert message == "" and Image.open(img).size == (256, 256)
-        strip, gif, message = client.predict(runs["vae"], 4, False, *ends(), api_name="/strip")
+        strip, gif, message = client.predict("vae", 4, False, *ends(), api_name="/strip")
         assert message == "" and Image.open(gif).n_frames == 6
     finally:
         demo.close()

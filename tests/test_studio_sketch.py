@@ -55,7 +55,7 @@ def test_only_the_demos_own_models_are_loaded(tiny_run, tmp_path):
 
 
 def test_upload_of_a_sketch_and_of_a_photo(tiny_run, tmp_path):
-    demo = SketchDemo({"mine": tiny_run})
+    demo = SketchDemo({"mine": tiny_run}, roots=(tmp_path,))
     sketch = tmp_path / "sketch.png"
     drawing().save(sketch)
     edges, photo, message = demo.from_upload(str(sketch), "edge map or sketch", tiny_run)
@@ -68,7 +68,8 @@ def test_upload_of_a_sketch_and_of_a_photo(tiny_run, tmp_path):
     assert message == "" and (np.asarray(edges.convert("L")) < 128).any()
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image")
-    assert "Could not use that" in demo.from_upload(str(broken), "photo (edges are extracted)", tiny_run)[2]
+    message = demo.from_upload(str(broken), "photo (edges are extracted)", tiny_run)[2]
+    assert "the uploaded image: cannot read image broken.png" in message and str(tmp_path) not in message
     assert "Upload an image" in demo.from_upload(None, "photo (edges are extracted)", tiny_run)[2]
 
 

@@ -15,6 +15,7 @@ def cmd_data(argv: list[str]) -> int:
     dl = sub.add_parser("download", help="download a named pix2pix dataset")
     dl.add_argument("name", choices=sorted(DATASETS))
     dl.add_argument("--dest", type=Path, help="folder to put it in (default: $STUDIO_HOME/datasets)")
+    dl.add_argument("--sha256", default="", help="refuse the archive unless it has this SHA-256")
     sub.add_parser("list", help="the named datasets")
     edges = sub.add_parser("make-edges", help="build an edges-to-photo dataset from photos")
     edges.add_argument("photos", type=Path, help="folder of photos")
@@ -42,7 +43,7 @@ def cmd_data(argv: list[str]) -> int:
             print(f"{source.name:<15} {source.direction}  {source.description}")
         return 0
     if args.action == "download":
-        folder = download_dataset(args.name, args.dest or default_dataset_roots()[0])
+        folder = download_dataset(args.name, args.dest or default_dataset_roots()[0], sha256=args.sha256)
         print(
             f"{args.name} is in {folder}; train with: python -m engine train pix2pix --data {folder}"
             f" --direction {DATASETS[args.name].direction}"
@@ -55,7 +56,7 @@ def cmd_data(argv: list[str]) -> int:
     counts = make_edges_dataset(args.photos, args.out, args.method, args.size, args.val_fraction, args.seed)
     print(
         f"wrote {counts['train']} train and {counts['val']} val pairs to {args.out}"
-        f" ({counts['skipped']} unreadable photos skipped)"
+        f" ({counts['skipped']} photos skipped: unreadable or too thin)"
     )
     return 0
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 MODEL_HELP = "a run id, a checkpoint (.safetensors, or an official .pth generator) or 'default'"
+SKIP_HELP = "warn about unreadable images (or aligned ones that are not A|B pairs) and skip them"
 
 
 def cmd_translate(argv: list[str]) -> int:
@@ -41,6 +42,7 @@ def cmd_translate(argv: list[str]) -> int:
         "of them named like the inputs",
     )
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--skip-bad-images", action="store_true", help=SKIP_HELP)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
     args = parser.parse_args(argv)
@@ -54,15 +56,14 @@ def cmd_translate(argv: list[str]) -> int:
         args.fit,
         args.batch_size,
         hints=args.hints,
+        skip_bad=args.skip_bad_images,
     )
     print(f"wrote {len(written)} image(s) to {written[0] if len(written) == 1 else args.output}")
     return 0
 
 
 def cmd_eval(argv: list[str]) -> int:
-    from engine.data.datasets import open_paired_dataset
-    from engine.data.drawing import PairAugment
-    from engine.inference.evaluate import evaluate_pairs
+    from engine.inference.evaluate import evaluate_model
     from engine.inference.loader import load_predictor
     from engine.store.runs import RunStore
 
@@ -75,6 +76,7 @@ def cmd_eval(argv: list[str]) -> int:
     parser.add_argument("--direction", choices=("AtoB", "BtoA"), help="default: the model's own")
     parser.add_argument("--batch-size", type=int, default=5)
     parser.add_argument("--no-fid", action="store_true", help="skip FID/KID (faster)")
+    parser.add_argument("--skip-bad-images", action="store_true", help=SKIP_HELP)
     parser.add_argument(
         "--drawing-style",
         action="store_true",
@@ -88,19 +90,18 @@ def cmd_eval(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     predictor = load_predictor(args.model, args.home, args.device)
     direction = args.direction or predictor.meta.get("config", {}).get("direction", "AtoB")
+    scored = evaluate_model(
+        predictor,
+        args.data,
+        args.split,
+        direction,
+        args.drawing_style,
+        args.hints,
+        args.batch_size,
+        not args.no_fid,
+    )
     store = RunStore(args.home)
-    for label, drawing in [("", "off")] + ([(" drawing-style", "replace")] if args.drawing_style else []):
-        hinted = f" +{args.hints} hints" if args.hints else ""
-        augment = (
-            PairAugment(drawing, bool(args.hints), args.hints) if drawing != "off" or args.hints else None
-        )
-        dataset = open_paired_dataset(
-            args.data, args.split, direction, predictor.size, predictor.size, train=False, augment=augment
-        )
-        results = evaluate_pairs(
-            predictor.translate_tensor, dataset, args.batch_size, with_fid=not args.no_fid
-        )
-        split = args.split + label + hinted
+    for split, results in scored.items():
         store.log_eval(args.model, str(Path(args.data).resolve()), split, results)
         print(f"{args.model} on {args.data} ({split}, {direction}):")
         for name, value in results.items():

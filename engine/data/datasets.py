@@ -25,6 +25,8 @@ from engine.errors import UserError
 
 PAIR_FOLDER_NAMES = (("A", "B"), ("photos", "sketches"))
 CACHE_LIMIT_BYTES = 3 * 2**30
+MIN_HALF_SIDE = 32  # px; an A|B pair whose halves are smaller holds nothing to learn from
+SPLITS = ("train", "val", "test")
 
 
 class PairedImages(Dataset):
@@ -57,7 +59,7 @@ class PairedImages(Dataset):
                     kept.append(item)
                 except ImageLoadError as err:
                     if not skip_bad:
-                        raise
+                        raise ImageLoadError(f"{err}; --skip-bad-images skips such files") from err
                     warnings.warn(f"skipping unreadable image: {err}", stacklevel=2)
             self.items = kept
         if not self.items:
@@ -112,21 +114,42 @@ class AlignedDataset(PairedImages):
         self.direction = direction
         files = list_images(folder)
         if not files:
-            raise UserError(f"no images in {folder}")
+            raise UserError(
+                f"no images in {folder}: a paired dataset is DIR/train/*.jpg with A|B side by side, "
+                "or DIR/A/ and DIR/B/ with matching file names"
+            )
         super().__init__(files, **kw)
 
     def read_pair(self, path: Path) -> tuple[Image.Image, Image.Image]:
-        return split_aligned(load_image(path), self.direction)
+        return split_aligned(load_image(path), self.direction, str(path))
 
     def name(self, index: int) -> str:
         return self.items[index].stem
 
 
-def split_aligned(img: Image.Image, direction: str = "AtoB") -> tuple[Image.Image, Image.Image]:
-    """Cut an A|B image into (input, target) for the given direction."""
+def split_aligned(
+    img: Image.Image, direction: str = "AtoB", name: str = "the image"
+) -> tuple[Image.Image, Image.Image]:
+    """Cut an A|B image into (input, target) for the given direction; an image that is not a
+    side-by-side pair (width about twice the height) or is too small is an `ImageLoadError`."""
+    check_aligned(img.size, name)
     half = img.width // 2
     left, right = img.crop((0, 0, half, img.height)), img.crop((half, 0, 2 * half, img.height))
     return (left, right) if direction == "AtoB" else (right, left)
+
+
+def check_aligned(size: tuple[int, int], name: str) -> None:
+    width, height = size
+    if min(width // 2, height) < MIN_HALF_SIDE:
+        raise ImageLoadError(
+            f"{name}: {width}x{height} px is too small for an A|B pair (each half at least "
+            f"{MIN_HALF_SIDE}x{MIN_HALF_SIDE} px)"
+        )
+    if not 1.5 <= width / height <= 2.5:
+        raise ImageLoadError(
+            f"{name}: {width}x{height} px is not an A|B pair side by side (its width should be "
+            "twice its height)"
+        )
 
 
 def join_aligned(a: Image.Image, b: Image.Image) -> Image.Image:
@@ -165,6 +188,9 @@ def find_split(root: str | Path, phase: str) -> Path:
     for name in fallbacks:
         if (root / name).is_dir():
             return root / name
+    others = [name for name in SPLITS if (root / name).is_dir()]
+    if others:
+        raise UserError(f"{root} has no {phase}/ folder (it has {', '.join(o + '/' for o in others)})")
     return root
 
 

@@ -28,6 +28,7 @@ from engine.pretrained import MissingWeightsError, hed_weights_path
 EDGE_METHODS = ("canny", "xdog", "hed")
 HED_THRESHOLD = 25.0 / 255.0  # PostprocessHED.m
 HED_MIN_EDGE_PIXELS = 5  # bwareaopen(E, 5): components with fewer pixels are dropped
+MIN_FITTED_SIDE = 8  # px: a thinner strip has no edges worth learning from
 HED_PAD = 32  # mirror padding so HED ignores the frame (batch_hed.py pads 128; 32 looks the same)
 
 
@@ -167,8 +168,14 @@ def extract_edges(img: Image.Image, method: str, **options) -> Image.Image:
     return functions[method](img, **options)
 
 
-def fit_square(img: Image.Image, size: int) -> Image.Image:
-    """Resize to fit `size` x `size` keeping the aspect ratio, centred on white."""
+def fit_square(img: Image.Image, size: int, name: str = "the photo") -> Image.Image:
+    """Resize to fit `size` x `size` keeping the aspect ratio, centred on white. A photo whose
+    short side would shrink under MIN_FITTED_SIDE px (a thin strip) is an `ImageLoadError`."""
+    if min(img.size) * size / max(img.size) < MIN_FITTED_SIDE:
+        raise ImageLoadError(
+            f"{name}: {img.width}x{img.height} px is too thin to fit a {size}x{size} pair "
+            f"(its short side would be under {MIN_FITTED_SIDE} px)"
+        )
     return ImageOps.pad(img.convert("RGB"), (size, size), method=Image.BICUBIC, color=(255, 255, 255))
 
 
@@ -185,7 +192,7 @@ def make_edges_dataset(
     each 2*size x size with A = edges (left) and B = photo (right), direction AtoB.
 
     Files are shuffled with `seed`; the first readable ones go to val (at least one when
-    val_fraction > 0 and there are two or more photos). Unreadable files are skipped with a warning."""
+    val_fraction > 0 and there are two or more photos). Files it cannot read or process are skipped with a warning naming them."""
     if method not in EDGE_METHODS:
         raise UserError(f"unknown edge method {method!r}; choose one of {', '.join(EDGE_METHODS)}")
     if not 0.0 <= val_fraction < 1.0:
@@ -204,12 +211,12 @@ def make_edges_dataset(
     used: set[str] = set()
     for path in tqdm(paths, desc=f"{method} edges", unit="img", disable=not progress):
         try:
-            photo = fit_square(load_image(path), size)
-        except ImageLoadError as err:
-            warnings.warn(f"skipping unreadable image: {err}", stacklevel=2)
+            photo = fit_square(load_image(path), size, str(path))
+            edges = extract_edges(photo, method).convert("RGB")
+        except (ImageLoadError, ValueError) as err:  # undecodable, too thin, or edges failed
+            warnings.warn(f"skipping {path.name}: {err}", stacklevel=2)
             counts["skipped"] += 1
             continue
-        edges = extract_edges(photo, method).convert("RGB")
         pair = join_aligned(edges, photo)
         split = "val" if counts["val"] < n_val else "train"
         stem, copy = path.stem, 1

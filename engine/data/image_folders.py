@@ -13,8 +13,6 @@ as DCGAN did for MNIST) and kept as one uint8 tensor, so an epoch is tensor inde
 from __future__ import annotations
 
 import gzip
-import http.client
-import urllib.error
 import warnings
 from pathlib import Path
 
@@ -26,11 +24,20 @@ from torch.utils.data import Dataset
 
 from engine.data.datasets import find_split
 from engine.data.images import IMAGE_EXTENSIONS, ImageLoadError, load_image, to_uint8_tensor, uint8_to_unit
-from engine.data.sources import DatasetUnavailableError, fetch
+from engine.data.sources import DatasetUnavailableError, fetch_any
 from engine.errors import UserError
 
 FASHION_MNIST = "fashion-mnist"
-FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+FASHION_MNIST_URLS = (  # the project's GitHub copy over https, then its S3 site (http only)
+    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+)
+FASHION_MNIST_MD5 = {  # published in the Fashion-MNIST README
+    "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+    "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+    "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+}
 SYSTEM_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -190,18 +197,22 @@ def find_fashion_mnist() -> Path | None:
 
 
 def download_fashion_mnist(dest: Path, progress: bool = True) -> Path:
-    """Fetch the four official .gz files into `dest` (each written whole or not at all)."""
+    """Fetch the four official .gz files into `dest`, each written whole and with its published
+    MD5 or not at all."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in [n for pair in FASHION_MNIST_FILES.values() for n in pair]:
         if (dest / name).is_file():
             continue
-        url = FASHION_MNIST_URL + name
         try:
-            fetch(url, dest / name, progress)
-        except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as err:
-            reason = getattr(err, "reason", None) or err
+            fetch_any(
+                [url + name for url in FASHION_MNIST_URLS],
+                dest / name,
+                progress,
+                ("md5", FASHION_MNIST_MD5[name]),
+            )
+        except DatasetUnavailableError as err:
             raise DatasetUnavailableError(
-                f"Fashion-MNIST is not installed and downloading {url} failed ({reason}). Install the "
+                f"Fashion-MNIST is not installed and downloading {name} failed ({err}). Install the "
                 f"Debian package dataset-fashion-mnist (files in {SYSTEM_FASHION_MNIST}), or copy "
                 f"{', '.join(n for pair in FASHION_MNIST_FILES.values() for n in pair)} into {dest}."
             ) from err

@@ -1,12 +1,15 @@
 """Named datasets: where the official copies are downloaded from and where offline copies live.
 
-Downloads stream to a temporary file, are renamed when complete, and are unpacked with checks
-against path traversal. Offline, a download fails at once with a message that says how to point
-`--data` at a local copy instead.
+Downloads try https first, stream to a temporary file while hashing it, are kept only when the
+checksum matches (where one is known or given) and are unpacked with checks against path
+traversal. Offline, a download fails at once with a message that says how to point `--data` at
+a local copy instead. The pix2pix archives come without published checksums: `--sha256` checks
+one, and the SHA-256 of every download is written beside the dataset (SOURCE.txt).
 """
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import os
 import shutil
@@ -22,7 +25,7 @@ from tqdm import tqdm
 from engine.data.images import IMAGE_EXTENSIONS
 from engine.errors import UserError
 
-PIX2PIX_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
+PIX2PIX_HOST = "efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
 CONNECT_TIMEOUT_S = 10.0  # also the longest wait for any read of the download
 CHUNK_BYTES = 1 << 20
 SPLITS = ("train", "val", "test")
@@ -32,22 +35,28 @@ class DatasetUnavailableError(UserError):
     """A named dataset could not be downloaded or unpacked; the message says what to do."""
 
 
+class ChecksumMismatchError(DatasetUnavailableError):
+    """A downloaded file's digest differs from the expected one; the file is not kept."""
+
+
 class UnsafeArchiveError(DatasetUnavailableError):
     """An archive member would land outside the destination folder (absolute path, `..`, link)."""
 
 
 @dataclass(frozen=True)
 class DatasetSource:
-    """One named dataset: its download URL, pix2pix direction and what it holds."""
+    """One named dataset: its download URLs (https first), pix2pix direction and what it holds."""
 
     name: str
-    url: str
+    urls: tuple[str, ...]
     direction: str  # "AtoB" or "BtoA": which half is the input in the usual task
     description: str
+    sha256: str = ""  # of the archive, where one is published
 
 
 def _pix2pix(name: str, direction: str, description: str) -> DatasetSource:
-    return DatasetSource(name, PIX2PIX_URL.format(name=name), direction, description)
+    host = PIX2PIX_HOST.format(name=name)
+    return DatasetSource(name, (f"https://{host}", f"http://{host}"), direction, description)
 
 
 DATASETS: dict[str, DatasetSource] = {
@@ -106,9 +115,16 @@ def _offline_hint(name: str, dest: Path) -> str:
     )
 
 
-def fetch(url: str, target: Path, progress: bool) -> None:
-    """Stream `url` to target + '.part', then rename: a partial file never looks complete."""
+DOWNLOAD_ERRORS = (urllib.error.URLError, OSError, http.client.HTTPException, ValueError)
+
+
+def fetch(url: str, target: Path, progress: bool, digest: tuple[str, str] = ("sha256", "")) -> str:
+    """Stream `url` to target + '.part', hashing it, then rename: a partial file or one whose
+    digest ("md5" or "sha256", expected hex; "" checks nothing) differs never looks complete.
+    Returns the file's hex digest."""
+    algorithm, expected = digest
     part = target.with_name(target.name + ".part")
+    hasher = hashlib.new(algorithm)
     try:
         with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT_S) as response, open(part, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
@@ -116,13 +132,41 @@ def fetch(url: str, target: Path, progress: bool) -> None:
             with tqdm(total=total, unit="B", unit_scale=True, desc=target.name, disable=not progress) as bar:
                 while chunk := response.read(CHUNK_BYTES):
                     out.write(chunk)
+                    hasher.update(chunk)
                     done += len(chunk)
                     bar.update(len(chunk))
             if total is not None and done != total:
                 raise http.client.IncompleteRead(b"", total - done)
+        found = hasher.hexdigest()
+        if expected and found != expected.lower():
+            raise ChecksumMismatchError(
+                f"{url} has {algorithm} {found}, expected {expected}: not kept (a damaged or altered file)"
+            )
         os.replace(part, target)
+        return found
     finally:
         part.unlink(missing_ok=True)
+
+
+def fetch_any(
+    urls: Iterable[str], target: Path, progress: bool, digest: tuple[str, str] = ("sha256", "")
+) -> str:
+    """`fetch` from the first URL that works (https before http); a checksum mismatch on one
+    mirror moves on to the next. Raises DatasetUnavailableError naming every failure."""
+    failures = []
+    for url in urls:
+        try:
+            return fetch(url, target, progress, digest)
+        except ChecksumMismatchError as err:
+            failures.append(str(err))
+        except DOWNLOAD_ERRORS as err:
+            failures.append(f"{url}: {getattr(err, 'reason', None) or err}")
+    raise DatasetUnavailableError("; ".join(failures))
+
+
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, algorithm).hexdigest()
 
 
 def check_members(members: list[tarfile.TarInfo]) -> None:
@@ -164,10 +208,11 @@ def extract_archive(archive_path: Path, dest_root: Path, name: str) -> Path:
 
 
 def download_dataset(
-    name: str, dest_root: str | Path, progress: bool = True, keep_archive: bool = False
+    name: str, dest_root: str | Path, progress: bool = True, keep_archive: bool = False, sha256: str = ""
 ) -> Path:
     """Download and unpack a named dataset into dest_root (nothing is fetched when
-    dest_root/name already holds it); returns the dataset folder (DIR/train, DIR/val, ...)."""
+    dest_root/name already holds it); returns the dataset folder (DIR/train, DIR/val, ...).
+    `sha256` (else the source's own, where published) must match the archive."""
     source = get_source(name)
     dest_root = Path(dest_root).expanduser()
     existing = find_local_dataset(name, [dest_root])
@@ -180,13 +225,18 @@ def download_dataset(
         )
     dest_root.mkdir(parents=True, exist_ok=True)
     archive = dest_root / f"{name}.tar.gz"
-    if not archive.is_file():
+    expected = sha256 or source.sha256
+    if archive.is_file():  # kept from an earlier download (--keep-archive)
+        found = file_digest(archive)
+        if expected and found != expected.lower():
+            archive.unlink()
+            raise ChecksumMismatchError(f"{archive} has sha256 {found}, expected {expected}: removed")
+    else:
         try:
-            fetch(source.url, archive, progress)
-        except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as err:
-            reason = getattr(err, "reason", None) or err
+            found = fetch_any(source.urls, archive, progress, ("sha256", expected))
+        except DatasetUnavailableError as err:
             raise DatasetUnavailableError(
-                f"downloading {name} from {source.url} failed ({reason}). {_offline_hint(name, dest_root)}"
+                f"downloading {name} failed ({err}). {_offline_hint(name, dest_root)}"
             ) from err
     try:
         folder = extract_archive(archive, dest_root, name)
@@ -195,6 +245,7 @@ def download_dataset(
         raise
     if not keep_archive:
         archive.unlink(missing_ok=True)
+    (folder / "SOURCE.txt").write_text(f"{name}: {', '.join(source.urls)}\nsha256 of the archive: {found}\n")
     if not is_dataset_folder(folder):
         raise DatasetUnavailableError(
             f"{archive.name} unpacked to {folder}, which has no train/val/test images"

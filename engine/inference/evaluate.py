@@ -64,3 +64,34 @@ def _distribution_metrics(fake: np.ndarray, real: np.ndarray) -> dict[str, float
         return {"FID": math.nan, "KID": math.nan, "KID_std": math.nan}
     kid, kid_std = kid_from_features(fake, real)
     return {"FID": fid_from_features(fake, real), "KID": kid, "KID_std": kid_std}
+
+
+def evaluate_model(
+    predictor,
+    data: str,
+    split: str = "val",
+    direction: str | None = None,
+    drawing_style: bool = False,
+    hints: int = 0,
+    batch_size: int = 5,
+    with_fid: bool = True,
+    skip_bad: bool = False,
+) -> dict[str, dict[str, float]]:
+    """Score a loaded `Predictor` on a dataset split: clean inputs, and with `drawing_style` also
+    the inputs redrawn as people draw; `hints` gives N colour dabs from each target. Returns
+    {split label (e.g. "val drawing-style +12 hints"): metrics}."""
+    from engine.data.datasets import open_paired_dataset
+    from engine.data.drawing import PairAugment
+
+    direction = direction or predictor.meta.get("config", {}).get("direction", "AtoB")
+    scored = {}
+    for label, drawing in [("", "off")] + ([(" drawing-style", "replace")] if drawing_style else []):
+        augment = PairAugment(drawing, bool(hints), hints) if drawing != "off" or hints else None
+        dataset = open_paired_dataset(
+            data, split, direction, predictor.size, predictor.size, False, skip_bad, augment
+        )
+        hinted = f" +{hints} hints" if hints else ""
+        scored[split + label + hinted] = evaluate_pairs(
+            predictor.translate_tensor, dataset, batch_size, with_fid=with_fid
+        )
+    return scored

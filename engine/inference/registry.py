@@ -3,6 +3,7 @@ whose task serves it. UIs filter by kind, never by task name."""
 
 from __future__ import annotations
 
+from engine.errors import UserError
 from engine.store.models import bundled_models
 from engine.store.runs import RunStore
 from engine.tasks import get_task, task_names
@@ -22,3 +23,13 @@ def available_models(kind: str, home: str | None = None) -> dict[str, str]:
             label = run.name if run.name and run.name != run.id else run.id
             models[f"{label} ({run.id})" if label != run.id else run.id] = run.id
     return models
+
+
+def choose_model(models: dict[str, str], name: str) -> str:
+    """The model a UI may load for `name`: one of `models` (label -> model), named by its label
+    (what a dropdown sends, so no server path ever reaches the page) or by its model itself."""
+    if name in models:
+        return models[name]
+    if name in models.values():
+        return name
+    raise UserError(f"unknown model {name!r}: pick one from the list")

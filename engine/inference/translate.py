@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from engine.data.datasets import split_aligned
-from engine.data.images import list_images, load_image
+from engine.data.images import ImageLoadError, list_images, load_image
 from engine.data.sketch import prepare_sketch
 from engine.errors import UserError
 from engine.inference.predictor import Predictor
@@ -19,7 +20,7 @@ def read_input(path: Path, direction: str | None, sketch: bool, size: int) -> Im
     """The model's input from a file: the input half of an A|B pair, a sketch, or as is."""
     img = load_image(path)
     if direction:
-        img = split_aligned(img, direction)[0]
+        img = split_aligned(img, direction, str(path))[0]
     return prepare_sketch(img, size) if sketch else img
 
 
@@ -33,10 +34,12 @@ def translate_paths(
     batch_size: int = 8,
     progress: bool = True,
     hints: Path | None = None,
+    skip_bad: bool = False,
 ) -> list[Path]:
     """IN file -> OUT file (or OUT/stem.png if OUT is a folder); IN folder -> OUT/stem.png each.
     `hints`: an RGBA hint image for a single input, or a folder of them matched by stem (inputs
-    without one get no hints)."""
+    without one get no hints). `skip_bad`: warn about unreadable inputs (or, with `direction`,
+    ones that are not A|B pairs) and go on; returns the files written."""
     if src.is_dir():
         files = list_images(src)
         if not files:
@@ -53,14 +56,28 @@ def translate_paths(
         batch_size = 1  # sizes differ from file to file
     find_hint = hint_finder(hints, src)
     bar = tqdm(total=len(files), unit="img", disable=not progress)
+    written = []
     for chunk in _chunks(list(zip(files, targets)), batch_size):
-        inputs = [read_input(f, direction, sketch, predictor.size) for f, _ in chunk]
-        chunk_hints = [find_hint(f) for f, _ in chunk]
-        for (_, target), out in zip(chunk, predictor.translate_batch(inputs, fit, chunk_hints)):
-            out.save(target)
         bar.update(len(chunk))
+        inputs = []
+        for path, target in chunk:
+            try:
+                inputs.append((read_input(path, direction, sketch, predictor.size), target, path))
+            except ImageLoadError as err:
+                if not skip_bad:
+                    raise ImageLoadError(f"{err}; --skip-bad-images skips such files") from err
+                warnings.warn(f"skipping {err}", stacklevel=2)
+        if not inputs:
+            continue
+        images, chunk_targets, paths = zip(*inputs)
+        outputs = predictor.translate_batch(list(images), fit, [find_hint(p) for p in paths])
+        for target, out in zip(chunk_targets, outputs):
+            out.save(target)
+            written.append(target)
     bar.close()
-    return targets
+    if not written:
+        raise UserError(f"none of the inputs in {src} could be translated")
+    return written
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

@@ -46,6 +46,43 @@ class PatchGAN(nn.Module):
         return found + [x]
 
 
+class MultiScalePatchGAN(nn.Module):
+    """pix2pixHD's multi-scale D: the same PatchGAN at full, 1/2, 1/4... resolution, so the
+    coarse ones judge the whole shoe's shape while the full-size one judges texture."""
+
+    def __init__(
+        self, scales: int, in_channels: int = 6, ndf: int = 64, n_layers: int = 3, norm: str = "batch"
+    ):
+        super().__init__()
+        self.scales = nn.ModuleList(PatchGAN(in_channels, ndf, n_layers, norm) for _ in range(scales))
+        self.downsample = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [found[-1] for found in self.features(x)]
+
+    def features(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
+        """Each scale's `PatchGAN.features`, finest first."""
+        found = []
+        for i, net in enumerate(self.scales):
+            found.append(net.features(x))
+            if i + 1 < len(self.scales):
+                x = self.downsample(x)
+        return found
+
+
+def build_discriminator(scales: int, in_channels: int, ndf: int, n_layers: int, norm: str) -> nn.Module:
+    """One PatchGAN (the official layout and keys) or several at falling scales."""
+    if scales == 1:
+        return PatchGAN(in_channels, ndf, n_layers, norm)
+    return MultiScalePatchGAN(scales, in_channels, ndf, n_layers, norm)
+
+
+def scale_outputs(net: nn.Module, x: torch.Tensor) -> list[list[torch.Tensor]]:
+    """Features then output map of every scale, as a list per scale for either kind of D."""
+    found = net.features(x)
+    return found if isinstance(net, MultiScalePatchGAN) else [found]
+
+
 @dataclass
 class ConvLayerField:
     """Receptive field after one conv layer, for a given input size."""

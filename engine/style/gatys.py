@@ -162,6 +162,18 @@ def fit_size(width: int, height: int, long_side: int) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
+def check_big_enough(what: str, original: tuple[int, int], fitted: tuple[int, int], min_side: int) -> None:
+    """VGG19 halves the picture at each pooling layer: a side under `min_side` at the coarsest
+    level would vanish before the deepest layer used. Say so instead of a torch shape error."""
+    if min(fitted) < min_side:
+        width, height = original
+        raise UserError(
+            f"the {what} image ({width}x{height} px) is too small or too thin: at the coarsest level "
+            f"its short side would be {min(fitted)} px, and VGG19 needs at least {min_side}; use a "
+            "larger size, fewer levels, or crop it less extremely"
+        )
+
+
 def mix_weights(weights: Sequence[float], count: int, what: str) -> list[float]:
     """Explicit weights (normalised to sum 1) or equal ones; wrong counts fail clearly."""
     if not weights:
@@ -247,6 +259,11 @@ def stylize_steps(
             return vgg(x.contiguous(memory_format=torch.channels_last), layers)
 
     sizes = [fit_size(content.width, content.height, round(cfg.size / 2**k)) for k in range(cfg.levels)][::-1]
+    min_side = 2 ** sum(name.startswith("pool") for name in LAYER_NAMES[: LAYER_NAMES.index(deepest)])
+    check_big_enough("content", content.size, sizes[0], min_side)
+    for s in styles:
+        coarse_style = fit_size(s.width, s.height, round(max(sizes[0]) * cfg.style_scale))
+        check_big_enough("style", s.size, coarse_style, min_side)
     photo = resize(image_to_tensor(content).unsqueeze(0).to(device), sizes[-1])
     style_side = round(cfg.size * cfg.style_scale)
     style_photos = [

@@ -8,7 +8,8 @@ Options beyond the paper: `drawing_aug` redraws each edge input as a person migh
 `hints` gives the generator four more input channels (colour dabs + their mask, sampled from
 the target while training, often none); `init_from` starts from a trained model (new hint
 channels start at zero weight, so it begins exactly where that model was); `lambda_fm` adds
-the discriminator feature-matching loss of pix2pixHD.
+the discriminator feature-matching loss of pix2pixHD, `lambda_vgg` its VGG19 perceptual loss
+and `d_scales` its multi-scale discriminator.
 """
 
 from __future__ import annotations
@@ -21,10 +22,17 @@ from torch import nn
 from engine.data.datasets import open_paired_dataset
 from engine.data.drawing import HINT_CHANNELS, PairAugment
 from engine.errors import UserError
-from engine.losses import PLAIN_GAN_MODES, feature_matching_loss, gan_loss, l1_loss
+from engine.losses import (
+    PLAIN_GAN_MODES,
+    PerceptualLoss,
+    feature_matching_loss,
+    gan_loss,
+    l1_loss,
+)
 from engine.models.layers import NORMS
-from engine.models.patchgan import PatchGAN
+from engine.models.patchgan import build_discriminator, scale_outputs
 from engine.models.unet import UNetGenerator, depth_for_size
+from engine.models.vgg import load_vgg19
 from engine.tasks.base import Task
 
 MODES = ("l1", "l1+cgan")
@@ -50,6 +58,8 @@ class Pix2PixConfig:
     hints: bool = field(default=False, metadata={"help": "the generator takes colour-hint channels"})
     init_from: str = field(default="", metadata={"help": "start from this model (name, run or file)"})
     lambda_fm: float = field(default=0.0, metadata={"help": "discriminator feature matching weight"})
+    lambda_vgg: float = field(default=0.0, metadata={"help": "VGG19 perceptual loss weight"})
+    d_scales: int = field(default=1, metadata={"help": "PatchGANs at 1, 1/2, 1/4... scale (pix2pixHD)"})
 
 
 class Pix2Pix(Task):
@@ -60,6 +70,7 @@ class Pix2Pix(Task):
         "G_GAN": "generator cGAN loss",
         "G_L1": "generator L1 loss",
         "G_FM": "discriminator feature matching",
+        "G_VGG": "VGG19 perceptual loss",
         "D": "discriminator loss",
         "D_real": "discriminator loss on real pairs",
         "D_fake": "discriminator loss on generated pairs",
@@ -73,10 +84,14 @@ class Pix2Pix(Task):
         super().__init__(config, device, precision)
         if config.mode not in MODES:
             raise UserError(f"mode must be one of {MODES}, got {config.mode!r}")
+        if not 1 <= config.d_scales <= 4:
+            raise UserError(f"--d-scales must be 1 to 4, got {config.d_scales}")
         self.use_gan = config.mode == "l1+cgan"
         self.loss_names = ["G_GAN", "G_L1", "D_real", "D_fake", "D"] if self.use_gan else ["G_L1"]
         if config.lambda_fm and self.use_gan:
             self.loss_names.insert(2, "G_FM")
+        if config.lambda_vgg:
+            self.loss_names.insert(self.loss_names.index("G_L1") + 1, "G_VGG")
         self.visual_names = ["real_A", "hints", "fake_B"] if config.hints else ["real_A", "fake_B"]
         if config.drawing_aug:
             self.visual_names += ["drawn_A", "fake_B_drawn"]
@@ -85,11 +100,16 @@ class Pix2Pix(Task):
         betas = (config.beta1, config.beta2)
         self.optimizers["G"] = torch.optim.Adam(self.nets["G"].parameters(), config.lr, betas=betas)
         if self.use_gan:
-            self.nets["D"] = PatchGAN(6, config.ndf, config.n_layers, config.norm).to(device)
+            d_args = (config.d_scales, 6, config.ndf, config.n_layers, config.norm)
+            self.nets["D"] = build_discriminator(*d_args).to(device)
             self.optimizers["D"] = torch.optim.Adam(self.nets["D"].parameters(), config.lr, betas=betas)
         if config.init_from:
             load_initial_weights(self.nets, config.init_from)
         self.G, self.D = self.nets["G"], self.nets.get("D")
+        self.perceptual = None
+        if config.lambda_vgg:
+            vgg = load_vgg19().to(device, memory_format=torch.channels_last)
+            self.perceptual = PerceptualLoss(vgg)
 
     def make_dataset(self, data: str, phase: str, train: bool, skip_bad: bool = False):
         c = self.config
@@ -117,34 +137,48 @@ class Pix2Pix(Task):
             fake_B = self.G(self.generator_input(batch))
         losses: dict[str, torch.Tensor] = {}
         if self.use_gan:
-            with self.precision.autocast():
-                pred_fake = self.D(torch.cat([real_A, fake_B.detach()], 1))
-                pred_real = self.D(torch.cat([real_A, real_B], 1))
-            losses["D_fake"] = gan_loss(pred_fake, False, self.config.gan_mode)
-            losses["D_real"] = gan_loss(pred_real, True, self.config.gan_mode)
-            losses["D"] = (losses["D_fake"] + losses["D_real"]) * 0.5
+            losses.update(self.discriminator_losses(real_A, real_B, fake_B))
             self.precision.step(losses["D"], self.optimizers["D"])
         losses["G_L1"] = l1_loss(fake_B, real_B)
         loss_G = self.config.lambda_l1 * losses["G_L1"]
-        if self.use_gan:
-            d_plain = self.nets["D"]  # unwrapped: no gradient sync for D in G's step
-            d_plain.requires_grad_(False)
+        if self.perceptual is not None:
             with self.precision.autocast():
-                if self.config.lambda_fm:
-                    feats_fake = d_plain.features(torch.cat([real_A, fake_B], 1))
-                    with torch.no_grad():
-                        feats_real = d_plain.features(torch.cat([real_A, real_B], 1))
-                    pred_fake = feats_fake[-1]
-                else:
-                    pred_fake = d_plain(torch.cat([real_A, fake_B], 1))
-            d_plain.requires_grad_(True)
-            losses["G_GAN"] = gan_loss(pred_fake, True, self.config.gan_mode, for_discriminator=False)
-            loss_G = loss_G + losses["G_GAN"]
-            if self.config.lambda_fm:
-                losses["G_FM"] = feature_matching_loss(feats_fake[:-1], feats_real[:-1])
-                loss_G = loss_G + self.config.lambda_fm * losses["G_FM"]
+                losses["G_VGG"] = self.perceptual(fake_B, real_B)
+            loss_G = loss_G + self.config.lambda_vgg * losses["G_VGG"]
+        if self.use_gan:
+            losses.update(self.generator_gan_losses(real_A, real_B, fake_B))
+            loss_G = loss_G + losses["G_GAN"] + self.config.lambda_fm * losses.get("G_FM", 0.0)
         self.precision.step(loss_G, self.optimizers["G"])
         return {k: float(v.detach()) for k, v in losses.items()}
+
+    def discriminator_losses(self, real_A, real_B, fake_B) -> dict[str, torch.Tensor]:
+        """D's loss on real and generated pairs, averaged over its scales."""
+        mode = self.config.gan_mode
+        with self.precision.autocast():
+            pred_fake = per_scale(self.D(torch.cat([real_A, fake_B.detach()], 1)))
+            pred_real = per_scale(self.D(torch.cat([real_A, real_B], 1)))
+        losses = {
+            "D_fake": mean(gan_loss(pred, False, mode) for pred in pred_fake),
+            "D_real": mean(gan_loss(pred, True, mode) for pred in pred_real),
+        }
+        losses["D"] = (losses["D_fake"] + losses["D_real"]) * 0.5
+        return losses
+
+    def generator_gan_losses(self, real_A, real_B, fake_B) -> dict[str, torch.Tensor]:
+        """G's cGAN loss (and feature matching) through a frozen D, averaged over its scales."""
+        d_plain = self.nets["D"]  # unwrapped: no gradient sync for D in G's step
+        d_plain.requires_grad_(False)
+        with self.precision.autocast():
+            fake = scale_outputs(d_plain, torch.cat([real_A, fake_B], 1))
+            if self.config.lambda_fm:
+                with torch.no_grad():
+                    real = scale_outputs(d_plain, torch.cat([real_A, real_B], 1))
+        d_plain.requires_grad_(True)
+        mode = self.config.gan_mode
+        losses = {"G_GAN": mean(gan_loss(f[-1], True, mode, for_discriminator=False) for f in fake)}
+        if self.config.lambda_fm:
+            losses["G_FM"] = mean(feature_matching_loss(f[:-1], r[:-1]) for f, r in zip(fake, real))
+        return losses
 
     @torch.no_grad()
     def generate(self, batch: dict, key: str = "A") -> torch.Tensor:
@@ -173,6 +207,16 @@ class Pix2Pix(Task):
             shown["drawn_A"] = batch["A_drawn"].to(self.device)
             shown["fake_B_drawn"] = self.generate(batch, "A_drawn")
         return shown
+
+
+def per_scale(pred: torch.Tensor | list[torch.Tensor]) -> list[torch.Tensor]:
+    """D's output map(s) as a list: one PatchGAN gives a tensor, a multi-scale D a list."""
+    return pred if isinstance(pred, list) else [pred]
+
+
+def mean(values) -> torch.Tensor:
+    values = list(values)
+    return sum(values) / len(values)
 
 
 def paint_hints(image: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:

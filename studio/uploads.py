@@ -1,0 +1,68 @@
+"""Image uploads that cannot cost the server: Gradio hands over the file undecoded, the size is
+read from its header before any pixel is decoded, and messages name the visitor's file, never a
+path on the server. Paths outside Gradio's upload folder and the demos' own example folders are
+refused, so a crafted API call cannot make a demo read the disk."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import gradio as gr
+from gradio.utils import get_upload_folder
+from PIL import Image
+
+from engine.data.images import ImageLoadError, load_image
+from engine.errors import UserError
+
+MAX_SIDE = 4096  # uploads larger than this a side (in pixels) are refused before decoding
+CACHE_CLEANUP = (3600, 3600)  # Gradio deletes its cached uploads and outputs hourly, after an hour
+
+
+class MissingUpload(UserError):
+    """Nothing uploaded yet: a hint to show, not an error."""
+
+
+class ImageUpload(gr.Image):
+    """An upload box whose value is the uploaded file's path. Gradio's own `gr.Image` opens the
+    file to check or convert its mode (a corrupt file then fails inside Gradio with a bare
+    "Error"; a 12000² px PNG of 168 kB costs ~700 MB); this one leaves decoding to
+    `read_upload`."""
+
+    def __init__(self, label: str, **kwargs) -> None:
+        kwargs.setdefault("sources", ["upload", "clipboard"])
+        super().__init__(label=label, type="filepath", image_mode=None, **kwargs)
+
+    def preprocess(self, payload):
+        if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
+            return str(payload.path)
+        return super().preprocess(payload)
+
+
+def limit_decoding(max_side: int = MAX_SIDE) -> None:
+    """Make Pillow refuse, from the header, any image over 2 x max_side² pixels wherever it is
+    opened (Gradio's own components included): a decompression bomb never reaches memory."""
+    Image.MAX_IMAGE_PIXELS = max_side * max_side
+
+
+def read_upload(
+    path: str | None,
+    what: str,
+    roots: Sequence[Path] = (),
+    mode: str = "RGB",
+    max_side: int = MAX_SIDE,
+) -> Image.Image:
+    """The uploaded `what` image ("content", "hint"...) decoded and converted to `mode`, after
+    its size was checked from the header. `roots`: the folders besides Gradio's uploads it may
+    come from (the demo's examples)."""
+    if not path:
+        raise MissingUpload(f"Add a {what} image: upload one or pick an example.")
+    resolved = Path(path).resolve()
+    allowed = [Path(get_upload_folder()).resolve(), *(Path(r).resolve() for r in roots)]
+    if not any(resolved.is_relative_to(root) for root in allowed):
+        raise ImageLoadError(f"the {what} image must be an upload or one of the examples")
+    try:
+        return load_image(resolved, mode, max_side * max_side)
+    except ImageLoadError as err:
+        message = str(err).replace(str(resolved), resolved.name).replace(str(path), resolved.name)
+        raise ImageLoadError(f"the {what} image: {message}") from None
