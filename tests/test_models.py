@@ -46,3 +46,27 @@ def test_patchgan_output_map_and_receptive_field():
     assert [r.out_size for r in rows] == [128, 64, 32, 31, 30]
     assert patchgan_receptive_fields(1)[-1].receptive_field == 16
     assert patchgan_receptive_fields(4)[-1].receptive_field == 142
+
+
+def test_multiscale_patchgan_judges_each_scale_with_its_own_patchgan():
+    from engine.models.patchgan import MultiScalePatchGAN, build_discriminator, scale_outputs
+
+    d = MultiScalePatchGAN(2, 6, 8, 3, "instance")
+    x = torch.randn(1, 6, 256, 256)
+    maps = d(x)
+    assert [m.shape for m in maps] == [(1, 1, 30, 30), (1, 1, 14, 14)]
+    assert torch.equal(maps[0], d.scales[0](x))  # the finest scale sees the full picture
+    assert len(scale_outputs(d, x)) == 2 and len(scale_outputs(d, x)[1]) == 5  # 4 activations + map
+    single = build_discriminator(1, 6, 8, 3, "batch")
+    assert isinstance(single, PatchGAN) and len(scale_outputs(single, x)) == 1
+
+
+def test_perceptual_loss_is_zero_for_the_target_and_grows_with_the_difference():
+    from engine.losses import PerceptualLoss
+    from engine.models.vgg import load_vgg19
+
+    loss = PerceptualLoss(load_vgg19())
+    target = torch.rand(1, 3, 64, 64) * 2 - 1
+    near, far = target + 0.05 * torch.randn_like(target), torch.rand_like(target) * 2 - 1
+    assert loss(target, target).item() == pytest.approx(0.0, abs=1e-6)
+    assert 0 < loss(near, target).item() < loss(far, target).item()

@@ -224,3 +224,17 @@ def test_stopping_an_unknown_run_is_an_error(capsys):
 
     assert main(["runs", "stop", "no-such-run"]) == 1
     assert "no run 'no-such-run'" in capsys.readouterr().err
+
+
+def test_vgg_loss_and_two_scale_discriminator_are_logged_and_checkpointed(aligned_dataset):
+    config = {**TINY_PIX2PIX, "lambda_vgg": 1.0, "d_scales": 2, "lambda_fm": 1.0}
+    run_id = train("pix2pix", settings(aligned_dataset, max_steps=2, sample_every=2), config)
+    store = RunStore()
+    run = store.get(run_id)
+    assert run.status == "finished"
+    assert run.config["loss_names"] == ["G_GAN", "G_L1", "G_VGG", "G_FM", "D_real", "D_fake", "D"]
+    assert all(v > 0 for v in series(store, run_id, "G_VGG"))
+    nets, _ = read_weights(store.latest_checkpoint(run_id))
+    assert {k.split(".")[1] for k in nets["D"]} == {"0", "1"}  # scales.0 and scales.1
+    with pytest.raises(UserError, match="--d-scales must be 1 to 4"):
+        train("pix2pix", settings(aligned_dataset), {**TINY_PIX2PIX, "d_scales": 0})
