@@ -15,6 +15,7 @@ from plotly.colors import qualitative
 from engine.errors import UserError
 from engine.store.curves import EVAL_TITLES, Curves, Series, ema, eval_groups, eval_label, thin
 from engine.store.runs import Run, RunStore, default_home
+from engine.style.sweep import TASK as SWEEP_TASK
 from engine.tasks import get_task, task_names
 from engine.training.launch import LaunchedRun, resume_training
 
@@ -55,9 +56,34 @@ def progress_text(run: Run) -> str:
 
 
 def run_label(run: Run) -> str:
-    """One line that tells runs apart in a select box."""
+    """One line that tells runs apart in a select box: what does not change while it trains
+    (a select box outside the live fragment would show a stale step)."""
     name = run.name if run.name and run.name != run.id else run.id
-    return f"{name} · {run.task} · {run.status} · {progress_text(run)}"
+    return f"{name} · {run.task} · {run.status} · started {when(run.created)}"
+
+
+def pace_text(store: RunStore, run: Run) -> str:
+    """'0.85 s/step · about 12 min left' from the recent steps' wall time ('' before two steps)."""
+    seconds = store.seconds_per_step(run.id)
+    if seconds is None:
+        return ""
+    pace = f"{seconds:.2f} s/step" if seconds < 10 else f"{seconds:.0f} s/step"
+    if run.status != "running" or not run.max_steps or run.step >= run.max_steps:
+        return pace
+    return f"{pace} · about {duration_text((run.max_steps - run.step) * seconds)} left"
+
+
+def duration_text(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return "under a minute"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def run_page(run: Run) -> str:
+    """Where a run opens: style sweeps in the Style lab, training runs on Runs."""
+    return f"style_lab?sweep={run.id}" if run.task == SWEEP_TASK else f"runs?run={run.id}"
 
 
 def when(timestamp: float) -> str:
@@ -74,7 +100,7 @@ def runs_table(runs: list[Run]) -> list[dict]:
             "progress": progress_text(run),
             "mode": run.config.get("task_config", {}).get("mode", ""),
             "updated": when(run.updated),
-            "open": f"runs?run={run.id}",
+            "open": run_page(run),
         }
         for run in runs
     ]
@@ -113,7 +139,7 @@ def loss_figure(
     for i, (label, series) in enumerate(lines):
         colour = palette[i % len(palette)]
         steps, raw = thin(series.steps, series.values)
-        if markers:
+        if markers or len(steps) == 1:  # a single point drawn as a line would be invisible
             fig.add_scatter(x=steps, y=raw, mode="lines+markers", line={"color": colour}, name=label)
         elif smoothing > 0:
             fig.add_scatter(
@@ -167,7 +193,7 @@ def run_controls(store: RunStore, run: Run, key: str) -> None:
         st.caption("no checkpoint to resume from")
         return
     default = max(run.max_steps or 0, run.step) + (1000 if run.status == "finished" else 0)
-    with st.popover("Resume…"):
+    with st.popover(f"Resume from step {run.step}…"):  # a new step: a new, closed popover
         until = st.number_input(
             "train until step", min_value=run.step + 1, value=max(default, run.step + 1), step=100,
             key=f"{key}.until",
@@ -180,4 +206,12 @@ def run_controls(store: RunStore, run: Run, key: str) -> None:
         st.error(f"could not resume {run.id}: {err}")
         return
     launches().append(launch)
-    st.success(f"resuming {run.id} in process {launch.pid}; log: {launch.log_path}")
+    st.session_state["notice"] = f"Resuming {run.id} in process {launch.pid}; log: {launch.log_path}"
+    st.rerun()  # the page switches to the live view with a Stop button
+
+
+def show_notice() -> None:
+    """A message left by the action before a rerun (resume, export), shown once."""
+    notice = st.session_state.pop("notice", None)
+    if notice:
+        st.success(notice)

@@ -18,7 +18,15 @@ from engine.inference.registry import task_kind
 from engine.store.curves import EVAL_PREFIX, loss_title
 from engine.store.models import BUNDLED, bundled_models
 from engine.store.runs import Run, RunStore
-from pages.common import curves_for, eval_charts, get_store, loss_figure, run_label, run_loss_titles
+from pages.common import (
+    SWEEP_TASK,
+    curves_for,
+    eval_charts,
+    get_store,
+    loss_figure,
+    run_label,
+    run_loss_titles,
+)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 
@@ -76,12 +84,15 @@ def side_by_side(store: RunStore, runs: list[Run]) -> None:
     if len(translators) < len(runs):
         others = ", ".join(sorted({r.task for r in runs if r not in translators}))
         st.caption(f"Only image-to-image models translate images; not offered here: {others} runs.")
-    choices = [r.id for r in translators if store.checkpoints(r.id)]
-    choices += list(bundled_models("image-to-image"))
-    if not choices:
+    names = {r.id: r.name or r.id for r in translators if store.checkpoints(r.id)}
+    names.update({name: f"{name} (bundled)" for name in bundled_models("image-to-image")})
+    if not names:
         st.info("None of these runs has a checkpoint yet, and no bundled model is on disk.")
         return
-    models = st.multiselect("models", choices, default=choices[:3], key="compare.models")
+    choices = list(names)
+    models = st.multiselect(
+        "models", choices, default=choices[:3], format_func=names.get, key="compare.models"
+    )
     source = st.radio("inputs", ("example sketches", "dataset folder"), horizontal=True, key="compare.source")
     folder, count, direction = "", 4, "AtoB"
     if source == "dataset folder":
@@ -99,7 +110,7 @@ def side_by_side(store: RunStore, runs: list[Run]) -> None:
         if not inputs:
             raise UserError("no images found there")
         outputs = {
-            m: load_predictor(m, store.home).translate_batch([x for _, x, _ in inputs]) for m in models
+            names[m]: load_predictor(m, store.home).translate_batch([x for _, x, _ in inputs]) for m in models
         }
     except (UserError, OSError) as err:
         st.error(f"Could not translate: {err}")
@@ -121,10 +132,15 @@ def show_grid(inputs: list, outputs: dict[str, list[Image.Image]]) -> None:
                 column.image(cell, caption=name if cell is image else None, width="stretch")
 
 
+def comparable_default(runs: list[Run], count: int = 2) -> list[str]:
+    """The newest runs of the newest run's task: their losses mean the same things."""
+    return [r.id for r in runs if r.task == runs[0].task][:count]
+
+
 def main() -> None:
     st.title("Compare")
     store = get_store()
-    runs = store.list()
+    runs = [r for r in store.list() if r.task != SWEEP_TASK]  # sweeps: compared in the Style lab
     if not runs:
         st.info("No runs to compare yet. Train two (e.g. L1 only and L1 + cGAN) on the Train page.")
         side_by_side(store, [])
@@ -133,7 +149,7 @@ def main() -> None:
     picked = st.multiselect(
         "runs",
         list(by_id),
-        default=list(by_id)[:2],
+        default=comparable_default(runs),
         format_func=lambda i: run_label(by_id[i]),
         key="compare.runs",
     )

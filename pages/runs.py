@@ -6,32 +6,44 @@ only the metric rows after the last step it has seen (the series live in st.sess
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import streamlit as st
 
+from engine.errors import UserError
+from engine.inference.loader import export_model
+from engine.store.checkpoints import BEST_CHECKPOINT
 from engine.store.curves import loss_title, plot_groups
 from engine.store.runs import RunStore
 from pages.common import (
+    SWEEP_TASK,
     curves_for,
     eval_charts,
     get_store,
     is_live,
     loss_figure,
+    pace_text,
     progress_text,
     run_controls,
     run_label,
     run_loss_titles,
+    show_notice,
     when,
 )
 
 
 def pick_run(store: RunStore) -> str | None:
-    """A select box over the runs; ?run=ID in the URL preselects one."""
-    runs = store.list()
+    """A select box over the training runs; ?run=ID in the URL preselects one (a style sweep's
+    id opens the Style lab, where sweeps are shown)."""
+    wanted = st.query_params.get("run")
+    runs = [r for r in store.list() if r.task != SWEEP_TASK]
+    if wanted and wanted not in {r.id for r in runs} and wanted in {r.id for r in store.list(SWEEP_TASK)}:
+        st.switch_page("pages/style_lab.py", query_params={"sweep": wanted})
     if not runs:
         return None
     ids = [r.id for r in runs]
     labels = {r.id: run_label(r) for r in runs}
-    wanted = st.query_params.get("run")
     index = ids.index(wanted) if wanted in ids else 0
     run_id = st.selectbox("run", ids, index=index, format_func=labels.get, key="runs.pick")
     st.query_params["run"] = run_id
@@ -73,7 +85,8 @@ def live_view(store: RunStore, run_id: str, view: dict, was_live: bool) -> None:
     if was_live and not is_live(run):
         st.rerun()  # it ended: redraw the whole page once, without the timer
     bar = min(1.0, run.step / run.max_steps) if run.max_steps else 0.0
-    st.progress(bar, text=f"{run.status} · {progress_text(run)} · updated {when(run.updated)}")
+    parts = [run.status, progress_text(run), pace_text(store, run), f"updated {when(run.updated)}"]
+    st.progress(bar, text=" · ".join(p for p in parts if p))
     if run.message:
         (st.error if run.status == "failed" else st.caption)(run.message)
     loss_charts(store, run.id, run.config.get("loss_names", []), run_loss_titles(run), view)
@@ -92,13 +105,45 @@ def details(store: RunStore, run_id: str) -> None:
     with st.expander("Events"):
         events = [{"time": when(t), "event": kind, "message": msg} for t, kind, msg in store.events(run_id)]
         st.dataframe(events, hide_index=True, width="stretch")
-    with st.expander("Checkpoints"):
+    with st.expander("Checkpoints and export"):
         for step, path in store.checkpoints(run_id):
             st.text(f"step {step}: {path}")
+        export_download(store, run)
+
+
+def export_download(store: RunStore, run) -> None:
+    """The run's inference network(s) as one small fp16 .safetensors file to download (the
+    latest checkpoint, or the one with the best held-out KID), as `python -m engine export`."""
+    if not store.checkpoints(run.id):
+        st.caption("No checkpoint yet.")
+        return
+    has_best = (run.checkpoints_dir / BEST_CHECKPOINT).is_file()
+    which = st.radio(
+        "export", ["latest", "best held-out KID"] if has_best else ["latest"], horizontal=True,
+        key=f"runs.{run.id}.which",
+    )  # fmt: skip
+    best = which != "latest"
+    st.caption(f"Same as: `python -m engine export {run.id} model.safetensors{' --best' if best else ''}`")
+    if st.button("Prepare the download", key=f"runs.{run.id}.export"):
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                out = export_model(
+                    run.id, Path(folder) / "model.safetensors", home=str(store.home), best=best
+                )
+                st.session_state[f"runs.{run.id}.file.{best}"] = out.read_bytes()
+        except (UserError, OSError) as err:
+            st.error(f"Could not export {run.id}: {err}")
+    data = st.session_state.get(f"runs.{run.id}.file.{best}")
+    if data:
+        name = f"{run.id}{'-best' if best else ''}.safetensors"
+        st.download_button(
+            f"Download {name} ({len(data) / 2**20:.1f} MB)", data, name, key=f"runs.{run.id}.dl"
+        )
 
 
 def main() -> None:
     st.title("Runs")
+    show_notice()
     store = get_store()
     run_id = pick_run(store)
     if run_id is None:

@@ -27,7 +27,7 @@ from engine.inference import latent
 from engine.inference.loader import load_latent_model
 from engine.inference.registry import available_models as models_of_kind
 from engine.inference.registry import choose_model
-from studio.uploads import CACHE_CLEANUP, ImageUpload, limit_decoding, read_upload
+from studio.uploads import CACHE_CLEANUP, image_upload, limit_decoding, read_upload
 
 MAX_SIDE = 2048  # px a side: a latent model sees 32 px
 SCALE = 8  # 32 px decodes shown 8x, nearest neighbour
@@ -174,7 +174,7 @@ def end_picker(label: str, seed: int, index: int, demo_fns: LatentDemo) -> list[
         source = gr.Radio(sources, value="seed", label="From", show_label=False)
         seed_in = gr.Number(seed, precision=0, label="Seed")
         index_in = gr.Number(index, precision=0, label="Dataset index (test set)")
-        upload = ImageUpload("Upload", height=160)
+        upload = image_upload("Upload", height=160)
         shown = gr.Image(label="Sample", interactive=False, height=130, visible=False)
         for trigger in (source.change, index_in.change):
             trigger(demo_fns.preview, [source, index_in], shown, api_visibility="private")

@@ -28,7 +28,7 @@ from engine.inference.loader import load_predictor
 from engine.inference.registry import available_models as models_of_kind
 from engine.inference.registry import choose_model
 from studio.live_canvas import live_canvas
-from studio.uploads import CACHE_CLEANUP, MAX_SIDE, ImageUpload, limit_decoding, read_upload
+from studio.uploads import CACHE_CLEANUP, MAX_SIDE, image_upload, limit_decoding, read_upload
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("sketch_*.png"))
@@ -163,9 +163,9 @@ def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
                                 height=560,
                             )
                         with gr.Tab("Upload"):
-                            upload = ImageUpload("Edge map, sketch or photo")
+                            upload = image_upload("Edge map, sketch or photo")
                             kind = gr.Radio(list(UPLOAD_KINDS), value=UPLOAD_KINDS[0], label="The upload is")
-                            hint_upload = ImageUpload(
+                            hint_upload = image_upload(
                                 "Colour hints (optional): RGBA, transparent = no hint", sources=["upload"]
                             )
                             go = gr.Button("Make the shoe", variant="primary")

@@ -25,7 +25,7 @@ from engine.models.vgg import LAYER_NAMES
 from engine.style.examples import examples_dir, write_examples
 from engine.style.gatys import STYLE_LAYERS, StyleConfig, StyleProgress, stylize_steps
 from engine.style.instant import instant_stylize
-from studio.uploads import CACHE_CLEANUP, ImageUpload, MissingUpload, limit_decoding, read_upload
+from studio.uploads import CACHE_CLEANUP, MissingUpload, image_upload, limit_decoding, read_upload
 
 PREVIEW_SIDE = 512  # instant preview's long side at most
 MAX_REFINE_SIDE = 512
@@ -205,11 +205,11 @@ def build_style_demo(base: StyleConfig | None = None) -> gr.Blocks:
         )
         with gr.Row():
             with gr.Column():
-                content = ImageUpload("Content photo", height=260)
+                content = image_upload("Content photo", height=260)
                 if photos:
                     gr.Examples([str(p) for p in photos], inputs=content, label="Photos (scikit-image)")
             with gr.Column():
-                style = ImageUpload("Style", height=260)
+                style = image_upload("Style", height=260)
                 gr.Examples([str(p) for p in styles], inputs=style, label="Styles (drawn at startup)")
             with gr.Column():
                 preview = gr.Image(

@@ -23,15 +23,20 @@ class MissingUpload(UserError):
     """Nothing uploaded yet: a hint to show, not an error."""
 
 
-class ImageUpload(gr.Image):
-    """An upload box whose value is the uploaded file's path. Gradio's own `gr.Image` opens the
-    file to check or convert its mode (a corrupt file then fails inside Gradio with a bare
-    "Error"; a 12000² px PNG of 168 kB costs ~700 MB); this one leaves decoding to
-    `read_upload`."""
+def image_upload(label: str, **kwargs) -> UndecodedImage:
+    """An upload box whose value is the uploaded file's path, decoded later by `read_upload`."""
+    kwargs.setdefault("sources", ["upload", "clipboard"])
+    return UndecodedImage(label=label, type="filepath", image_mode=None, **kwargs)
 
-    def __init__(self, label: str, **kwargs) -> None:
-        kwargs.setdefault("sources", ["upload", "clipboard"])
-        super().__init__(label=label, type="filepath", image_mode=None, **kwargs)
+
+class UndecodedImage(gr.Image):
+    """gr.Image that hands over the uploaded file's path without opening it. Gradio's own opens
+    the file to check or convert its mode: a corrupt file then fails inside Gradio with a bare
+    "Error", and a 12000² px PNG of 168 kB costs ~700 MB. (No __init__ of its own: Gradio sends
+    the browser the parameters of gr.Image's.)"""
+
+    def get_block_name(self) -> str:
+        return "image"  # the browser draws it with gr.Image's own front end
 
     def preprocess(self, payload):
         if payload is not None and payload.path and not (payload.url or "").startswith("data:"):

@@ -401,5 +401,5 @@ def test_compare_refuses_latent_runs_for_translation(studio_home):
     at = open_page("compare")
     assert at.multiselect(key="compare.runs").value == [vae.id]
     offered = at.multiselect(key="compare.models").options
-    assert vae.id not in offered and "default" in offered
+    assert vae.id not in offered and "default (bundled)" in offered
     assert any("not offered here: vae runs" in c.value for c in at.caption)

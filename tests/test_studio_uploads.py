@@ -9,7 +9,7 @@ from PIL import Image
 
 from engine.data.images import ImageLoadError
 from studio.latent import GifFolder
-from studio.uploads import ImageUpload, MissingUpload, read_upload
+from studio.uploads import MissingUpload, image_upload, read_upload
 
 
 def test_a_corrupt_upload_reaches_the_demo_as_a_path(tmp_path):
@@ -20,7 +20,7 @@ def test_a_corrupt_upload_reaches_the_demo_as_a_path(tmp_path):
     payload = FileData(path=str(broken), orig_name="broken.png")
     with pytest.raises(OSError):  # Gradio's own Image decodes it and fails with no message of ours
         gr.Image(type="filepath").preprocess(payload)
-    assert ImageUpload("x").preprocess(payload) == str(broken)
+    assert image_upload("x").preprocess(payload) == str(broken)
     with pytest.raises(ImageLoadError, match="the content image: cannot read image broken.png") as err:
         read_upload(str(broken), "content", (tmp_path,))
     assert str(tmp_path) not in str(err.value)

@@ -247,6 +247,21 @@ class RunStore:
                 (run_id, since_step),
             ).fetchall()
 
+    def seconds_per_step(self, run_id: str, last: int = 100) -> float | None:
+        """Wall time per step over the run's last `last` logged steps (None before two steps):
+        what an ETA is made of. A pause for a resume in that window counts in, so it recovers
+        after `last` steps."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT step, MIN(time) FROM metrics WHERE run_id=? AND time IS NOT NULL "
+                "GROUP BY step ORDER BY step DESC LIMIT ?",
+                (run_id, last),
+            ).fetchall()
+        if len(rows) < 2 or rows[0][0] == rows[-1][0]:
+            return None
+        (newest, t_newest), (oldest, t_oldest) = rows[0], rows[-1]
+        return max(0.0, t_newest - t_oldest) / (newest - oldest)
+
     def events(self, run_id: str) -> list[tuple[float, str, str]]:
         with self._connect() as db:
             return db.execute(
