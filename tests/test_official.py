@@ -3,7 +3,9 @@ import torch
 from torch import nn
 
 from engine.models.official import convert_official_unet, load_official_generator
+from engine.models.resnet import ResnetGenerator
 from engine.models.unet import UNetGenerator
+from support.official_resnet import OfficialResnetGenerator
 from support.official_unet import UnetGenerator
 
 
@@ -40,7 +42,9 @@ def test_load_official_pth_file(tmp_path):
     official = randomise(UnetGenerator(3, 3, 8, ngf=8)).eval()
     path = tmp_path / "latest_net_G.pth"
     torch.save(official.state_dict(), path)
-    net = load_official_generator(path).eval()
+    net, size = load_official_generator(path)
+    net.eval()
+    assert size == 256
     x = torch.randn(1, 3, 256, 256)
     torch.testing.assert_close(net(x), official(x))
 
@@ -50,3 +54,39 @@ def test_unexpected_keys_are_refused():
     state["model.model.9.weight"] = torch.zeros(1)
     with pytest.raises(ValueError, match="unexpected key"):
         convert_official_unet(state)
+
+
+@pytest.mark.parametrize(
+    "norm_layer, n_blocks, dropout", [(nn.InstanceNorm2d, 9, False), (nn.BatchNorm2d, 6, True)]
+)
+def test_official_cyclegan_resnet_generators_load_as_they_are(tmp_path, norm_layer, n_blocks, dropout):
+    official = randomise(OfficialResnetGenerator(3, 3, 8, norm_layer, dropout, n_blocks)).eval()
+    path = tmp_path / "latest_net_G_A.pth"
+    torch.save(official.state_dict(), path)
+    net, size = load_official_generator(path)
+    net.eval()
+    assert isinstance(net, ResnetGenerator) and size == 256 and len(net.model) == len(official.model)
+    x = torch.randn(1, 3, 64, 96)  # any multiple of 4
+    torch.testing.assert_close(net(x), official(x))
+
+
+def test_a_resnet_file_from_old_pytorch_with_instance_norm_statistics_loads(tmp_path):
+    official = randomise(OfficialResnetGenerator(3, 3, 8, nn.InstanceNorm2d, n_blocks=6)).eval()
+    state = official.state_dict()
+    state["model.2.running_mean"] = torch.zeros(8)  # what PyTorch < 0.4 saved for InstanceNorm2d
+    state["model.2.running_var"] = torch.ones(8)
+    torch.save(state, tmp_path / "horse2zebra_pretrained.pth")
+    net, _ = load_official_generator(tmp_path / "horse2zebra_pretrained.pth")
+    x = torch.randn(1, 3, 32, 32)
+    torch.testing.assert_close(net.eval()(x), official(x))
+
+
+def test_a_served_official_resnet_translates_through_the_predictor(tmp_path):
+    from PIL import Image
+
+    from engine.inference.loader import load_predictor
+
+    path = tmp_path / "latest_net_G_B.pth"
+    torch.save(OfficialResnetGenerator(3, 3, 8, nn.InstanceNorm2d, n_blocks=2).state_dict(), path)
+    out = load_predictor(str(path))(Image.new("RGB", (300, 200), "white"))
+    assert out.size == (256, 256)

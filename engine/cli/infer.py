@@ -22,7 +22,11 @@ def cmd_translate(argv: list[str]) -> int:
     parser.add_argument(
         "--direction",
         choices=("AtoB", "BtoA"),
-        help="inputs are aligned A|B pairs: use this direction's input side",
+        help="one-way models: inputs are aligned A|B pairs, use this direction's input side; "
+        "two-way (CycleGAN) models: translate this way (AtoB: G_A, BtoA: G_B)",
+    )
+    parser.add_argument(
+        "--pairs", action="store_true", help="two-way models: inputs are A|B pairs, take the input side"
     )
     parser.add_argument(
         "--sketch",
@@ -46,12 +50,13 @@ def cmd_translate(argv: list[str]) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
     args = parser.parse_args(argv)
-    predictor = load_predictor(args.model, args.home, args.device)
+    predictor = load_predictor(args.model, args.home, args.device, direction=args.direction or "AtoB")
+    two_way = "direction" in predictor.meta  # a CycleGAN run serves the generator asked for
     written = translate_paths(
         predictor,
         args.input,
         args.output,
-        args.direction,
+        args.direction if args.pairs or not two_way else None,
         args.sketch,
         args.fit,
         args.batch_size,
@@ -88,7 +93,7 @@ def cmd_eval(argv: list[str]) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
     args = parser.parse_args(argv)
-    predictor = load_predictor(args.model, args.home, args.device)
+    predictor = load_predictor(args.model, args.home, args.device, direction=args.direction or "AtoB")
     direction = args.direction or predictor.meta.get("config", {}).get("direction", "AtoB")
     scored = evaluate_model(
         predictor,

@@ -7,12 +7,14 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from engine.data.images import uint8_to_unit
 from engine.errors import UserError
 from engine.metrics import InceptionFeatures, fid_from_features, kid_from_features, l1_per_image, psnr, ssim
 
@@ -79,11 +81,25 @@ def evaluate_model(
 ) -> dict[str, dict[str, float]]:
     """Score a loaded `Predictor` on a dataset split: clean inputs, and with `drawing_style` also
     the inputs redrawn as people draw; `hints` gives N colour dabs from each target. Returns
-    {split label (e.g. "val drawing-style +12 hints"): metrics}."""
+    {split label (e.g. "val drawing-style +12 hints"): metrics}. A dataset in the unaligned
+    layout (testA/, testB/) has no pairs: its inputs' translations are scored by FID/KID
+    against the other domain's images."""
     from engine.data.datasets import open_paired_dataset
     from engine.data.drawing import PairAugment
+    from engine.data.unpaired import UnpairedImages, domain_folders
 
-    direction = direction or predictor.meta.get("config", {}).get("direction", "AtoB")
+    direction = (
+        direction
+        or predictor.meta.get("direction")
+        or predictor.meta.get("config", {}).get("direction", "AtoB")
+    )
+    if is_unaligned(data):
+        domain_a, domain_b = domain_folders(data, split)
+        inputs, targets = (domain_a, domain_b) if direction == "AtoB" else (domain_b, domain_a)
+        dataset = UnpairedImages(inputs, targets, predictor.size, predictor.size, False, skip_bad)
+        scored = evaluate_domains(predictor.translate_tensor, dataset, batch_size)
+        return {f"{split} {direction} unpaired": scored}
+
     scored = {}
     for label, drawing in [("", "off")] + ([(" drawing-style", "replace")] if drawing_style else []):
         augment = PairAugment(drawing, bool(hints), hints) if drawing != "off" or hints else None
@@ -95,3 +111,30 @@ def evaluate_model(
             predictor.translate_tensor, dataset, batch_size, with_fid=with_fid
         )
     return scored
+
+
+def is_unaligned(data: str) -> bool:
+    """The official unaligned layout: DIR/trainA and DIR/trainB (or test/val ones), no pairs."""
+    root = Path(data)
+    return any(
+        (root / f"{split}A").is_dir() and (root / f"{split}B").is_dir() for split in ("train", "val", "test")
+    )
+
+
+@torch.no_grad()
+def evaluate_domains(
+    translate: Callable[[torch.Tensor], torch.Tensor], dataset, batch_size: int = 5, progress: bool = True
+) -> dict[str, float]:
+    """FID and KID of the translated inputs (`dataset.a`) against every target image
+    (`dataset.b`); unpaired, so no per-image scores."""
+    extract = InceptionFeatures()
+    fake = []
+    for start in tqdm(range(0, len(dataset.a), batch_size), desc="translate", disable=not progress):
+        batch = torch.stack([uint8_to_unit(t) for t in dataset.a[start : start + batch_size]])
+        fake.append(extract(translate(batch)))
+    real = [
+        extract(torch.stack([uint8_to_unit(t) for t in dataset.b[start : start + batch_size]]))
+        for start in range(0, len(dataset.b), batch_size)
+    ]
+    result = _distribution_metrics(np.concatenate(fake), np.concatenate(real))
+    return {**result, "count": float(len(dataset.a))}

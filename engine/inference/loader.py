@@ -27,21 +27,29 @@ from engine.tasks import get_task
 
 def load_model(
     model: str = "default",
-    kind: str | None = None,
+    kind: str | tuple[str, ...] | None = None,
     home: str | None = None,
     device: str = "auto",
     precision: str = "auto",
+    direction: str = "AtoB",
 ):
-    """What the model's task serves, in eval mode; `kind` refuses models of another kind."""
+    """What the model's task serves, in eval mode; `kind` refuses models of other kinds.
+    `direction` picks the generator of a two-way (unpaired) model."""
     path = resolve_model(model, home)
-    return _load_cached(str(path), path.stat().st_mtime, kind, device, precision)
+    kinds = (kind,) if isinstance(kind, str) else kind
+    return _load_cached(str(path), path.stat().st_mtime, kinds, device, precision, direction)
 
 
 def load_predictor(
-    model: str = "default", home: str | None = None, device: str = "auto", precision: str = "auto"
+    model: str = "default",
+    home: str | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    direction: str = "AtoB",
 ):
-    """An image-to-image model (pix2pix, or an official pix2pix generator)."""
-    return load_model(model, "image-to-image", home, device, precision)
+    """A model that translates images one way: pix2pix, an official pix2pix or CycleGAN
+    generator, or one direction (`AtoB`: G_A, `BtoA`: G_B) of a CycleGAN run."""
+    return load_model(model, ("image-to-image", "unpaired"), home, device, precision, direction)
 
 
 def load_latent_model(model: str = "default-vae", home: str | None = None, device: str = "auto"):
@@ -50,21 +58,23 @@ def load_latent_model(model: str = "default-vae", home: str | None = None, devic
 
 
 @functools.lru_cache(maxsize=6)
-def _load_cached(path: str, mtime: float, kind: str | None, device: str, precision: str):
+def _load_cached(path: str, mtime: float, kinds: tuple | None, device: str, precision: str, direction: str):
     dev = pick_device(device)
     if path.endswith(".pth"):
-        if kind not in (None, "image-to-image"):
-            raise UserError(f"{path} is an official pix2pix generator (image-to-image), not a {kind} model")
+        if kinds is not None and "image-to-image" not in kinds:
+            raise UserError(
+                f"{path} is an official generator (image-to-image), not a {' or '.join(kinds)} model"
+            )
         from engine.models.official import load_official_generator
 
-        net = load_official_generator(path)
-        return Predictor(
-            net, {"task": "pix2pix", "config": {"crop_size": 2**net.depth}}, path, dev, precision
-        )
+        net, size = load_official_generator(path)
+        return Predictor(net, {"task": "pix2pix", "config": {"crop_size": size}}, path, dev, precision)
     nets, meta = read_weights(path)
     task = get_task(meta["task"])
-    if kind is not None and task.kind != kind:
-        raise UserError(f"{path} holds a {task.name} model ({task.kind}); this needs a {kind} model")
+    if kinds is not None and task.kind not in kinds:
+        raise UserError(
+            f"{path} holds a {task.name} model ({task.kind}); this needs a {' or '.join(kinds)} model"
+        )
     config = task.Config(**meta["config"])
     check_model_size(config, task, path)
     served = task.build_served(config)
@@ -72,6 +82,10 @@ def _load_cached(path: str, mtime: float, kind: str | None, device: str, precisi
         net.load_state_dict({k: v.float() for k, v in nets[name].items()})
     if task.kind == "image-to-image":
         return Predictor(served["G"], meta, path, dev, precision)
+    if task.kind == "unpaired":
+        return Predictor(
+            served[task.generator_for(direction)], {**meta, "direction": direction}, path, dev, precision
+        )
     if task.kind == "latent":
         return LatentModel(served["G"], meta, path, dev)
     raise UserError(f"{path}: this version cannot serve {task.kind} models yet")

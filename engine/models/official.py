@@ -1,4 +1,5 @@
-"""Convert official pix2pix/CycleGAN `unet_*` generator checkpoints to `UNetGenerator` keys.
+"""Load official pix2pix/CycleGAN generator checkpoints: `unet_*` converted to `UNetGenerator`
+keys, `resnet_*` as they are (`ResnetGenerator` keeps the official layout).
 
 The official `UnetGenerator` nests one `UnetSkipConnectionBlock` per level, each an
 `nn.Sequential` called `model`: outermost [downconv, sub, relu, upconv, tanh], middle [relu,
@@ -13,6 +14,7 @@ from pathlib import Path
 import torch
 
 from engine.errors import UserError
+from engine.models.resnet import ResnetGenerator, resnet_settings
 from engine.models.unet import UNetGenerator
 
 NORM_SUFFIXES = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
@@ -78,15 +80,34 @@ def convert_official_unet(state: dict[str, torch.Tensor]) -> tuple[dict[str, tor
     return out, kwargs
 
 
-def load_official_generator(path: str | Path) -> UNetGenerator:
-    """Load an official `latest_net_G.pth` without unpickling code (weights_only=True)."""
+def load_official_generator(path: str | Path) -> tuple[torch.nn.Module, int]:
+    """Load an official generator file without unpickling code (weights_only=True): pix2pix's
+    `unet_*` (`latest_net_G.pth`) or CycleGAN's `resnet_*` (`latest_net_G_A.pth`, the model
+    zoo's `*_pretrained` files). Returns (network, the image size it was trained at)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for empty, truncated or non-weight files
         raise UserError(f"{path} is not a PyTorch weights file ({type(err).__name__}: {err})") from err
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise UserError(f"{path} holds no generator state dict (official pix2pix latest_net_G.pth expected)")
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    resnet = resnet_settings(state)
+    if resnet is not None:
+        net = ResnetGenerator(**resnet)
+        if resnet["norm"] == "instance":  # files from old PyTorch kept instance-norm running stats
+            state = {k: v for k, v in state.items() if k.rpartition(".")[2] not in NORM_SUFFIXES[2:]}
+        load_checked(net, state, path)
+        return net, 256
+    if "model.model.0.weight" not in state:
+        raise UserError(f"{path} is neither an official unet_* nor resnet_* generator")
     converted, kwargs = convert_official_unet(state)
     net = UNetGenerator(**kwargs)
-    net.load_state_dict(converted)
-    return net
+    load_checked(net, converted, path)
+    return net, 2 ** kwargs["depth"]
+
+
+def load_checked(net: torch.nn.Module, state: dict[str, torch.Tensor], path) -> None:
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as err:
+        raise UserError(f"{path} does not fit the generator its keys describe: {err}") from err

@@ -69,6 +69,14 @@ class Task:
         main set). Tasks that do not translate images return {} and are not scored."""
         return {}
 
+    def extra_state(self) -> dict:
+        """State besides networks and optimizers that an exact resume needs (CycleGAN's image
+        pools); checkpoints keep it."""
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        """Put back what `extra_state` returned."""
+
     def set_train(self, mode: bool) -> None:
         for net in self.nets.values():
             net.train(mode)

@@ -38,6 +38,7 @@ def restore(task, schedulers: dict, checkpoint: Path | None, rank: int) -> int:
         opt.load_state_dict(state["optimizers"][name])
     for name, sched in schedulers.items():
         sched.load_state_dict(state["schedulers"][name])
+    task.load_extra_state(state.get("task", {}))
     set_rng_state(state["rng"][min(rank, len(state["rng"]) - 1)])
     return int(meta["step"])
 
@@ -67,6 +68,7 @@ class Checkpointer:
             "optimizers": {k: o.state_dict() for k, o in self.task.optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
             "rng": states,
+            "task": self.task.extra_state(),
         }
         path = save_checkpoint(self.folder, step, self.task.nets, self.meta, resume_state)
         prune_checkpoints(self.folder, self.keep)

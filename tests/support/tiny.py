@@ -43,3 +43,20 @@ def write_shapes_dataset(root: Path) -> Path:
     write_aligned(root / "train", 8, 32)
     write_aligned(root / "val", 3, 32, start=100)
     return root
+
+
+TINY_CYCLEGAN = {
+    "ngf": 8, "ndf": 8, "n_blocks": 2, "n_layers": 2, "load_size": 36, "crop_size": 32, "pool_size": 4,
+}  # fmt: skip
+
+
+def write_unaligned_dataset(root: Path, count: int = 6, size: int = 32) -> Path:
+    """The official unaligned layout: outlines in trainA/testA, filled shapes in trainB/testB."""
+    for split, start, n in (("train", 0, count), ("test", 100, 3)):
+        for domain in ("A", "B"):
+            (root / f"{split}{domain}").mkdir(parents=True, exist_ok=True)
+        for i in range(start, start + n):
+            a, b = shape_pair(i, size)
+            a.save(root / f"{split}A" / f"{i}.png")
+            b.save(root / f"{split}B" / f"{i + 50}.png")  # no shared names: nothing pairs them
+    return root
