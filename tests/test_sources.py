@@ -50,10 +50,15 @@ def test_catalogue_lists_the_pix2pix_datasets() -> None:
         "cityscapes": "BtoA",
         "night2day": "AtoB",
     }
-    assert {n: s.direction for n, s in DATASETS.items()} == expected
-    for name, source in DATASETS.items():
+    pix2pix = {n: s for n, s in DATASETS.items() if s.layout == "aligned"}
+    assert {n: s.direction for n, s in pix2pix.items()} == expected
+    for name, source in pix2pix.items():
         host = f"efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
         assert source.urls == (f"https://{host}", f"http://{host}")  # https first
+    cyclegan = {n: s for n, s in DATASETS.items() if s.layout == "unaligned"}
+    assert {"horse2zebra", "monet2photo", "summer2winter_yosemite"} <= set(cyclegan)
+    assert all(s.urls[0].startswith("https://") and s.urls[0].endswith(".zip") for s in cyclegan.values())
+    for source in DATASETS.values():
         assert source.description and "\n" not in source.description
 
 
@@ -191,3 +196,32 @@ def test_fashion_mnist_downloads_are_checked_against_the_published_md5(
     with pytest.raises(DatasetUnavailableError, match="md5 .* expected 8d4fb7e6c68d591d4c3dfef9ec88bf0d"):
         image_folders.download_fashion_mnist(tmp_path / "fm", progress=False)
     assert list((tmp_path / "fm").iterdir()) == []
+
+
+def test_a_cyclegan_zip_unpacks_into_the_unaligned_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    archive = tmp_path / "horse2zebra.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for split in ("trainA", "trainB", "testA", "testB"):
+            zipped.writestr(f"horse2zebra/{split}/1.jpg", jpeg_bytes())
+    point_at(monkeypatch, "horse2zebra", archive.as_uri())
+    folder = download_dataset("horse2zebra", tmp_path / "datasets", progress=False)
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["testA", "testB", "trainA", "trainB"]
+    assert DATASETS["horse2zebra"].task == "cyclegan"
+
+
+@pytest.mark.parametrize("member", ["../evil.jpg", "/etc/evil.jpg", "C:/evil.jpg"])
+def test_zip_traversal_is_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, member: str) -> None:
+    import zipfile
+
+    archive = tmp_path / "horse2zebra.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("horse2zebra/trainA/1.jpg", jpeg_bytes())
+        zipped.writestr(member, b"x")
+    point_at(monkeypatch, "horse2zebra", archive.as_uri())
+    with pytest.raises(UnsafeArchiveError):
+        download_dataset("horse2zebra", tmp_path / "datasets", progress=False)
+    assert not (tmp_path / "evil.jpg").exists()

@@ -12,7 +12,7 @@ def cmd_data(argv: list[str]) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m engine data", description="Get datasets.")
     sub = parser.add_subparsers(dest="action", required=True)
-    dl = sub.add_parser("download", help="download a named pix2pix dataset")
+    dl = sub.add_parser("download", help="download a named pix2pix or CycleGAN dataset")
     dl.add_argument("name", choices=sorted(DATASETS))
     dl.add_argument("--dest", type=Path, help="folder to put it in (default: $STUDIO_HOME/datasets)")
     dl.add_argument("--sha256", default="", help="refuse the archive unless it has this SHA-256")
@@ -40,13 +40,18 @@ def cmd_data(argv: list[str]) -> int:
 
     if args.action == "list":
         for source in DATASETS.values():
-            print(f"{source.name:<15} {source.direction}  {source.description}")
+            print(f"{source.name:<22} {source.task:<8} {source.direction}  {source.description}")
         return 0
     if args.action == "download":
         folder = download_dataset(args.name, args.dest or default_dataset_roots()[0], sha256=args.sha256)
         print(
-            f"{args.name} is in {folder}; train with: python -m engine train pix2pix --data {folder}"
-            f" --direction {DATASETS[args.name].direction}"
+            f"{args.name} is in {folder}; train with: python -m engine train {DATASETS[args.name].task} "
+            f"--data {folder}"
+            + (
+                f" --direction {DATASETS[args.name].direction}"
+                if DATASETS[args.name].task == "pix2pix"
+                else ""
+            )
         )
         return 0
     if args.method not in available_methods():

@@ -9,54 +9,47 @@ one, and the SHA-256 of every download is written beside the dataset (SOURCE.txt
 
 from __future__ import annotations
 
-import hashlib
-import http.client
-import os
-import shutil
-import tarfile
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from tqdm import tqdm
-
+from engine.data.archives import UnsafeArchiveError, extract_archive
+from engine.data.download import ChecksumMismatchError, DatasetUnavailableError, fetch_any, file_digest
 from engine.data.images import IMAGE_EXTENSIONS
 from engine.errors import UserError
 
+__all__ = ["ChecksumMismatchError", "DatasetUnavailableError", "UnsafeArchiveError", "extract_archive"]
+
 PIX2PIX_HOST = "efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
-CONNECT_TIMEOUT_S = 10.0  # also the longest wait for any read of the download
-CHUNK_BYTES = 1 << 20
+CYCLEGAN_HOST = "efrosgans.eecs.berkeley.edu/cyclegan/datasets/{name}.zip"
 SPLITS = ("train", "val", "test")
-
-
-class DatasetUnavailableError(UserError):
-    """A named dataset could not be downloaded or unpacked; the message says what to do."""
-
-
-class ChecksumMismatchError(DatasetUnavailableError):
-    """A downloaded file's digest differs from the expected one; the file is not kept."""
-
-
-class UnsafeArchiveError(DatasetUnavailableError):
-    """An archive member would land outside the destination folder (absolute path, `..`, link)."""
+UNALIGNED_SPLITS = ("trainA", "trainB", "testA", "testB")
 
 
 @dataclass(frozen=True)
 class DatasetSource:
-    """One named dataset: its download URLs (https first), pix2pix direction and what it holds."""
+    """One named dataset: its download URLs (https first), direction, layout and what it holds."""
 
     name: str
     urls: tuple[str, ...]
     direction: str  # "AtoB" or "BtoA": which half is the input in the usual task
     description: str
     sha256: str = ""  # of the archive, where one is published
+    layout: str = "aligned"  # aligned A|B pairs (pix2pix) or "unaligned" trainA/trainB (CycleGAN)
+
+    @property
+    def task(self) -> str:
+        return "cyclegan" if self.layout == "unaligned" else "pix2pix"
 
 
 def _pix2pix(name: str, direction: str, description: str) -> DatasetSource:
     host = PIX2PIX_HOST.format(name=name)
     return DatasetSource(name, (f"https://{host}", f"http://{host}"), direction, description)
+
+
+def _cyclegan(name: str, description: str) -> DatasetSource:
+    host = CYCLEGAN_HOST.format(name=name)
+    return DatasetSource(name, (f"https://{host}", f"http://{host}"), "AtoB", description, layout="unaligned")
 
 
 DATASETS: dict[str, DatasetSource] = {
@@ -68,6 +61,14 @@ DATASETS: dict[str, DatasetSource] = {
         _pix2pix("maps", "AtoB", "1096 Google Maps aerial photos and map tiles of New York: aerial -> map"),
         _pix2pix("cityscapes", "BtoA", "2975 Cityscapes street scenes with semantic labels: labels -> photo"),
         _pix2pix("night2day", "AtoB", "17k outdoor webcam frames (Transient Attributes): night -> day"),
+        _cyclegan("horse2zebra", "ImageNet horses and zebras, unpaired (1067 / 1334 train)"),
+        _cyclegan("apple2orange", "ImageNet apples and oranges, unpaired"),
+        _cyclegan("summer2winter_yosemite", "Flickr photos of Yosemite in summer and winter, unpaired"),
+        _cyclegan("monet2photo", "Monet paintings and landscape photos, unpaired"),
+        _cyclegan("vangogh2photo", "Van Gogh paintings and landscape photos, unpaired"),
+        _cyclegan("cezanne2photo", "Cezanne paintings and landscape photos, unpaired"),
+        _cyclegan("ukiyoe2photo", "Ukiyo-e prints and landscape photos, unpaired"),
+        _cyclegan("iphone2dslr_flower", "Flower photos from phones and from DSLRs (shallow depth of field)"),
     )
 }
 
@@ -87,8 +88,9 @@ def default_dataset_roots() -> list[Path]:
 
 
 def is_dataset_folder(folder: Path) -> bool:
-    """True when `folder` has a train/val/test split folder holding at least one image."""
-    for split in SPLITS:
+    """True when `folder` has a split folder (train/val/test, or CycleGAN's trainA...) holding
+    at least one image."""
+    for split in SPLITS + UNALIGNED_SPLITS:
         sub = folder / split
         if sub.is_dir() and any(p.suffix.lower() in IMAGE_EXTENSIONS for p in sub.iterdir()):
             return True
@@ -113,98 +115,6 @@ def _offline_hint(name: str, dest: Path) -> str:
         f"holds train/ and val/ (or test/) folders of A|B side-by-side images (the pix2pix aligned "
         f"layout), or unpack it to {dest / name}."
     )
-
-
-DOWNLOAD_ERRORS = (urllib.error.URLError, OSError, http.client.HTTPException, ValueError)
-
-
-def fetch(url: str, target: Path, progress: bool, digest: tuple[str, str] = ("sha256", "")) -> str:
-    """Stream `url` to target + '.part', hashing it, then rename: a partial file or one whose
-    digest ("md5" or "sha256", expected hex; "" checks nothing) differs never looks complete.
-    Returns the file's hex digest."""
-    algorithm, expected = digest
-    part = target.with_name(target.name + ".part")
-    hasher = hashlib.new(algorithm)
-    try:
-        with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT_S) as response, open(part, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            done = 0
-            with tqdm(total=total, unit="B", unit_scale=True, desc=target.name, disable=not progress) as bar:
-                while chunk := response.read(CHUNK_BYTES):
-                    out.write(chunk)
-                    hasher.update(chunk)
-                    done += len(chunk)
-                    bar.update(len(chunk))
-            if total is not None and done != total:
-                raise http.client.IncompleteRead(b"", total - done)
-        found = hasher.hexdigest()
-        if expected and found != expected.lower():
-            raise ChecksumMismatchError(
-                f"{url} has {algorithm} {found}, expected {expected}: not kept (a damaged or altered file)"
-            )
-        os.replace(part, target)
-        return found
-    finally:
-        part.unlink(missing_ok=True)
-
-
-def fetch_any(
-    urls: Iterable[str], target: Path, progress: bool, digest: tuple[str, str] = ("sha256", "")
-) -> str:
-    """`fetch` from the first URL that works (https before http); a checksum mismatch on one
-    mirror moves on to the next. Raises DatasetUnavailableError naming every failure."""
-    failures = []
-    for url in urls:
-        try:
-            return fetch(url, target, progress, digest)
-        except ChecksumMismatchError as err:
-            failures.append(str(err))
-        except DOWNLOAD_ERRORS as err:
-            failures.append(f"{url}: {getattr(err, 'reason', None) or err}")
-    raise DatasetUnavailableError("; ".join(failures))
-
-
-def file_digest(path: Path, algorithm: str = "sha256") -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, algorithm).hexdigest()
-
-
-def check_members(members: list[tarfile.TarInfo]) -> None:
-    """Refuse members that could escape the destination, before anything is written."""
-    for member in members:
-        path = PurePosixPath(member.name)
-        if path.is_absolute() or ".." in path.parts or member.name.startswith("\\"):
-            raise UnsafeArchiveError(f"archive member {member.name!r} points outside the destination")
-        link = PurePosixPath(member.linkname)
-        if (member.issym() or member.islnk()) and (link.is_absolute() or ".." in link.parts):
-            raise UnsafeArchiveError(f"archive link {member.name!r} -> {member.linkname!r} is not allowed")
-
-
-def extract_archive(archive_path: Path, dest_root: Path, name: str) -> Path:
-    """Unpack a .tar.gz safely into dest_root/name and return that folder. A single top-level
-    folder in the archive (edges2shoes/...) is unwrapped. Unpacking happens in a hidden folder
-    that is renamed at the end, so an interrupted run never leaves a half dataset behind."""
-    staging = dest_root / f".{name}.unpacking"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        with tarfile.open(archive_path, "r:*") as archive:
-            members = archive.getmembers()
-            check_members(members)
-            archive.extractall(staging, filter="data")
-        entries = list(staging.iterdir())
-        content = entries[0] if len(entries) == 1 and entries[0].is_dir() else staging
-        target = dest_root / name
-        if target.is_dir() and not any(target.iterdir()):
-            target.rmdir()
-        os.replace(content, target)
-    except UnsafeArchiveError:
-        raise
-    except (tarfile.TarError, EOFError, OSError) as err:
-        raise DatasetUnavailableError(f"cannot unpack {archive_path} into {dest_root / name}: {err}") from err
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
 
 
 def download_dataset(
