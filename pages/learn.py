@@ -14,6 +14,7 @@ from engine.data.images import MAX_PIXELS
 from engine.errors import UserError
 from engine.models.patchgan import patchgan_receptive_fields
 from engine.models.summary import unet_layer_table
+from pages.cycle_lesson import cycle_section
 
 SIZES = [32, 64, 128, 256, 512, 1024]
 
@@ -160,8 +161,14 @@ def drawing_section() -> None:
 
 def main() -> None:
     st.title("Learn")
-    patch, unet, objective, drawings = st.tabs(
-        ["PatchGAN receptive field", "U-Net layers", "pix2pix objective", "Drawings & hints"]
+    patch, unet, objective, drawings, cycle = st.tabs(
+        [
+            "PatchGAN receptive field",
+            "U-Net layers",
+            "pix2pix objective",
+            "Drawings & hints",
+            "Cycle consistency",
+        ]
     )
     with patch:
         receptive_field_section()
@@ -171,6 +178,8 @@ def main() -> None:
         objective_section()
     with drawings:
         drawing_section()
+    with cycle:
+        cycle_section()
 
 
 main()

@@ -76,8 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     exp = sub.add_parser("export-space", help="write a demo as a Hugging Face Space folder")
     exp.add_argument("out", type=Path, help="new folder for the Space")
-    exp.add_argument("--demo", default="sketch", choices=("sketch", "style", "latent"))
-    exp.add_argument("--model", help="'default' (sketch) or 'default-vae' (latent), a run id or a checkpoint")
+    exp.add_argument("--demo", default="sketch", choices=("sketch", "style", "unpaired", "latent"))
+    exp.add_argument(
+        "--model",
+        help="'default' (sketch), 'default-cyclegan' (unpaired), 'default-vae' (latent), a run id or a checkpoint",
+    )
     exp.add_argument(
         "--push", metavar="REPO_ID", help="upload to this Space (needs HF_TOKEN and the network)"
     )

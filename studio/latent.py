@@ -9,12 +9,8 @@ and bad input becomes a message, never a traceback.
 
 from __future__ import annotations
 
-import atexit
 import functools
 import math
-import shutil
-import tempfile
-import uuid
 from pathlib import Path
 
 import gradio as gr
@@ -27,7 +23,7 @@ from engine.inference import latent
 from engine.inference.loader import load_latent_model
 from engine.inference.registry import available_models as models_of_kind
 from engine.inference.registry import choose_model
-from studio.uploads import CACHE_CLEANUP, image_upload, limit_decoding, read_upload
+from studio.uploads import CACHE_CLEANUP, ScratchFolder, image_upload, limit_decoding, read_upload
 
 MAX_SIDE = 2048  # px a side: a latent model sees 32 px
 SCALE = 8  # 32 px decodes shown 8x, nearest neighbour
@@ -56,28 +52,13 @@ def dataset_sample(index: int) -> tuple[Image.Image, str]:
     return img, FASHION_MNIST_CLASSES[int(labels[int(index)])]
 
 
-class GifFolder:
-    """Where strips' GIFs are written: one temporary folder per demo that keeps only the newest
-    `keep` files (Gradio serves copies from its own cache) and is removed when the process ends."""
-
-    def __init__(self, keep: int = 8) -> None:
-        self.folder, self.keep = Path(tempfile.mkdtemp(prefix="latent-gifs-")), keep
-        atexit.register(shutil.rmtree, self.folder, ignore_errors=True)
-
-    def new_path(self) -> Path:
-        old = sorted(self.folder.glob("*.gif"), key=lambda p: p.stat().st_mtime)
-        for path in old[: max(0, len(old) - self.keep + 1)]:
-            path.unlink(missing_ok=True)
-        return self.folder / f"{uuid.uuid4().hex}.gif"
-
-
 class LatentDemo:
     """The demo's functions, bound to the models it may load."""
 
     def __init__(self, models: dict[str, str] | None = None, roots: tuple[Path, ...] = ()) -> None:
         self.models = models if models is not None else available_models()
         self.roots = roots  # folders besides Gradio's uploads that uploads may come from
-        self.gifs = GifFolder()
+        self.gifs = ScratchFolder(keep=8, suffix=".gif")
 
     def _model(self, model: str) -> latent.LatentModel:
         if not self.models:

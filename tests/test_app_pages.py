@@ -384,7 +384,7 @@ def test_runs_and_compare_plot_held_out_metrics_as_points(studio_home):
 
 def test_learn_page_shows_drawings_made_from_an_example_sketch():
     at = open_page("learn")
-    assert len(at.tabs) == 4 and at.tabs[3].label == "Drawings & hints"
+    assert len(at.tabs) == 5 and at.tabs[3].label == "Drawings & hints"
     drawings = [i for i in at.image if "drawing" in (i.proto.imgs[0].caption if i.proto.imgs else "")]
     assert len(drawings) == 8
     at.number_input(key="learn.drawing.seed").set_value(3).run()

@@ -8,8 +8,7 @@ from gradio.data_classes import FileData
 from PIL import Image
 
 from engine.data.images import ImageLoadError
-from studio.latent import GifFolder
-from studio.uploads import MissingUpload, image_upload, read_upload
+from studio.uploads import MissingUpload, ScratchFolder, image_upload, read_upload
 
 
 def test_a_corrupt_upload_reaches_the_demo_as_a_path(tmp_path):
@@ -43,8 +42,8 @@ def test_paths_outside_uploads_and_examples_are_refused(tmp_path):
         read_upload(None, "content", (inside,))
 
 
-def test_the_gif_folder_keeps_only_the_newest_files():
-    gifs = GifFolder(keep=3)
+def test_the_scratch_folder_keeps_only_the_newest_files():
+    gifs = ScratchFolder(keep=3, suffix=".gif")
     for _ in range(5):
         gifs.new_path().write_bytes(b"GIF89a")
     assert len(list(gifs.folder.glob("*.gif"))) == 3

@@ -55,6 +55,12 @@ BUNDLED = {
         ),
         BundledModel("default-vae", "vae-fashion-mnist.safetensors", "latent", "VAE on Fashion-MNIST"),
         BundledModel("default-dcgan", "dcgan-fashion-mnist.safetensors", "latent", "DCGAN on Fashion-MNIST"),
+        BundledModel(
+            "default-cyclegan",
+            "cyclegan-shoes2handbags.safetensors",
+            "unpaired",
+            "shoes <-> handbags without pairs (CycleGAN, 128 px)",
+        ),
     )
 }
 

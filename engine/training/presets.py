@@ -20,6 +20,24 @@ PRESETS: dict[str, dict[str, dict]] = {
         "problem set: L1 + cGAN, lambda 100": {"mode": "l1+cgan", "lambda_l1": 100.0},
         "lite (ngf 32)": {"mode": "l1+cgan", "lambda_l1": 100.0, "ngf": 32, "ndf": 32},
     },
+    "cyclegan": {
+        "edges → shoes without pairs (an aligned dataset's halves, 128 px)": {
+            "unpaired": True,
+            "load_size": 143,
+            "crop_size": 128,
+            "ngf": 32,
+            "n_blocks": 6,
+        },
+        "shoes ↔ handbags (photo halves of edges2shoes and edges2handbags, 128 px)": {
+            "half_a": "B",
+            "half_b": "B",
+            "load_size": 143,
+            "crop_size": 128,
+            "ngf": 32,
+            "n_blocks": 6,
+        },
+        "paper: 256 px, 9 blocks, LSGAN": {},
+    },
     "vae": {"problem set: VAE, latent 64": {"latent_dim": 64}},
     "dcgan": {
         "problem set: DCGAN, z 100": {"latent_dim": 100},
