@@ -90,3 +90,13 @@ def test_a_served_official_resnet_translates_through_the_predictor(tmp_path):
     torch.save(OfficialResnetGenerator(3, 3, 8, nn.InstanceNorm2d, n_blocks=2).state_dict(), path)
     out = load_predictor(str(path))(Image.new("RGB", (300, 200), "white"))
     assert out.size == (256, 256)
+
+
+def test_four_downsamplings_make_pix2pixhds_global_generator_and_load_back(tmp_path):
+    net = randomise(ResnetGenerator(13, 3, 4, n_blocks=3, downsamplings=4)).eval()
+    assert net(torch.randn(1, 13, 64, 64)).shape == (1, 3, 64, 64)
+    torch.save(net.state_dict(), tmp_path / "latest_net_G.pth")
+    loaded, _ = load_official_generator(tmp_path / "latest_net_G.pth")
+    assert sum(isinstance(m, torch.nn.ConvTranspose2d) for m in loaded.modules()) == 4
+    x = torch.randn(1, 13, 32, 32)
+    torch.testing.assert_close(loaded.eval()(x), net(x))

@@ -14,8 +14,6 @@ from torch import nn
 
 from engine.models.layers import conv_bias, init_weights, norm_layer
 
-DOWNSAMPLINGS = 2
-
 
 class ResnetBlock(nn.Module):
     """x + [pad, conv3, norm, relu, (dropout), pad, conv3, norm](x)."""
@@ -43,7 +41,8 @@ class ResnetBlock(nn.Module):
 
 
 class ResnetGenerator(nn.Module):
-    """resnet_9blocks (256 px) or resnet_6blocks (128 px) of the official code."""
+    """resnet_9blocks (256 px) or resnet_6blocks (128 px) of the official CycleGAN code; with
+    `downsamplings=4` it is pix2pixHD's global generator (the same layout and keys)."""
 
     def __init__(
         self,
@@ -53,6 +52,7 @@ class ResnetGenerator(nn.Module):
         n_blocks: int = 9,
         norm: str = "instance",
         dropout: bool = False,
+        downsamplings: int = 2,
     ) -> None:
         super().__init__()
         bias = conv_bias(norm)
@@ -62,16 +62,16 @@ class ResnetGenerator(nn.Module):
             norm_layer(norm, ngf),
             nn.ReLU(True),
         ]
-        for i in range(DOWNSAMPLINGS):
+        for i in range(downsamplings):
             width = ngf * 2**i
             layers += [
                 nn.Conv2d(width, width * 2, 3, 2, 1, bias=bias),
                 norm_layer(norm, width * 2),
                 nn.ReLU(True),
             ]
-        layers += [ResnetBlock(ngf * 2**DOWNSAMPLINGS, norm, dropout) for _ in range(n_blocks)]
-        for i in range(DOWNSAMPLINGS):
-            width = ngf * 2 ** (DOWNSAMPLINGS - i)
+        layers += [ResnetBlock(ngf * 2**downsamplings, norm, dropout) for _ in range(n_blocks)]
+        for i in range(downsamplings):
+            width = ngf * 2 ** (downsamplings - i)
             layers += [
                 nn.ConvTranspose2d(width, width // 2, 3, 2, 1, output_padding=1, bias=bias),
                 norm_layer(norm, width // 2),
@@ -91,6 +91,11 @@ def resnet_settings(state: dict[str, torch.Tensor]) -> dict | None:
     if first is None or first.dim() != 4 or first.shape[-1] != 7:
         return None
     n_blocks = len({k.split(".")[1] for k in state if ".conv_block." in k})
+    scalings = [  # the stride-2 convolutions and transposed convolutions around the blocks
+        k
+        for k, v in state.items()
+        if k.count(".") == 2 and k.endswith(".weight") and v.dim() == 4 and v.shape[-1] == 3
+    ]
     last = max(int(k.split(".")[1]) for k in state if k.startswith("model.") and k.endswith(".weight"))
     if "model.2.weight" not in state:  # instance norm: no parameters (old files: stale running stats)
         norm = "instance"
@@ -103,4 +108,5 @@ def resnet_settings(state: dict[str, torch.Tensor]) -> dict | None:
         "n_blocks": n_blocks,
         "norm": norm,
         "dropout": any(k.endswith("conv_block.6.weight") and v.dim() == 4 for k, v in state.items()),
+        "downsamplings": len(scalings) // 2,
     }
