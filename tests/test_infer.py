@@ -16,6 +16,7 @@ from engine.data.sketch import prepare_sketch
 from engine.errors import UserError
 from engine.inference.loader import load_latent_model, load_predictor, resolve_model
 from engine.store.models import BUNDLED, bundled_models
+from engine.tasks import get_task
 from engine.training.loop import TrainSettings, train
 from support.tiny import TINY_PIX2PIX
 
@@ -54,8 +55,9 @@ def test_predictor_from_a_run_matches_its_generator(aligned_dataset):
 def test_every_bundled_model_is_installed_and_of_its_declared_kind():
     assert set(bundled_models()) == set(BUNDLED)
     for name, model in BUNDLED.items():
-        loaded = (load_predictor if model.kind == "image-to-image" else load_latent_model)(name)
+        loaded = load_latent_model(name) if model.kind == "latent" else load_predictor(name)
         assert loaded.meta["task"] and loaded.source == str(model.path)
+        assert get_task(loaded.meta["task"]).kind == model.kind
 
 
 def test_a_model_of_the_wrong_kind_is_refused_naming_file_and_kinds(tiny_run):
