@@ -68,6 +68,8 @@ def export(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from studio.space import DEMOS
+
     parser = argparse.ArgumentParser(prog="python -m studio", description="The Image Synthesis Studio.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860, help="Gradio demos")
@@ -76,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     exp = sub.add_parser("export-space", help="write a demo as a Hugging Face Space folder")
     exp.add_argument("out", type=Path, help="new folder for the Space")
-    exp.add_argument("--demo", default="sketch", choices=("sketch", "style", "unpaired", "latent"))
+    exp.add_argument("--demo", default="sketch", choices=tuple(DEMOS))
     exp.add_argument(
         "--model",
         help="'default' (sketch), 'default-cyclegan' (unpaired), 'default-vae' (latent), a run id or a checkpoint",

@@ -36,13 +36,15 @@ class SpaceDemo:
     requirements: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     emoji: str = "🎨"
+    examples: bool = False  # ship assets/examples (the example sketches)
+    options: str = ""  # more arguments of the demo's builder in app.py
 
 
 DEMOS = {
     "sketch": SpaceDemo(
         "Sketch to shoe", "Draw a shoe outline and get a photo (pix2pix, edges2shoes).", "sketch",
         ("sketch.py", "live_canvas.py"), "image-to-image", "default", tags=("pix2pix", "image-to-image", "sketch"),
-        emoji="👟",
+        emoji="👟", examples=True,
     ),
     "style": SpaceDemo(
         "Neural style transfer", "Instant arbitrary style preview, then Gatys optimisation with live losses.",
@@ -52,7 +54,7 @@ DEMOS = {
     "unpaired": SpaceDemo(
         "Unpaired translation", "CycleGAN both ways, with the cycle's reconstruction beside each translation.",
         "unpaired", ("unpaired.py",), "unpaired", "default-cyclegan", tags=("cyclegan", "image-to-image"),
-        emoji="🔁",
+        emoji="🔁", options="samples=False",  # a Space has no dataset to sample from
     ),
     "latent": SpaceDemo(
         "Latent space walk", "Interpolate, sample and do arithmetic in a VAE's or DCGAN's latent space.",
@@ -108,12 +110,12 @@ def export_space(
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out} is not empty; choose a new folder")
-    arguments = ", samples=False" if demo == "unpaired" else ""  # a Space has no dataset to sample
+    arguments = [spec.options] if spec.options else []
     if spec.model_kind is not None:
         model = model or spec.default_model
         load_model(model, spec.model_kind, home)  # a model of another kind is one clear error
         label = Path(model).stem if model.endswith(".safetensors") else model
-        arguments = f"{{{label!r}: str(MODEL)}}" + arguments
+        arguments.insert(0, f"{{{label!r}: str(MODEL)}}")
     elif model:
         raise UserError(f"the {demo} demo runs on pretrained networks and takes no --model")
     out.mkdir(parents=True, exist_ok=True)
@@ -124,14 +126,14 @@ def export_space(
     (out / "studio").mkdir()
     for name in ("__init__.py", "uploads.py", *spec.files):
         shutil.copy2(ROOT / "studio" / name, out / "studio" / name)
-    if demo == "sketch":
+    if spec.examples:
         shutil.copytree(
             ROOT / "assets" / "examples",
             out / "assets" / "examples",
             ignore=shutil.ignore_patterns("*.py", "__pycache__"),
         )
     (out / "app.py").write_text(
-        APP_TEMPLATE.format(title=spec.title, module=spec.module, arguments=arguments)
+        APP_TEMPLATE.format(title=spec.title, module=spec.module, arguments=", ".join(arguments))
     )
     requirements = [f"gradio=={gr.__version__}", *BASE_REQUIREMENTS, *spec.requirements]
     (out / "requirements.txt").write_text("\n".join(requirements) + "\n")

@@ -14,8 +14,8 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image
 
-from engine.data.images import list_images, load_image
-from engine.data.unpaired import domain_folders
+from engine.data.images import list_images
+from engine.data.unpaired import domain_folders, read_domain_image
 from engine.errors import UserError
 from engine.inference.loader import load_predictor
 from engine.inference.registry import available_models as models_of_kind
@@ -77,14 +77,7 @@ class UnpairedDemo:
             if not files:
                 raise UserError(f"no images in {domain.folder.name}")
             picked = random.Random(int(seed or 0)).choice(files)
-            picture = load_image(picked)
-            if domain.half != "whole":
-                half = picture.width // 2
-                picture = picture.crop(
-                    (0, 0, half, picture.height)
-                    if domain.half == "A"
-                    else (half, 0, 2 * half, picture.height)
-                )
+            picture = read_domain_image(picked, domain.half)
             target = self.samples.new_path()
             picture.save(target)
             return str(target), f"{picked.name} from {domain.folder.name}/"

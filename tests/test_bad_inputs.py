@@ -95,3 +95,13 @@ def test_gatys_upscales_a_tiny_content_image(tiny_vgg):
         32,
         32,
     )
+
+
+def test_eval_from_the_command_line_honours_skip_bad_images(tiny_run, with_bad_pairs, capsys):
+    from engine.cli import main
+
+    base = ["eval", tiny_run, "--data", str(with_bad_pairs), "--no-fid"]
+    assert main(base) == 1 and "square.png" in capsys.readouterr().err
+    with pytest.warns(UserWarning, match="square.png"):
+        assert main([*base, "--skip-bad-images"]) == 0
+    assert "count    3.0000" in capsys.readouterr().out

@@ -104,6 +104,7 @@ def cmd_eval(argv: list[str]) -> int:
         args.hints,
         args.batch_size,
         not args.no_fid,
+        args.skip_bad_images,
     )
     store = RunStore(args.home)
     for split, results in scored.items():

@@ -28,6 +28,7 @@ from engine.data.images import ImageLoadError, list_images, load_image, to_uint8
 from engine.errors import UserError
 
 HALVES = ("whole", "A", "B")
+SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,20 @@ class Domain:
 
     folder: Path
     half: str = "whole"
+
+
+def read_domain_image(path: Path, half: str = "whole") -> Image.Image:
+    """One picture of a domain: the whole file, or the named half of an A|B file."""
+    img = load_image(path)
+    if half == "whole":
+        return img
+    return split_aligned(img, "AtoB" if half == "A" else "BtoA", str(path))[0]
+
+
+def is_unaligned(data: str | Path) -> bool:
+    """The official unaligned layout: DIR/trainA and DIR/trainB (or test/val ones), no pairs."""
+    root = Path(data)
+    return any((root / f"{name}A").is_dir() and (root / f"{name}B").is_dir() for name in SPLITS)
 
 
 def domain_folders(
@@ -100,9 +115,7 @@ class UnpairedImages(Dataset):
         images = []
         for path in files:
             try:
-                img = load_image(path)
-                if half != "whole":
-                    img = split_aligned(img, "AtoB" if half == "A" else "BtoA", str(path))[0]
+                img = read_domain_image(path, half)
                 images.append(to_uint8_tensor(img.resize((self.size, self.size), Image.BICUBIC)))
             except ImageLoadError as err:
                 if not skip_bad:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -86,7 +85,7 @@ def evaluate_model(
     against the other domain's images."""
     from engine.data.datasets import open_paired_dataset
     from engine.data.drawing import PairAugment
-    from engine.data.unpaired import UnpairedImages, domain_folders
+    from engine.data.unpaired import UnpairedImages, domain_folders, is_unaligned
 
     direction = (
         direction
@@ -111,14 +110,6 @@ def evaluate_model(
             predictor.translate_tensor, dataset, batch_size, with_fid=with_fid
         )
     return scored
-
-
-def is_unaligned(data: str) -> bool:
-    """The official unaligned layout: DIR/trainA and DIR/trainB (or test/val ones), no pairs."""
-    root = Path(data)
-    return any(
-        (root / f"{split}A").is_dir() and (root / f"{split}B").is_dir() for split in ("train", "val", "test")
-    )
 
 
 @torch.no_grad()
