@@ -17,9 +17,9 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[s
     hints = typing.get_type_hints(cls)
     group = parser.add_argument_group(cls.__name__)
     for f in dataclasses.fields(cls):
-        if f.name in skip:
-            continue
         kind = hints[f.name]
+        if f.name in skip or typing.get_origin(kind) is list:  # lists come from the data, not flags
+            continue
         help_text = f.metadata.get("help", "")
         default = f.default if f.default is not dataclasses.MISSING else None
         help_text = f"{help_text} (default: {default})".strip()

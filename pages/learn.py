@@ -15,6 +15,7 @@ from engine.errors import UserError
 from engine.models.patchgan import patchgan_receptive_fields
 from engine.models.summary import unet_layer_table
 from pages.cycle_lesson import cycle_section
+from pages.spade_lesson import spade_section
 
 SIZES = [32, 64, 128, 256, 512, 1024]
 
@@ -161,13 +162,14 @@ def drawing_section() -> None:
 
 def main() -> None:
     st.title("Learn")
-    patch, unet, objective, drawings, cycle = st.tabs(
+    patch, unet, objective, drawings, cycle, spade = st.tabs(
         [
             "PatchGAN receptive field",
             "U-Net layers",
             "pix2pix objective",
             "Drawings & hints",
             "Cycle consistency",
+            "SPADE normalisation",
         ]
     )
     with patch:
@@ -180,6 +182,8 @@ def main() -> None:
         drawing_section()
     with cycle:
         cycle_section()
+    with spade:
+        spade_section()
 
 
 main()

@@ -56,6 +56,11 @@ DEMOS = {
         "unpaired", ("unpaired.py",), "unpaired", "default-cyclegan", tags=("cyclegan", "image-to-image"),
         emoji="🔁", options="samples=False",  # a Space has no dataset to sample from
     ),
+    "scene": SpaceDemo(
+        "Paint a scene", "Paint a facade's label map and get a photo (SPADE or pix2pixHD, GauGAN-style).",
+        "scene", ("scene.py", "scene_canvas.py", "live_canvas.py"), "label-map", "default-spade",
+        tags=("spade", "gaugan", "pix2pixhd", "semantic-image-synthesis"), emoji="🏛️", options="test_maps=None",
+    ),
     "latent": SpaceDemo(
         "Latent space walk", "Interpolate, sample and do arithmetic in a VAE's or DCGAN's latent space.",
         "latent", ("latent.py",), "latent", "default-vae", tags=("vae", "gan", "latent-space"), emoji="🌌",

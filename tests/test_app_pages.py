@@ -146,7 +146,21 @@ def test_learn_page_shows_the_70x70_receptive_field_and_unet_table():
     assert {m.label: m.value for m in at.metric}["receptive field"] == "70x70"
     unet = at.dataframe[1].value
     assert list(unet["block"])[:1] == ["down1 C64"] and len(unet) == 16
-    assert len(at.get("plotly_chart")) == 1 and at.latex
+    charts = [chart.key for chart in at.get("plotly_chart")]
+    assert charts.count("learn.rf_chart") == 1 and at.latex
+
+
+def test_learn_spade_tab_shows_a_models_gamma_and_beta_maps(tmp_path):
+    from engine.training.loop import TrainSettings, train
+    from support.tiny import TINY_LABELS, write_label_dataset
+
+    data = write_label_dataset(tmp_path / "facades", "aligned")
+    train("spade", TrainSettings(data=str(data), max_steps=1, batch_size=2, sample_size=2), TINY_LABELS)
+    at = open_page("learn")
+    assert not at.exception
+    charts = [chart.key for chart in at.get("plotly_chart")]
+    assert {"learn.spade.wash", "learn.spade.gamma", "learn.spade.beta"} <= set(charts)
+    assert at.selectbox(key="learn.spade.layer").options[0] == "head_0.norm_0"
 
 
 def test_compare_page_overlays_runs_shows_evals_and_translates_examples(populated):
@@ -384,7 +398,7 @@ def test_runs_and_compare_plot_held_out_metrics_as_points(studio_home):
 
 def test_learn_page_shows_drawings_made_from_an_example_sketch():
     at = open_page("learn")
-    assert len(at.tabs) == 5 and at.tabs[3].label == "Drawings & hints"
+    assert len(at.tabs) == 6 and at.tabs[3].label == "Drawings & hints"
     drawings = [i for i in at.image if "drawing" in (i.proto.imgs[0].caption if i.proto.imgs else "")]
     assert len(drawings) == 8
     at.number_input(key="learn.drawing.seed").set_value(3).run()

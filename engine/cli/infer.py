@@ -6,15 +6,18 @@ import argparse
 from pathlib import Path
 
 MODEL_HELP = "a run id, a checkpoint (.safetensors, or an official .pth generator) or 'default'"
+RAW_HINTS_HELP = "the generator's colours as they come, without moving them toward the hints"
 SKIP_HELP = "warn about unreadable images (or aligned ones that are not A|B pairs) and skip them"
 
 
 def cmd_translate(argv: list[str]) -> int:
-    from engine.inference.loader import load_predictor
+    from engine.inference.label_maps import LabelMapModel, synthesize_paths
+    from engine.inference.loader import load_model
     from engine.inference.translate import translate_paths
 
     parser = argparse.ArgumentParser(
-        prog="python -m engine translate", description="Translate an image or a folder of images."
+        prog="python -m engine translate",
+        description="Translate an image or a folder of images (label maps for pix2pixHD/SPADE models).",
     )
     parser.add_argument("input", type=Path, help="an image or a folder of images")
     parser.add_argument("output", type=Path, help="output image, or folder (one PNG per input)")
@@ -45,12 +48,23 @@ def cmd_translate(argv: list[str]) -> int:
         help="colour hints: an RGBA image (alpha > 0 marks a hint, RGB its colour), or a folder "
         "of them named like the inputs",
     )
+    parser.add_argument("--raw-hints", action="store_true", help=RAW_HINTS_HELP)
+    parser.add_argument(
+        "--style", type=Path, help="label-map models with a style encoder: a photo whose style to use"
+    )
+    parser.add_argument("--seed", type=int, help="label-map models with style codes: the random code's seed")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--skip-bad-images", action="store_true", help=SKIP_HELP)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
     args = parser.parse_args(argv)
-    predictor = load_predictor(args.model, args.home, args.device, direction=args.direction or "AtoB")
+    kinds = ("image-to-image", "unpaired", "label-map")
+    predictor = load_model(args.model, kinds, args.home, args.device, direction=args.direction or "AtoB")
+    if isinstance(predictor, LabelMapModel):
+        written = synthesize_paths(predictor, args.input, args.output, args.style, args.seed)
+        print(f"wrote {len(written)} image(s) to {written[0] if len(written) == 1 else args.output}")
+        return 0
+    predictor.hint_pull = not args.raw_hints
     two_way = "direction" in predictor.meta  # a CycleGAN run serves the generator asked for
     written = translate_paths(
         predictor,
@@ -69,7 +83,7 @@ def cmd_translate(argv: list[str]) -> int:
 
 def cmd_eval(argv: list[str]) -> int:
     from engine.inference.evaluate import evaluate_model
-    from engine.inference.loader import load_predictor
+    from engine.inference.loader import load_model
     from engine.store.runs import RunStore
 
     parser = argparse.ArgumentParser(
@@ -90,10 +104,13 @@ def cmd_eval(argv: list[str]) -> int:
     parser.add_argument(
         "--hints", type=int, default=0, metavar="N", help="give N colour dabs taken from each target"
     )
+    parser.add_argument("--raw-hints", action="store_true", help=RAW_HINTS_HELP)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
     args = parser.parse_args(argv)
-    predictor = load_predictor(args.model, args.home, args.device, direction=args.direction or "AtoB")
+    kinds = ("image-to-image", "unpaired", "label-map")
+    predictor = load_model(args.model, kinds, args.home, args.device, direction=args.direction or "AtoB")
+    predictor.hint_pull = not args.raw_hints
     direction = args.direction or predictor.meta.get("config", {}).get("direction", "AtoB")
     scored = evaluate_model(
         predictor,
@@ -108,6 +125,7 @@ def cmd_eval(argv: list[str]) -> int:
     )
     store = RunStore(args.home)
     for split, results in scored.items():
+        split += " raw" if args.raw_hints and args.hints else ""
         store.log_eval(args.model, str(Path(args.data).resolve()), split, results)
         print(f"{args.model} on {args.data} ({split}, {direction}):")
         for name, value in results.items():

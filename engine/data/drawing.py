@@ -134,16 +134,20 @@ def make_drawing(
 
 
 def sample_hints(
-    photo: np.ndarray, rng: np.random.Generator, count: int | None = None, max_count: int = 24
+    photo: np.ndarray,
+    rng: np.random.Generator,
+    count: int | None = None,
+    max_count: int = 24,
+    rate: float = 0.65,
 ) -> np.ndarray:
     """Colour dabs taken from the photo -> H x W x 4 float32 (hint RGB in [-1, 1], mask).
 
-    count None: none 35% of the time, else 1..max_count dabs. Each dab is a disc of 2-5 px radius
+    count None: 1..max_count dabs for a share `rate` of the photos, none for the rest. Each dab is a disc of 2-5 px radius
     on the object, filled with the object's mean colour under it (a user paints flat colour)."""
     h, w, _ = photo.shape
     hints = np.zeros((h, w, HINT_CHANNELS), np.float32)
     if count is None:
-        count = 0 if rng.random() < 0.35 else int(rng.integers(1, max_count + 1))
+        count = 0 if rng.random() < 1 - rate else int(rng.integers(1, max_count + 1))
     if count == 0:
         return hints
     mask = shoe_mask(photo)
@@ -187,11 +191,13 @@ class PairAugment:
     Called with the uint8 CHW halves of a pair and the sample's Generator. `drawing`: "off",
     "replace" (A becomes a drawing: training) or "extra" (the drawing comes as "A_drawn" beside
     the clean A: held-out samples and evaluation). With `hints`, a float "hint" tensor
-    (4 x H x W); `hint_count` fixes the number of dabs (evaluation), None draws the training mix."""
+    (4 x H x W); `hint_count` fixes the number of dabs (evaluation), None draws the training mix,
+    in which a share `hint_rate` of the pairs gets dabs."""
 
     drawing: str = "off"
     hints: bool = False
     hint_count: int | None = None
+    hint_rate: float = 0.65
     style: DrawingStyle = DrawingStyle()
 
     def __call__(self, a: torch.Tensor, b: torch.Tensor, rng: np.random.Generator) -> dict:
@@ -207,7 +213,9 @@ class PairAugment:
             else:
                 out["A_drawn"] = uint8_to_unit(ink)
         if self.hints:
-            out["hint"] = torch.from_numpy(sample_hints(photo, rng, self.hint_count)).permute(2, 0, 1)
+            out["hint"] = torch.from_numpy(
+                sample_hints(photo, rng, self.hint_count, rate=self.hint_rate)
+            ).permute(2, 0, 1)
         return out
 
 

@@ -27,15 +27,20 @@ def list_images(folder: str | Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
 
 
-def load_image(path: str | Path, mode: str = "RGB", max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Decode fully (so truncation shows here, not later) and convert to `mode`."""
+def load_image(path: str | Path, mode: str | None = "RGB", max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode fully (so truncation shows here, not later) and convert to `mode`; None keeps the
+    file's own mode and values (an index PNG's class numbers)."""
     try:
         with Image.open(path) as img:
             if img.width * img.height > max_pixels:
                 raise ImageLoadError(
                     f"{path}: {img.width}x{img.height} is larger than the {max_pixels} pixel limit"
                 )
-            img = to_8bit(ImageOps.exif_transpose(img))
+            img = ImageOps.exif_transpose(img)
+            if mode is None:
+                img.load()
+                return img
+            img = to_8bit(img)
             return flatten_alpha(img).convert(mode) if mode != "RGBA" else img.convert(mode)
     except ImageLoadError:
         raise

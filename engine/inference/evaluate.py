@@ -99,6 +99,14 @@ def evaluate_model(
         scored = evaluate_domains(predictor.translate_tensor, dataset, batch_size)
         return {f"{split} {direction} unpaired": scored}
 
+    if hasattr(predictor, "palette"):  # a label-map model: the maps decode with its own palette
+        from engine.data.label_maps import open_label_dataset
+
+        half = predictor.meta["config"].get("label_half", "B")
+        size = predictor.size
+        dataset = open_label_dataset(data, split, size, size, False, half, predictor.palette, skip_bad)
+        return {split: evaluate_pairs(predictor.translate_tensor, dataset, batch_size, with_fid=with_fid)}
+
     scored = {}
     for label, drawing in [("", "off")] + ([(" drawing-style", "replace")] if drawing_style else []):
         augment = PairAugment(drawing, bool(hints), hints) if drawing != "off" or hints else None

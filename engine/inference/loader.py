@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from engine.errors import UserError
+from engine.inference.label_maps import LabelMapModel
 from engine.inference.latent import LatentModel
 from engine.inference.predictor import Predictor
 from engine.precision import pick_device
@@ -50,6 +51,11 @@ def load_predictor(
     """A model that translates images one way: pix2pix, an official pix2pix or CycleGAN
     generator, or one direction (`AtoB`: G_A, `BtoA`: G_B) of a CycleGAN run."""
     return load_model(model, ("image-to-image", "unpaired"), home, device, precision, direction)
+
+
+def load_label_model(model: str, home: str | None = None, device: str = "auto"):
+    """A label-map model (pix2pixHD, SPADE): label map (+ style) -> photo."""
+    return load_model(model, "label-map", home, device)
 
 
 def load_latent_model(model: str = "default-vae", home: str | None = None, device: str = "auto"):
@@ -88,6 +94,8 @@ def _load_cached(path: str, mtime: float, kinds: tuple | None, device: str, prec
         )
     if task.kind == "latent":
         return LatentModel(served["G"], meta, path, dev)
+    if task.kind == "label-map":
+        return LabelMapModel(served, meta, path, dev, precision)
     raise UserError(f"{path}: this version cannot serve {task.kind} models yet")
 
 
@@ -114,7 +122,7 @@ def export_model(
     """A small deployable file: the inference networks only (fp16 by default) with the config.
     `best`: the run's checkpoint with the lowest held-out KID instead of its latest."""
     nets, meta = read_weights(best_checkpoint(model, home) if best else resolve_model(model, home))
-    keep = {name: nets[name] for name in get_task(meta["task"]).inference_networks}
+    keep = {name: nets[name] for name in get_task(meta["task"]).inference_networks if name in nets}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_weights(out, keep, {**meta, "exported_from": str(model)}, torch.float16 if half else None)

@@ -13,6 +13,7 @@ from PIL import Image
 from engine.data.drawing import HINT_CHANNELS, hints_from_rgba
 from engine.data.images import image_to_tensor, tensor_to_image
 from engine.errors import UserError
+from engine.inference.hint_pull import pull_toward_hints
 from engine.precision import Precision, keep_large_buffers_mapped
 
 
@@ -29,6 +30,7 @@ class Predictor:
         self.size = int(meta.get("config", {}).get("crop_size", 256))
         self.multiple = 2 ** getattr(net, "depth", 8)
         self.takes_hints = bool(meta.get("config", {}).get("hints", False))
+        self.hint_pull = True  # move colours toward the hints after the generator (hint_pull.py)
 
     @torch.inference_mode()
     def translate_tensor(self, x: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
@@ -42,7 +44,10 @@ class Predictor:
             x = torch.cat([x, hints.to(x.device, x.dtype)], 1)
         x = x.to(self.device).contiguous(memory_format=torch.channels_last)
         with self.precision.autocast():
-            return self.net(x).float().contiguous()
+            out = self.net(x).float().contiguous()
+        if hints is not None and self.hint_pull:
+            out = pull_toward_hints(out, hints)
+        return out
 
     def translate_batch(
         self, images: list[Image.Image], fit: str = "resize", hints: list[Image.Image | None] | None = None

@@ -13,19 +13,28 @@ from engine.models.layers import conv_bias, init_weights, norm_layer
 class PatchGAN(nn.Module):
     """C64-C128-C256-C512 for n_layers=3: stride 2 except the last two convs, 1-channel map.
 
-    Layout and keys match the official `NLayerDiscriminator`.
+    Layout and keys match the official `NLayerDiscriminator`. `spectral` wraps the middle convs
+    in spectral normalisation, as SPADE's discriminator does (with instance norm after them).
     """
 
-    def __init__(self, in_channels: int = 6, ndf: int = 64, n_layers: int = 3, norm: str = "batch"):
+    def __init__(
+        self,
+        in_channels: int = 6,
+        ndf: int = 64,
+        n_layers: int = 3,
+        norm: str = "batch",
+        spectral: bool = False,
+    ):
         super().__init__()
         bias = conv_bias(norm)
+        wrap = nn.utils.spectral_norm if spectral else (lambda conv: conv)
         layers: list[nn.Module] = [nn.Conv2d(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         mult = 1
         for n in range(1, n_layers + 1):
             prev, mult = mult, min(2**n, 8)
             stride = 2 if n < n_layers else 1
             layers += [
-                nn.Conv2d(ndf * prev, ndf * mult, 4, stride, 1, bias=bias),
+                wrap(nn.Conv2d(ndf * prev, ndf * mult, 4, stride, 1, bias=bias)),
                 norm_layer(norm, ndf * mult),
                 nn.LeakyReLU(0.2, True),
             ]
@@ -51,10 +60,18 @@ class MultiScalePatchGAN(nn.Module):
     coarse ones judge the whole shoe's shape while the full-size one judges texture."""
 
     def __init__(
-        self, scales: int, in_channels: int = 6, ndf: int = 64, n_layers: int = 3, norm: str = "batch"
+        self,
+        scales: int,
+        in_channels: int = 6,
+        ndf: int = 64,
+        n_layers: int = 3,
+        norm: str = "batch",
+        spectral: bool = False,
     ):
         super().__init__()
-        self.scales = nn.ModuleList(PatchGAN(in_channels, ndf, n_layers, norm) for _ in range(scales))
+        self.scales = nn.ModuleList(
+            PatchGAN(in_channels, ndf, n_layers, norm, spectral) for _ in range(scales)
+        )
         self.downsample = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -70,11 +87,13 @@ class MultiScalePatchGAN(nn.Module):
         return found
 
 
-def build_discriminator(scales: int, in_channels: int, ndf: int, n_layers: int, norm: str) -> nn.Module:
+def build_discriminator(
+    scales: int, in_channels: int, ndf: int, n_layers: int, norm: str, spectral: bool = False
+) -> nn.Module:
     """One PatchGAN (the official layout and keys) or several at falling scales."""
     if scales == 1:
-        return PatchGAN(in_channels, ndf, n_layers, norm)
-    return MultiScalePatchGAN(scales, in_channels, ndf, n_layers, norm)
+        return PatchGAN(in_channels, ndf, n_layers, norm, spectral)
+    return MultiScalePatchGAN(scales, in_channels, ndf, n_layers, norm, spectral)
 
 
 def scale_outputs(net: nn.Module, x: torch.Tensor) -> list[list[torch.Tensor]]:

@@ -5,7 +5,8 @@ from the label map, so the layout survives normalisation instead of being washed
 conv net on the map resized to the activations; `SPADEResBlock` is the paper's residual block
 (SPADE, LeakyReLU, 3x3 conv, twice, with a learned 1x1 shortcut when widths differ);
 `SPADEGenerator` starts from the map (or a style code) at 1/32 size and upsamples through those
-blocks. Module names follow the official code (head_0, G_middle_0, up_0, conv_img...).
+blocks; `StyleEncoder` turns a photo into the mean and log-variance of that code (the VAE
+variant). Module names follow the official code (head_0, G_middle_0, up_0, conv_img, fc_mu...).
 """
 
 from __future__ import annotations
@@ -39,18 +40,20 @@ class SPADE(nn.Module):
 
 
 class SPADEResBlock(nn.Module):
-    def __init__(self, fin: int, fout: int, label_channels: int, spectral: bool = True) -> None:
+    def __init__(
+        self, fin: int, fout: int, label_channels: int, spectral: bool = True, hidden: int = 128
+    ) -> None:
         super().__init__()
         middle = min(fin, fout)
         wrap = spectral_norm if spectral else (lambda m: m)
         self.conv_0 = wrap(nn.Conv2d(fin, middle, 3, padding=1))
         self.conv_1 = wrap(nn.Conv2d(middle, fout, 3, padding=1))
-        self.norm_0 = SPADE(fin, label_channels)
-        self.norm_1 = SPADE(middle, label_channels)
+        self.norm_0 = SPADE(fin, label_channels, hidden)
+        self.norm_1 = SPADE(middle, label_channels, hidden)
         self.learned_shortcut = fin != fout
         if self.learned_shortcut:
             self.conv_s = wrap(nn.Conv2d(fin, fout, 1, bias=False))
-            self.norm_s = SPADE(fin, label_channels)
+            self.norm_s = SPADE(fin, label_channels, hidden)
 
     def forward(self, x: torch.Tensor, segmap: torch.Tensor) -> torch.Tensor:
         shortcut = self.conv_s(self.norm_s(x, segmap)) if self.learned_shortcut else x
@@ -61,9 +64,13 @@ class SPADEResBlock(nn.Module):
 
 class SPADEGenerator(nn.Module):
     """Label map (one-hot, N x classes x H x W) -> image; with `z_dim`, a style code sets the
-    start instead of the downsampled map (the VAE variant: a reference photo picks the style)."""
+    start instead of the downsampled map (the VAE variant: a reference photo picks the style).
+    `hidden`: the width of every SPADE's conv net (128 in the paper; at full resolution these
+    nets cost more than the blocks they modulate when the generator is narrow)."""
 
-    def __init__(self, label_channels: int, ngf: int = 64, size: int = 256, z_dim: int = 0) -> None:
+    def __init__(
+        self, label_channels: int, ngf: int = 64, size: int = 256, z_dim: int = 0, hidden: int = 128
+    ) -> None:
         super().__init__()
         if size % 2**UPSAMPLINGS:
             raise ValueError(f"SPADE needs a size divisible by {2**UPSAMPLINGS}, got {size}")
@@ -75,7 +82,7 @@ class SPADEGenerator(nn.Module):
         widths = [16, 16, 16, 16, 8, 4, 2, 1]
         names = ["head_0", "G_middle_0", "G_middle_1", "up_0", "up_1", "up_2", "up_3"]
         for name, fin, fout in zip(names, widths, widths[1:]):
-            self.add_module(name, SPADEResBlock(fin * ngf, fout * ngf, label_channels))
+            self.add_module(name, SPADEResBlock(fin * ngf, fout * ngf, label_channels, hidden=hidden))
         self.conv_img = nn.Conv2d(ngf, 3, 3, padding=1)
 
     def forward(self, segmap: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
@@ -91,3 +98,25 @@ class SPADEGenerator(nn.Module):
         for block in (self.up_0, self.up_1, self.up_2, self.up_3):
             x = block(F.interpolate(x, scale_factor=2), segmap)
         return torch.tanh(self.conv_img(F.leaky_relu(x, 0.2)))
+
+
+class StyleEncoder(nn.Module):
+    """Photo -> (mu, logvar) of the style code: stride-2 3x3 convs with instance norm down to
+    4x4 (the photo is resized to 256 first), then two linear heads, as SPADE's ConvEncoder."""
+
+    def __init__(self, z_dim: int = 256, ndf: int = 64) -> None:
+        super().__init__()
+        widths = [3, ndf, ndf * 2, ndf * 4, ndf * 8, ndf * 8, ndf * 8]
+        layers: list[nn.Module] = []
+        for fin, fout in zip(widths, widths[1:]):
+            layers += [spectral_norm(nn.Conv2d(fin, fout, 3, 2, 1)), nn.InstanceNorm2d(fout, affine=False)]
+            layers.append(nn.LeakyReLU(0.2))
+        self.features = nn.Sequential(*layers, nn.Flatten())
+        self.fc_mu = nn.Linear(ndf * 8 * 16, z_dim)
+        self.fc_var = nn.Linear(ndf * 8 * 16, z_dim)
+
+    def forward(self, photo: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if photo.shape[-2:] != (256, 256):
+            photo = F.interpolate(photo, size=(256, 256), mode="bilinear", align_corners=False)
+        h = self.features(photo)
+        return self.fc_mu(h), self.fc_var(h)

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from engine.errors import UserError
-from engine.models.layers import conv_bias, init_weights, norm_layer
+from engine.models.layers import concat_channels, conv_bias, init_weights, norm_layer
 
 
 def unet_channels(depth: int, ngf: int) -> list[int]:
@@ -77,7 +77,7 @@ class UNetGenerator(nn.Module):
             skips.append(x)
         skips.pop()  # the innermost output feeds the decoder directly
         for dec in self.decoders:
-            x = torch.cat([skips.pop(), dec(x)], dim=1)  # [skip, up], as the official code
+            x = concat_channels([skips.pop(), dec(x)])  # [skip, up], as the official code
         return self.final(x)
 
 

@@ -35,6 +35,7 @@ class BundledModel:
     file: str
     kind: str
     description: str
+    reads_label_maps: bool = False  # a pix2pix model whose input is a rendered label map
 
     @property
     def path(self) -> Path:
@@ -55,6 +56,25 @@ BUNDLED = {
         ),
         BundledModel("default-vae", "vae-fashion-mnist.safetensors", "latent", "VAE on Fashion-MNIST"),
         BundledModel("default-dcgan", "dcgan-fashion-mnist.safetensors", "latent", "DCGAN on Fashion-MNIST"),
+        BundledModel(
+            "default-facades-pix2pix",
+            "pix2pix-facades.safetensors",
+            "image-to-image",
+            "facade label map -> photo (pix2pix, the comparison for pix2pixHD and SPADE)",
+            reads_label_maps=True,
+        ),
+        BundledModel(
+            "default-pix2pixhd",
+            "pix2pixhd-facades.safetensors",
+            "label-map",
+            "facade label map -> photo (pix2pixHD)",
+        ),
+        BundledModel(
+            "default-spade",
+            "spade-facades.safetensors",
+            "label-map",
+            "facade label map + style -> photo (SPADE)",
+        ),
         BundledModel(
             "default-cyclegan",
             "cyclegan-shoes2handbags.safetensors",

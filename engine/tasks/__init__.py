@@ -10,7 +10,7 @@ import pkgutil
 from engine.errors import UserError
 from engine.tasks.base import Task
 
-NOT_TASKS = ("base", "template")
+NOT_TASKS = ("base", "conditional", "label_to_image", "template")
 
 
 def task_names() -> list[str]:

@@ -24,7 +24,7 @@ from engine.models.image_pool import ImagePool
 from engine.models.layers import NORMS
 from engine.models.patchgan import PatchGAN
 from engine.models.resnet import ResnetGenerator
-from engine.tasks.base import Task
+from engine.tasks.base import Task, adam
 
 
 @dataclass
@@ -119,8 +119,8 @@ class CycleGAN(Task):
         betas = (config.beta1, config.beta2)
         generators = [*self.nets["G_A"].parameters(), *self.nets["G_B"].parameters()]
         discriminators = [*self.nets["D_A"].parameters(), *self.nets["D_B"].parameters()]
-        self.optimizers["G"] = torch.optim.Adam(generators, config.lr, betas=betas)
-        self.optimizers["D"] = torch.optim.Adam(discriminators, config.lr, betas=betas)
+        self.optimizers["G"] = adam(generators, config.lr, betas)
+        self.optimizers["D"] = adam(discriminators, config.lr, betas)
         self.pools = {"A": ImagePool(config.pool_size), "B": ImagePool(config.pool_size)}
         self.generators = CycleGenerators(self.nets["G_A"], self.nets["G_B"], config.lambda_identity > 0)
         self.discriminators = CycleDiscriminators(self.nets["D_A"], self.nets["D_B"])

@@ -20,7 +20,7 @@ from engine.data.image_folders import open_image_dataset
 from engine.errors import UserError
 from engine.losses import GAN_MODES, gan_loss, gradient_penalty
 from engine.models.dcgan import IMAGE_SIZES, DCGANDiscriminator, DCGANGenerator
-from engine.tasks.base import Task
+from engine.tasks.base import Task, adam
 
 GRID = 8  # samples per row of the sample grid
 
@@ -85,7 +85,7 @@ class DCGANTask(Task):
         self.nets["G"] = build_generator(c).to(self.device)
         self.nets["D"] = build_discriminator(c).to(self.device)
         for name, net in self.nets.items():
-            self.optimizers[name] = torch.optim.Adam(net.parameters(), c.lr, betas=(c.beta1, c.beta2))
+            self.optimizers[name] = adam(net.parameters(), c.lr, (c.beta1, c.beta2))
         self.G, self.D = self.nets["G"], self.nets["D"]
 
     def make_dataset(self, data: str, phase: str, train: bool, skip_bad: bool = False):

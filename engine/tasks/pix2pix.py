@@ -25,15 +25,14 @@ from engine.errors import UserError
 from engine.losses import (
     PLAIN_GAN_MODES,
     PerceptualLoss,
-    feature_matching_loss,
-    gan_loss,
     l1_loss,
 )
 from engine.models.layers import NORMS
-from engine.models.patchgan import build_discriminator, scale_outputs
+from engine.models.patchgan import build_discriminator
 from engine.models.unet import UNetGenerator, depth_for_size
 from engine.models.vgg import load_vgg19
-from engine.tasks.base import Task
+from engine.tasks.base import Task, adam
+from engine.tasks.conditional import discriminator_losses, generator_gan_losses
 
 MODES = ("l1", "l1+cgan")
 
@@ -56,6 +55,7 @@ class Pix2PixConfig:
     beta2: float = 0.999
     drawing_aug: bool = field(default=False, metadata={"help": "redraw edge inputs like human drawings"})
     hints: bool = field(default=False, metadata={"help": "the generator takes colour-hint channels"})
+    hint_rate: float = field(default=0.65, metadata={"help": "share of training pairs given hints"})
     init_from: str = field(default="", metadata={"help": "start from this model (name, run or file)"})
     lambda_fm: float = field(default=0.0, metadata={"help": "discriminator feature matching weight"})
     lambda_vgg: float = field(default=0.0, metadata={"help": "VGG19 perceptual loss weight"})
@@ -98,11 +98,11 @@ class Pix2Pix(Task):
         self.visual_names.append("real_B")
         self.nets["G"] = build_generator(config).to(device)
         betas = (config.beta1, config.beta2)
-        self.optimizers["G"] = torch.optim.Adam(self.nets["G"].parameters(), config.lr, betas=betas)
+        self.optimizers["G"] = adam(self.nets["G"].parameters(), config.lr, betas)
         if self.use_gan:
             d_args = (config.d_scales, 6, config.ndf, config.n_layers, config.norm)
             self.nets["D"] = build_discriminator(*d_args).to(device)
-            self.optimizers["D"] = torch.optim.Adam(self.nets["D"].parameters(), config.lr, betas=betas)
+            self.optimizers["D"] = adam(self.nets["D"].parameters(), config.lr, betas)
         if config.init_from:
             load_initial_weights(self.nets, config.init_from)
         self.G, self.D = self.nets["G"], self.nets.get("D")
@@ -114,7 +114,9 @@ class Pix2Pix(Task):
     def make_dataset(self, data: str, phase: str, train: bool, skip_bad: bool = False):
         c = self.config
         drawing = ("replace" if train else "extra") if c.drawing_aug else "off"
-        augment = PairAugment(drawing, c.hints) if drawing != "off" or c.hints else None
+        augment = (
+            PairAugment(drawing, c.hints, hint_rate=c.hint_rate) if drawing != "off" or c.hints else None
+        )
         return open_paired_dataset(
             data, phase, c.direction, c.load_size, c.crop_size, train, skip_bad, augment
         )
@@ -136,8 +138,9 @@ class Pix2Pix(Task):
         with self.precision.autocast():
             fake_B = self.G(self.generator_input(batch))
         losses: dict[str, torch.Tensor] = {}
+        mode = self.config.gan_mode
         if self.use_gan:
-            losses.update(self.discriminator_losses(real_A, real_B, fake_B))
+            losses.update(discriminator_losses(self.D, real_A, real_B, fake_B, mode, self.precision))
             self.precision.step(losses["D"], self.optimizers["D"])
         losses["G_L1"] = l1_loss(fake_B, real_B)
         loss_G = self.config.lambda_l1 * losses["G_L1"]
@@ -146,39 +149,15 @@ class Pix2Pix(Task):
                 losses["G_VGG"] = self.perceptual(fake_B, real_B)
             loss_G = loss_G + self.config.lambda_vgg * losses["G_VGG"]
         if self.use_gan:
-            losses.update(self.generator_gan_losses(real_A, real_B, fake_B))
+            fm = bool(self.config.lambda_fm)
+            d_plain = self.nets["D"]  # unwrapped: no gradient sync for D in G's step
+            gan = generator_gan_losses(d_plain, real_A, real_B, fake_B, mode, self.precision, fm)
+            losses["G_GAN"] = gan["G_GAN"]
+            if fm:
+                losses["G_FM"] = gan["FM"]
             loss_G = loss_G + losses["G_GAN"] + self.config.lambda_fm * losses.get("G_FM", 0.0)
         self.precision.step(loss_G, self.optimizers["G"])
         return {k: float(v.detach()) for k, v in losses.items()}
-
-    def discriminator_losses(self, real_A, real_B, fake_B) -> dict[str, torch.Tensor]:
-        """D's loss on real and generated pairs, averaged over its scales."""
-        mode = self.config.gan_mode
-        with self.precision.autocast():
-            pred_fake = per_scale(self.D(torch.cat([real_A, fake_B.detach()], 1)))
-            pred_real = per_scale(self.D(torch.cat([real_A, real_B], 1)))
-        losses = {
-            "D_fake": mean(gan_loss(pred, False, mode) for pred in pred_fake),
-            "D_real": mean(gan_loss(pred, True, mode) for pred in pred_real),
-        }
-        losses["D"] = (losses["D_fake"] + losses["D_real"]) * 0.5
-        return losses
-
-    def generator_gan_losses(self, real_A, real_B, fake_B) -> dict[str, torch.Tensor]:
-        """G's cGAN loss (and feature matching) through a frozen D, averaged over its scales."""
-        d_plain = self.nets["D"]  # unwrapped: no gradient sync for D in G's step
-        d_plain.requires_grad_(False)
-        with self.precision.autocast():
-            fake = scale_outputs(d_plain, torch.cat([real_A, fake_B], 1))
-            if self.config.lambda_fm:
-                with torch.no_grad():
-                    real = scale_outputs(d_plain, torch.cat([real_A, real_B], 1))
-        d_plain.requires_grad_(True)
-        mode = self.config.gan_mode
-        losses = {"G_GAN": mean(gan_loss(f[-1], True, mode, for_discriminator=False) for f in fake)}
-        if self.config.lambda_fm:
-            losses["G_FM"] = mean(feature_matching_loss(f[:-1], r[:-1]) for f, r in zip(fake, real))
-        return losses
 
     @torch.no_grad()
     def generate(self, batch: dict, key: str = "A") -> torch.Tensor:
@@ -207,16 +186,6 @@ class Pix2Pix(Task):
             shown["drawn_A"] = batch["A_drawn"].to(self.device)
             shown["fake_B_drawn"] = self.generate(batch, "A_drawn")
         return shown
-
-
-def per_scale(pred: torch.Tensor | list[torch.Tensor]) -> list[torch.Tensor]:
-    """D's output map(s) as a list: one PatchGAN gives a tensor, a multi-scale D a list."""
-    return pred if isinstance(pred, list) else [pred]
-
-
-def mean(values) -> torch.Tensor:
-    values = list(values)
-    return sum(values) / len(values)
 
 
 def paint_hints(image: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:

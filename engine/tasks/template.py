@@ -19,7 +19,7 @@ from torch import nn
 from engine.data.datasets import open_paired_dataset
 from engine.losses import l1_loss
 from engine.models.unet import UNetGenerator, depth_for_size
-from engine.tasks.base import Task
+from engine.tasks.base import Task, adam
 
 
 @dataclass
@@ -50,7 +50,7 @@ class TemplateTask(Task):
         self.loss_names = ["G_L1"]  # every value train_step returns, logged and plotted
         self.visual_names = ["real_A", "fake_B", "real_B"]  # the sample grid's columns
         self.nets.update({k: v.to(device) for k, v in self.build_served(config).items()})
-        self.optimizers["G"] = torch.optim.Adam(self.nets["G"].parameters(), config.lr, betas=(0.5, 0.999))
+        self.optimizers["G"] = adam(self.nets["G"].parameters(), config.lr, (0.5, 0.999))
         self.G = self.nets["G"]
 
     def make_dataset(self, data: str, phase: str, train: bool, skip_bad: bool = False):

@@ -19,7 +19,7 @@ from torch import nn
 from engine.data.image_folders import open_image_dataset
 from engine.models.dcgan import IMAGE_SIZES
 from engine.models.vae import VAE, kl_divergence
-from engine.tasks.base import Task
+from engine.tasks.base import Task, adam
 
 
 @dataclass
@@ -65,7 +65,7 @@ class VAETask(Task):
     def _build(self) -> None:
         c = self.config
         self.nets["G"] = build_model(c, self.variational).to(self.device)
-        self.optimizers["G"] = torch.optim.Adam(self.nets["G"].parameters(), c.lr, betas=(c.beta1, c.beta2))
+        self.optimizers["G"] = adam(self.nets["G"].parameters(), c.lr, (c.beta1, c.beta2))
         self.model = self.nets["G"]
 
     def make_dataset(self, data: str, phase: str, train: bool, skip_bad: bool = False):

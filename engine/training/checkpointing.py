@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import torch
+
 from engine.errors import UserError
 from engine.store.checkpoints import (
     BEST_CHECKPOINT,
@@ -35,12 +37,28 @@ def restore(task, schedulers: dict, checkpoint: Path | None, rank: int) -> int:
         net.load_state_dict(nets[name])
     state = load_resume_state(checkpoint)
     for name, opt in task.optimizers.items():
-        opt.load_state_dict(state["optimizers"][name])
+        load_optimizer_state(opt, state["optimizers"][name])
     for name, sched in schedulers.items():
         sched.load_state_dict(state["schedulers"][name])
     task.load_extra_state(state.get("task", {}))
     set_rng_state(state["rng"][min(rank, len(state["rng"]) - 1)])
     return int(meta["step"])
+
+
+def load_optimizer_state(optimizer, state: dict) -> None:
+    """The saved moments and hyperparameters, keeping this process's kernel choice (fused or
+    not): that is how the machine runs Adam, not part of the run. Checkpoints store moments
+    contiguous; a fused kernel walks them in the weight's memory order (channels_last here), so
+    they get the weight's layout back, or the resumed run would drift."""
+    kernels = [{k: group.get(k) for k in ("fused", "foreach")} for group in optimizer.param_groups]
+    optimizer.load_state_dict(state)
+    for group, kernel in zip(optimizer.param_groups, kernels):
+        group.update(kernel)
+        for param in group["params"]:
+            moments = optimizer.state.get(param, {})
+            for key, value in moments.items():
+                if torch.is_tensor(value) and value.shape == param.shape and value.stride() != param.stride():
+                    moments[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
 
 
 class Checkpointer:

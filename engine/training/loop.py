@@ -86,7 +86,8 @@ def build_task(plan: RunPlan, device: torch.device, rank: int, world: int):
     """The task, its training data and lr schedules, restored to the checkpoint's step when
     resuming (weights, optimizers, schedules, RNG). -> (task, dataset, settings, schedulers, step)"""
     TaskType = get_task(plan.task_name)
-    task = TaskType(TaskType.Config(**plan.task_config), device, Precision(device, plan.settings.precision))
+    config = TaskType.settle_config(TaskType.Config(**plan.task_config), plan.settings.data)
+    task = TaskType(config, device, Precision(device, plan.settings.precision))
     for net in task.nets.values():  # faster convolutions on CPU and GPU alike
         net.to(memory_format=torch.channels_last)
     data = task.make_dataset(plan.settings.data, "train", train=True, skip_bad=plan.settings.skip_bad_images)

@@ -38,6 +38,19 @@ PRESETS: dict[str, dict[str, dict]] = {
         },
         "paper: 256 px, 9 blocks, LSGAN": {},
     },
+    "pix2pixhd": {
+        "facades, reduced (as default-pix2pixhd: ngf 16, batch 1)": {"ngf": 16, "ndf": 32},
+        "paper: ngf 64, 2 scales, FM and VGG 10": {},
+    },
+    "spade": {
+        "facades, reduced (as default-spade: ngf 16, hidden 32, style code 64)": {
+            "ngf": 16,
+            "ndf": 32,
+            "spade_hidden": 32,
+            "z_dim": 64,
+        },  # fmt: skip
+        "paper: ngf 64, hidden 128, style encoder z 256": {"z_dim": 256},
+    },
     "vae": {"problem set: VAE, latent 64": {"latent_dim": 64}},
     "dcgan": {
         "problem set: DCGAN, z 100": {"latent_dim": 100},
@@ -68,7 +81,8 @@ def preset_names(task: str) -> list[str]:
 def preset_config(task: str, preset: str) -> dict:
     """Every field of the task's Config: its default, overridden by the preset."""
     config_type = get_task(task).Config
-    values = {f.name: f.default for f in dataclasses.fields(config_type)}
+    fields = dataclasses.fields(config_type)  # list fields (a palette) come from the data
+    values = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
     if preset == DEFAULTS_NAME:
         return values
     if preset not in PRESETS.get(task, {}):

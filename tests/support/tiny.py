@@ -60,3 +60,49 @@ def write_unaligned_dataset(root: Path, count: int = 6, size: int = 32) -> Path:
             a.save(root / f"{split}A" / f"{i}.png")
             b.save(root / f"{split}B" / f"{i + 50}.png")  # no shared names: nothing pairs them
     return root
+
+
+TINY_LABELS = {
+    "ngf": 4, "ndf": 8, "n_layers": 2, "load_size": 68, "crop_size": 64, "lambda_vgg": 0.0,
+}  # fmt: skip
+# each class's flat colour in the photos (the tiny scenes' "texture"), facades palette order
+SCENE_COLOURS = [(90, 90, 90), (200, 170, 140), (40, 60, 90), (120, 60, 30)]
+
+
+def scene(i: int, size: int) -> tuple[np.ndarray, Image.Image]:
+    """A label map of rectangles (classes 0-3 on class 1, like windows on a facade) and its photo."""
+    rng = np.random.default_rng(i)
+    labels = np.ones((size, size), np.uint8)
+    labels[: size // 6] = 0  # sky
+    for _ in range(4):
+        y, x = rng.integers(size // 6, size - 12, 2)
+        labels[y : y + 10, x : x + 8] = rng.integers(2, 4)
+    photo = np.asarray(SCENE_COLOURS, np.uint8)[labels]
+    return labels, Image.fromarray(photo)
+
+
+def write_label_dataset(root: Path, layout: str = "aligned", size: int = 64, count: int = 6) -> Path:
+    """'aligned': pix2pix facades style, photo | colour map (facades colours, saved as JPEG so
+    the colours blur as the real ones do); 'folders': train|val/labels/*.png index PNGs with a
+    palette + train|val/images/*.jpg and root/classes.txt."""
+    from engine.data.label_maps import FACADES
+
+    for split, start, n in (("train", 0, count), ("val", 100, 2)):
+        for i in range(start, start + n):
+            labels, photo = scene(i, size)
+            if layout == "aligned":
+                (root / split).mkdir(parents=True, exist_ok=True)
+                pair = Image.new("RGB", (2 * size, size))
+                pair.paste(photo, (0, 0))
+                pair.paste(FACADES.render(labels), (size, 0))
+                pair.save(root / split / f"{i}.jpg", quality=90)
+            else:
+                for sub in ("labels", "images"):
+                    (root / split / sub).mkdir(parents=True, exist_ok=True)
+                indexed = Image.fromarray(labels, "P")
+                indexed.putpalette([v for c in ((0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)) for v in c])
+                indexed.save(root / split / "labels" / f"{i}.png")
+                photo.save(root / split / "images" / f"{i}.jpg", quality=90)
+    if layout == "folders":
+        (root / "classes.txt").write_text("sky\nwall\nwindow\ndoor\n")
+    return root

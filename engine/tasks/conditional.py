@@ -1,0 +1,59 @@
+"""The two halves of a conditional-GAN step that pix2pix, pix2pixHD and SPADE share: the
+discriminator judges (condition, image) pairs at one or more scales, then the generator is
+scored through a frozen copy of it (adversarial loss and feature matching)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from engine.losses import feature_matching_loss, gan_loss
+from engine.models.patchgan import scale_outputs
+from engine.precision import Precision
+
+
+def per_scale(pred: torch.Tensor | list[torch.Tensor]) -> list[torch.Tensor]:
+    """D's output map(s) as a list: one PatchGAN gives a tensor, a multi-scale D a list."""
+    return pred if isinstance(pred, list) else [pred]
+
+
+def mean(values) -> torch.Tensor:
+    values = list(values)
+    return sum(values) / len(values)
+
+
+def discriminator_losses(
+    D: nn.Module, condition, real, fake, mode: str, precision: Precision
+) -> dict[str, torch.Tensor]:
+    """D's loss on real and generated pairs ("D_real", "D_fake", and "D" their mean), averaged
+    over its scales; the generated image is detached, so only D learns from it."""
+    with precision.autocast():
+        pred_fake = per_scale(D(torch.cat([condition, fake.detach()], 1)))
+        pred_real = per_scale(D(torch.cat([condition, real], 1)))
+    losses = {
+        "D_fake": mean(gan_loss(pred, False, mode) for pred in pred_fake),
+        "D_real": mean(gan_loss(pred, True, mode) for pred in pred_real),
+    }
+    losses["D"] = (losses["D_fake"] + losses["D_real"]) * 0.5
+    return losses
+
+
+def generator_gan_losses(
+    D: nn.Module, condition, real, fake, mode: str, precision: Precision, feature_matching: bool
+) -> dict[str, torch.Tensor]:
+    """G's adversarial loss ("G_GAN") through D with its weights frozen, and with
+    `feature_matching` the L1 between D's activations on the fake and the real pair ("FM",
+    the mean over layers, then over scales). Pass the unwrapped D: no gradient sync for D here."""
+    D.requires_grad_(False)
+    with precision.autocast():
+        fake_features = scale_outputs(D, torch.cat([condition, fake], 1))
+        if feature_matching:
+            with torch.no_grad():
+                real_features = scale_outputs(D, torch.cat([condition, real], 1))
+    D.requires_grad_(True)
+    losses = {"G_GAN": mean(gan_loss(f[-1], True, mode, for_discriminator=False) for f in fake_features)}
+    if feature_matching:
+        losses["FM"] = mean(
+            feature_matching_loss(f[:-1], r[:-1]) for f, r in zip(fake_features, real_features)
+        )
+    return losses

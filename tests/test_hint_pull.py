@@ -1,0 +1,65 @@
+"""The colour pull after the generator: hinted colours come through near their dabs, on the
+object only, and nothing moves without hints."""
+
+import torch
+
+from engine.inference.hint_pull import gaussian_blur, pull_toward_hints
+from engine.inference.loader import load_predictor
+
+
+def grey_shoe_on_paper() -> torch.Tensor:
+    image = torch.ones(1, 3, 128, 128)  # paper white
+    image[:, :, 32:96, 16:112] = -0.2  # a grey object
+    return image
+
+
+def red_dab(row: int, col: int) -> torch.Tensor:
+    hints = torch.zeros(1, 4, 128, 128)
+    hints[:, 0, row - 3 : row + 3, col - 3 : col + 3] = 0.8
+    hints[:, 1:3, row - 3 : row + 3, col - 3 : col + 3] = -0.8
+    hints[:, 3, row - 3 : row + 3, col - 3 : col + 3] = 1.0
+    return hints
+
+
+def test_the_dab_colour_spreads_over_the_nearby_object_only():
+    out = pull_toward_hints(grey_shoe_on_paper(), red_dab(64, 40))
+    near, far = out[0, :, 64, 48], out[0, :, 64, 108]
+    assert near[0] > 0.5 and near[1] < -0.5  # red, where it was grey
+    assert torch.allclose(far, torch.full((3,), -0.2), atol=0.02)  # 68 px away: untouched
+    assert torch.equal(out[0, :, 10, 40], torch.ones(3))  # the paper stays white
+
+
+def test_without_hints_nothing_moves():
+    image = grey_shoe_on_paper()
+    assert torch.equal(pull_toward_hints(image, torch.zeros(1, 4, 128, 128)), image)
+
+
+def test_blur_keeps_a_constant_and_spreads_a_point():
+    assert torch.allclose(
+        gaussian_blur(torch.full((1, 2, 20, 20), 0.3), 2.0), torch.full((1, 2, 20, 20), 0.3)
+    )
+    point = torch.zeros(1, 1, 21, 21)
+    point[..., 10, 10] = 1.0
+    spread = gaussian_blur(point, 2.0)
+    assert abs(spread.sum().item() - 1.0) < 1e-5 and spread[..., 10, 12] > spread[..., 10, 14] > 0
+
+
+def test_the_predictor_pulls_unless_asked_for_raw_colours(aligned_dataset):
+    from engine.training.loop import TrainSettings, train
+    from support.tiny import TINY_PIX2PIX
+
+    run = train(
+        "pix2pix",
+        TrainSettings(data=str(aligned_dataset), max_steps=1, batch_size=2),
+        {**TINY_PIX2PIX, "hints": True, "mode": "l1"},
+    )
+    predictor = load_predictor(run)
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    dab = torch.zeros(1, 4, 32, 32)
+    dab[:, 0, 12:18, 12:18], dab[:, 3, 12:18, 12:18] = 1.0, 1.0
+    pulled = predictor.translate_tensor(x, dab)
+    predictor.hint_pull = False
+    raw = predictor.translate_tensor(x, dab)
+    assert torch.equal(pulled, pull_toward_hints(raw, dab))
+    assert (pulled[0, 0, 12:18, 12:18] >= raw[0, 0, 12:18, 12:18]).all()
+    assert pulled[0, 0, 12:18, 12:18].mean() > raw[0, 0, 12:18, 12:18].mean()

@@ -1,0 +1,93 @@
+"""Paint a scene: the canvas's server functions answer with one photo per model, random maps
+come from the test set or are drawn, uploads of colour or index maps work, and errors are
+messages."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.data.label_maps import FACADES
+from engine.training.loop import TrainSettings, train
+from studio.scene import SceneDemo, build_scene_demo
+from support.tiny import TINY_LABELS, scene, write_label_dataset
+
+
+@pytest.fixture
+def scene_runs(tmp_path) -> dict[str, str]:
+    data = write_label_dataset(tmp_path / "facades", "aligned")
+    settings = TrainSettings(data=str(data), max_steps=1, batch_size=2, sample_size=2)
+    hd = train("pix2pixhd", settings, TINY_LABELS)
+    spade = train("spade", settings, {**TINY_LABELS, "z_dim": 8})
+    return {"pix2pixHD": hd, "SPADE": spade}
+
+
+def test_painting_answers_with_every_model_and_styles_change_spade(scene_runs, tmp_path):
+    demo = SceneDemo(scene_runs, test_maps=None)
+    assert demo.palette == FACADES and demo.live == ["pix2pixHD", "SPADE"]
+    labels, photo = scene(4, 64)
+    painted = FACADES.render(labels)
+    photos, message = demo.paint(painted, None, 0)
+    assert [p.size for p in photos] == [(64, 64), (64, 64)] and "random style #0" in message
+    other, _ = demo.paint(painted, None, 1)
+    assert other[0].tobytes() == photos[0].tobytes()  # pix2pixHD: one photo per map
+    assert other[1].tobytes() != photos[1].tobytes()  # SPADE: another style
+    styled, message = demo.paint(painted, photo, 0)
+    assert "your photo" in message and styled[1].size == (64, 64)
+
+
+def test_random_maps_come_from_the_test_set_or_are_drawn(scene_runs, tmp_path):
+    drawn = SceneDemo(scene_runs, test_maps=None)
+    image, message = drawn.random_map(3)
+    assert message == "a random facade" and image.size == (256, 256)
+    assert set(np.unique(FACADES.decode(np.asarray(image)))) >= {0, 1, 2}  # background, facade, windows
+    test_set = write_label_dataset(tmp_path / "local", "aligned")
+    (test_set / "val").rename(test_set / "test")
+    picked, message = SceneDemo(scene_runs, test_maps=test_set).random_map(0)
+    assert message.startswith("test map") and picked.size == (64, 64)
+
+
+def test_uploads_and_bad_input_give_messages(scene_runs, tmp_path, monkeypatch):
+    demo = SceneDemo(scene_runs, test_maps=None)
+    monkeypatch.setattr("studio.uploads.get_upload_folder", lambda: str(tmp_path))
+    labels, _ = scene(5, 64)
+    FACADES.render(labels).save(tmp_path / "map.png")
+    photo, message = demo.upload(str(tmp_path / "map.png"), "SPADE", None, 2)
+    assert photo.size == (64, 64) and message == ""
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    photo, message = demo.upload(str(tmp_path / "broken.png"), "SPADE", None, 0)
+    assert photo is None and message.startswith("Could not use that") and str(tmp_path) not in message
+    photo, message = demo.upload(None, "SPADE", None, 0)
+    assert photo is None and "label map" in message
+    photo, message = demo.upload(str(tmp_path / "map.png"), "/etc/passwd", None, 0)
+    assert photo is None and "unknown model" in message
+
+
+def test_without_models_the_tab_says_what_to_do(tmp_path):
+    assert SceneDemo({"gone": str(tmp_path / "missing.safetensors")}, test_maps=None).palette == FACADES
+    demo = SceneDemo({}, test_maps=None)
+    photos, message = demo.paint(Image.new("RGB", (64, 64)), None, 0)
+    assert photos == [] and "train one" in message
+    assert build_scene_demo({}, None) is not None
+
+
+@pytest.mark.slow
+def test_the_scene_space_renders_an_uploaded_map(scene_runs, tmp_path):
+    from gradio_client import handle_file
+    from test_space import running_space
+
+    from studio.space import export_space
+
+    out = export_space(tmp_path / "space", "scene", scene_runs["SPADE"])
+    assert "test_maps=None" in (out / "app.py").read_text()
+    assert (out / "studio" / "scene_canvas.py").is_file()
+    labels, _ = scene(6, 64)
+    FACADES.render(labels).save(tmp_path / "map.png")
+    with running_space(out) as client:
+        photo, message = client.predict(
+            handle_file(str(tmp_path / "map.png")),
+            scene_runs["SPADE"],
+            None,
+            3,
+            api_name="/label_map_to_photo",
+        )
+        assert message == "" and Image.open(photo).size == (64, 64)
