@@ -46,7 +46,7 @@ class Predictor:
         with self.precision.autocast():
             out = self.net(x).float().contiguous()
         if hints is not None and self.hint_pull:
-            out = pull_toward_hints(out, hints)
+            out = pull_toward_hints(out, hints, drawing=x[:, :3])
         return out
 
     def translate_batch(
