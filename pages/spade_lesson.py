@@ -23,16 +23,17 @@ from pages.common import get_store
 EXPLANATION = r"""
 pix2pixHD feeds the label map in at the start and then normalises, layer after layer. For a
 region of one class the one-hot input is constant, a convolution of a constant is a constant,
-and instance normalisation subtracts exactly that mean: the layout is **washed out** before the
-generator can use it (the flat map below). SPADE normalises without parameters and then puts the
-layout back at every layer, pixel by pixel:
+and instance normalisation subtracts the mean over the image: a map of **one class becomes
+exactly zero, whichever class it is** (below: "all facade" and "all window" leave the same
+nothing), and in a mixed map a class keeps only its difference from the other classes present,
+so the same window looks different on different buildings. SPADE normalises without parameters
+and then puts the layout back at every layer, pixel by pixel:
 
 $$h' = \frac{h - \mu(h)}{\sigma(h)}\,\bigl(1 + \gamma(m)_{c,y,x}\bigr) + \beta(m)_{c,y,x}$$
 
-where $\gamma$ and $\beta$ come from a small conv net on the map $m$ resized to the layer. Below:
-a facade map, what a conv + instance norm leaves of it, and a SPADE model's own $\gamma$ and
-$\beta$ (averaged over channels) at the layer you pick: windows, cornices and the shop front are
-all there, so every layer knows what it is drawing where.
+where $\gamma$ and $\beta$ come from a small conv net on the map $m$ resized to the layer. Below a
+SPADE model's own $\gamma$ and $\beta$ (averaged over channels) at the layer you pick: the
+classes are there at every resolution, however many layers came before.
 """
 
 
@@ -44,11 +45,11 @@ def spade_models() -> dict[str, str]:
     return found
 
 
-def washed_out(labels: np.ndarray) -> np.ndarray:
-    """A random 3x3 conv of the one-hot map, then instance norm: what a plain generator keeps
-    (0 inside every region, a thin outline at its borders)."""
+def after_conv_and_norm(labels: np.ndarray) -> np.ndarray:
+    """A fixed random 3x3 conv of the one-hot map, then instance norm: what a plain generator's
+    first layer keeps of a map (mean |activation| over 8 channels)."""
     torch.manual_seed(0)
-    conv = nn.Conv2d(len(FACADES), 8, 3, padding=1)
+    conv = nn.Conv2d(len(FACADES), 8, 3, padding=1, padding_mode="replicate")
     with torch.no_grad():
         h = nn.InstanceNorm2d(8)(conv(one_hot(torch.from_numpy(labels), len(FACADES))[None]))
     return h[0].abs().mean(0).numpy()
@@ -91,12 +92,14 @@ def spade_section() -> None:
     st.markdown(EXPLANATION)
     seed = st.number_input("facade number", 0, 10_000, 7, key="learn.spade.seed")
     labels = random_facade(np.random.default_rng(int(seed)), 256)
-    left, middle = st.columns(2)
+    left, middle, right = st.columns(3)
     left.image(FACADES.render(labels), caption="label map", width="stretch")
     with middle:
-        heatmap(
-            washed_out(labels), "conv + instance norm: the layout is gone inside regions", "learn.spade.wash"
-        )
+        heatmap(after_conv_and_norm(labels), "conv + instance norm of the map", "learn.spade.wash")
+    for name in ("facade", "window"):
+        uniform = np.full((64, 64), FACADES.names.index(name), np.uint8)
+        largest = float(after_conv_and_norm(uniform).max())
+        right.metric(f"all-{name} map: largest value after conv + norm", f"{largest:.3f}")
     models = spade_models()
     if not models:
         st.info(

@@ -20,6 +20,9 @@ from studio.live_canvas import decode_data_url, encode_data_url
 
 CSS = """
 .scene { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+.scene-left { width: 390px; }
+.scene-right { flex: 1; min-width: 220px; }
+.scene-outputs { display: flex; flex-wrap: wrap; gap: 12px; }
 .scene-canvas { width: 384px; height: 384px; border: 1px solid #ccc; touch-action: none; cursor: crosshair; image-rendering: pixelated; }
 .scene-palette { display: grid; grid-template-columns: repeat(3, 1fr); gap: 4px; margin: 6px 0; max-width: 384px; }
 .scene-palette button { border: 2px solid transparent; border-radius: 4px; padding: 2px 4px; font-size: 12px; text-align: left; cursor: pointer; }
@@ -27,7 +30,7 @@ CSS = """
 .scene-palette i { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: middle; border: 1px solid #0003; }
 .scene-bar { margin: 6px 0; display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
 .scene figure { margin: 0; }
-.scene figure img { width: 256px; height: 256px; background: #fafafa; border: 1px solid #eee; display: block; }
+.scene figure img { width: 208px; height: 208px; background: #fafafa; border: 1px solid #eee; display: block; }
 .scene-download:not([href]) { display: none; }
 """
 JS = """
@@ -148,7 +151,7 @@ def canvas_html(palette: Palette, titles: list[str]) -> str:
     colours = html.escape(json.dumps([list(c) for c in palette.colours]))
     return f"""
 <div class="scene">
-  <div>
+  <div class="scene-left">
     <canvas width="256" height="256" class="scene-canvas" data-colours="{colours}"></canvas>
     <div class="scene-palette">{swatches}</div>
     <div class="scene-bar">
@@ -166,8 +169,10 @@ def canvas_html(palette: Palette, titles: list[str]) -> str:
       <button class="scene-style-again">another style</button>
     </div>
   </div>
-  {figures}
-  <p class="scene-status"></p>
+  <div class="scene-right">
+    <div class="scene-outputs">{figures}</div>
+    <p class="scene-status"></p>
+  </div>
 </div>
 """
 

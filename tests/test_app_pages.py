@@ -161,6 +161,11 @@ def test_learn_spade_tab_shows_a_models_gamma_and_beta_maps(tmp_path):
     charts = [chart.key for chart in at.get("plotly_chart")]
     assert {"learn.spade.wash", "learn.spade.gamma", "learn.spade.beta"} <= set(charts)
     assert at.selectbox(key="learn.spade.layer").options[0] == "head_0.norm_0"
+    washed = {m.label: m.value for m in at.metric if m.label.startswith("all-")}
+    assert washed == {  # one class, any class: plain normalisation leaves nothing
+        "all-facade map: largest value after conv + norm": "0.000",
+        "all-window map: largest value after conv + norm": "0.000",
+    }
 
 
 def test_compare_page_overlays_runs_shows_evals_and_translates_examples(populated):
