@@ -46,6 +46,18 @@ def row(predictor, edges: Image.Image, hints: Image.Image, target: Image.Image |
     ]
 
 
+def paste_grid(rows: list[list[Image.Image]], side: int = SIDE, pad: int = PAD) -> Image.Image:
+    """Rows of pictures, each resized to side x side, on white with `pad` px between."""
+    columns = max(len(images) for images in rows)
+    grid = Image.new(
+        "RGB", (columns * side + (columns - 1) * pad, len(rows) * side + (len(rows) - 1) * pad), "white"
+    )
+    for r, images in enumerate(rows):
+        for c, image in enumerate(images):
+            grid.paste(image.resize((side, side), Image.BICUBIC), (c * (side + pad), r * (side + pad)))
+    return grid
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="default")
@@ -66,11 +78,7 @@ def main() -> None:
             )
             hints = hints_to_rgba(sample_hints(np.asarray(photo), np.random.default_rng(i), count=12))
             rows.append(row(predictor, edges, hints, photo))
-    grid = Image.new("RGB", (5 * SIDE + 4 * PAD, len(rows) * SIDE + (len(rows) - 1) * PAD), "white")
-    for r, images in enumerate(rows):
-        for c, image in enumerate(images):
-            grid.paste(image.resize((SIDE, SIDE), Image.BICUBIC), (c * (SIDE + PAD), r * (SIDE + PAD)))
-    grid.save(args.out, quality=90)
+    paste_grid(rows).save(args.out, quality=90)
     print(f"wrote {args.out} ({len(rows)} rows)")
 
 

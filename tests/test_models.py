@@ -70,3 +70,17 @@ def test_perceptual_loss_is_zero_for_the_target_and_grows_with_the_difference():
     near, far = target + 0.05 * torch.randn_like(target), torch.rand_like(target) * 2 - 1
     assert loss(target, target).item() == pytest.approx(0.0, abs=1e-6)
     assert 0 < loss(near, target).item() < loss(far, target).item()
+
+
+def test_feature_matching_is_zero_on_equal_features_and_trains_only_the_fake_side():
+    from engine.losses import feature_matching_loss
+
+    real = [torch.randn(2, 4, 8, 8), torch.randn(2, 8, 4, 4)]
+    fake = [r.clone().requires_grad_(True) for r in real]
+    assert feature_matching_loss(fake, real).item() == 0.0
+    real_leaf = [r.clone().requires_grad_(True) for r in real]
+    moved = [f + 0.5 for f in fake]
+    loss = feature_matching_loss(moved, real_leaf)
+    assert loss.item() == pytest.approx(0.5)  # mean over layers of the mean |difference|
+    loss.backward()
+    assert all(f.grad is not None for f in fake) and all(r.grad is None for r in real_leaf)
