@@ -127,7 +127,8 @@ def cmd_eval(argv: list[str]) -> int:
     for split, results in scored.items():
         split += " raw" if args.raw_hints and args.hints else ""
         store.log_eval(args.model, str(Path(args.data).resolve()), split, results)
-        print(f"{args.model} on {args.data} ({split}, {direction}):")
+        how = "label map" if hasattr(predictor, "palette") else direction
+        print(f"{args.model} on {args.data} ({split}, {how}):")
         for name, value in results.items():
             print(f"  {name:<8} {value:.4f}")
     return 0
