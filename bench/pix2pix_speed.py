@@ -3,7 +3,7 @@
 Each figure is measured twice in one process: first the plain reference configuration the
 official implementation runs (fp32, eager, NCHW, glibc's default allocator), then the studio's
 (allocator thresholds raised, `auto` precision: bf16 autocast only where a calibration measured
-it faster on this CPU, channels_last for training and inference, as the trainer and predictors
+it faster on this CPU, channels_last for training and inference, fused Adam, as the trainer and predictors
 run), and the ratio studio/reference is printed with the CPU model. Network: unet_256 (ngf 64) + the 70x70
 PatchGAN, 256 px, the official defaults. Training is timed twice: on in-memory batches (the
 compute alone), and end to end from JPEG files as a user's run reads them: the reference the
@@ -35,13 +35,22 @@ from engine.precision import Precision, cpu_model, keep_large_buffers_mapped, re
 from engine.tasks.pix2pix import Pix2Pix, Pix2PixConfig
 
 
-def train_images_per_second(batch: int, steps: int, precision: str, ngf: int, channels_last: bool) -> float:
+def make_task(precision: str, ngf: int, studio: bool) -> Pix2Pix:
+    """The studio's task as the trainer runs it, or the official configuration: NCHW weights and
+    torch's default (multi-tensor, unfused) Adam."""
     torch.manual_seed(0)
     device = torch.device("cpu")
     task = Pix2Pix(Pix2PixConfig(ngf=ngf), device, Precision(device, precision))
-    if channels_last:  # as engine.training.loop does
-        for net in task.nets.values():
+    for name, net in task.nets.items():
+        if studio:  # as engine.training.loop does
             net.to(memory_format=torch.channels_last)
+        else:
+            task.optimizers[name] = torch.optim.Adam(net.parameters(), 2e-4, betas=(0.5, 0.999))
+    return task
+
+
+def train_images_per_second(batch: int, steps: int, precision: str, ngf: int, channels_last: bool) -> float:
+    task = make_task(precision, ngf, channels_last)
     data = {"A": torch.rand(batch, 3, 256, 256) * 2 - 1, "B": torch.rand(batch, 3, 256, 256) * 2 - 1}
     for _ in range(2):  # warm-up
         task.train_step(data)
@@ -90,13 +99,9 @@ def train_from_files_images_per_second(
     folder: Path, batch: int, steps: int, precision: str, ngf: int, studio: bool
 ) -> tuple[float, float]:
     """(images/s over `steps` steps after two warm-up steps, seconds spent before the first step)."""
-    torch.manual_seed(0)
-    device = torch.device("cpu")
     start = time.perf_counter()
-    task = Pix2Pix(Pix2PixConfig(ngf=ngf), device, Precision(device, precision))
+    task = make_task(precision, ngf, studio)
     if studio:
-        for net in task.nets.values():
-            net.to(memory_format=torch.channels_last)
         dataset = AlignedDataset(folder, load_size=286, crop_size=256, train=True)
         sampler = ResumableSampler(len(dataset), 0, 0, 0, 1)
         loader = DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=0)

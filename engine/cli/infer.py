@@ -110,7 +110,8 @@ def cmd_eval(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     kinds = ("image-to-image", "unpaired", "label-map")
     predictor = load_model(args.model, kinds, args.home, args.device, direction=args.direction or "AtoB")
-    predictor.hint_pull = not args.raw_hints
+    if hasattr(predictor, "hint_pull"):  # image-to-image models; label-map models take no hints
+        predictor.hint_pull = not args.raw_hints
     direction = args.direction or predictor.meta.get("config", {}).get("direction", "AtoB")
     scored = evaluate_model(
         predictor,
