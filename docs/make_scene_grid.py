@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from make_sketch_grid import paste_grid
 
+from engine.data.datasets import split_aligned
 from engine.data.images import list_images, load_image
 from engine.data.label_maps import FACADES
 from engine.inference.loader import load_label_model, load_predictor
@@ -34,13 +35,9 @@ def main() -> None:
     picked = files[:: max(1, len(files) // args.count)][: args.count]
     rows = []
     for i, path in enumerate(picked):
-        pair = load_image(path)
-        photo = pair.crop((0, 0, pair.width // 2, pair.height))
-        label_map = FACADES.render(
-            FACADES.decode(np.asarray(pair.crop((pair.width // 2, 0, pair.width, pair.height))))
-        )
-        other = load_image(picked[(i + 1) % len(picked)])
-        style = other.crop((0, 0, other.width // 2, other.height))
+        label_half, photo = split_aligned(load_image(path), "BtoA")  # facades: photo | map
+        label_map = FACADES.render(FACADES.decode(np.asarray(label_half)))
+        style = split_aligned(load_image(picked[(i + 1) % len(picked)]))[0]  # another test photo
         rows.append(
             [label_map, pix2pix(label_map), hd(label_map), spade(label_map, seed=0), spade(label_map, seed=1),
              spade(label_map, style=style), photo]

@@ -17,7 +17,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from engine.data.datasets import find_split
+from engine.data.datasets import find_split, split_aligned
 from engine.data.facade_layouts import random_facade
 from engine.data.images import ImageLoadError, list_images, load_image
 from engine.data.label_maps import FACADES, Palette, read_label_map
@@ -87,11 +87,10 @@ class SceneDemo:
         files = self._test_files()
         if files:
             picked = random.Random(seed).choice(files)
-            try:
-                pair = load_image(picked)
+            try:  # facades: B is the map
+                half = split_aligned(load_image(picked), "BtoA", picked.name)[0]
             except ImageLoadError as err:
                 return None, f"Could not read a test map: {err}"
-            half = pair.crop((pair.width // 2, 0, pair.width, pair.height))  # facades: B is the map
             return self.palette.render(self.palette.decode(np.asarray(half))), f"test map {picked.name}"
         if self.palette != FACADES:
             return None, "Random maps are facades; these models use other classes."

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from engine.data.datasets import PairedImages, check_aligned, find_split, random_crop_flip
+from engine.data.datasets import PairedImages, find_split, random_crop_flip, split_aligned
 from engine.data.images import (
     ImageLoadError,
     list_images,
@@ -145,9 +145,9 @@ def folder_palette(root: Path, labels: list[Path]) -> Palette:
     names = (
         [n.strip() for n in names_file.read_text().splitlines() if n.strip()] if names_file.is_file() else []
     )
-    first = Image.open(labels[0])
+    first = open_label_image(labels[0])
     if not names:  # as many classes as the maps use
-        top = max(int(np.asarray(Image.open(p)).max()) for p in labels)
+        top = max(int(np.asarray(open_label_image(p)).max()) for p in labels)
         names = [f"class {i}" for i in range(top + 1)]
     raw = first.getpalette() if first.mode == "P" else None
     if raw and len(raw) >= 3 * len(names):
@@ -169,11 +169,10 @@ class LabelMapDataset(PairedImages):
         if isinstance(item, tuple):  # labels/ + images/
             label = read_label_map(open_label_image(item[0]), self.palette, item[0].name)
             return label, load_image(item[1])
-        ab = load_image(item)
-        check_aligned(ab.size, item.name)
-        half = ab.width // 2
-        left, right = ab.crop((0, 0, half, ab.height)), ab.crop((half, 0, 2 * half, ab.height))
-        label, photo = (right, left) if self.label_half == "B" else (left, right)
+        # split_aligned's (input, target): BtoA puts the B half first
+        label, photo = split_aligned(
+            load_image(item), "BtoA" if self.label_half == "B" else "AtoB", item.name
+        )
         return self.palette.decode(np.asarray(label)), photo
 
     def _decode(self, item) -> tuple[torch.Tensor, torch.Tensor]:
