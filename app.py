@@ -12,6 +12,7 @@ PAGES = [
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
     st.Page("pages/style_lab.py", title="Style lab", icon=":material/palette:"),
     st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
+    st.Page("pages/problems.py", title="Problems", icon=":material/quiz:"),
     st.Page("pages/playground.py", title="Playground", icon=":material/draw:"),
 ]
 

@@ -7,6 +7,21 @@ import argparse
 import dataclasses
 import typing
 
+from engine.errors import UserError
+
+
+def knob(default: object, text: str, choices: tuple | None = None) -> typing.Any:
+    """A config field whose help text (and choices) the CLI flag reuses."""
+    return dataclasses.field(default=default, metadata={"help": text, "choices": choices})
+
+
+def check_choices(config: object) -> None:
+    """Fail on a knob outside its choices before any work starts, naming the valid values."""
+    for f in dataclasses.fields(config):
+        choices = f.metadata.get("choices")
+        if choices and getattr(config, f.name) not in choices:
+            raise UserError(f"{f.name} must be one of {choices}, got {getattr(config, f.name)!r}")
+
 
 def flag(name: str) -> str:
     return "--" + name.replace("_", "-")

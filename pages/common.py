@@ -13,7 +13,7 @@ import streamlit as st
 from plotly.colors import qualitative
 
 from engine.errors import UserError
-from engine.store.curves import EVAL_TITLES, Curves, Series, ema, eval_groups, eval_label, thin
+from engine.store.curves import EVAL_TITLES, Curves, Series, ema, eval_groups, eval_label, loss_title, thin
 from engine.store.runs import Run, RunStore, default_home
 from engine.style.sweep import TASK as SWEEP_TASK
 from engine.tasks import get_task, task_names
@@ -160,6 +160,25 @@ def loss_figure(
         showlegend=len(lines) > 1,
     )
     return fig
+
+
+def overlaid_losses(
+    store: RunStore, runs: list[Run], smoothing: float = 0.0, log_y: bool = False, key: str = "compare"
+) -> None:
+    """One plot per loss name, one line per run that logged it."""
+    names: list[str] = []
+    for run in runs:
+        names += [n for n in run.config.get("loss_names", []) if n not in names]
+    curves = {run.id: curves_for(store, run.id) for run in runs}
+    columns = st.columns(2)
+    for i, name in enumerate(names):
+        lines = [
+            (run.name or run.id, curves[run.id].series[name]) for run in runs if name in curves[run.id].series
+        ]
+        if lines:
+            titles = {k: v for run in runs for k, v in run_loss_titles(run).items()}
+            fig = loss_figure(loss_title(name, titles), lines, smoothing, log_y)
+            columns[i % 2].plotly_chart(fig, width="stretch", key=f"{key}.loss.{name}")
 
 
 def eval_charts(curves: dict[str, Curves], key: str) -> bool:

@@ -15,7 +15,7 @@ from engine.data.sketch import prepare_sketch
 from engine.errors import UserError
 from engine.inference.loader import load_predictor
 from engine.inference.registry import task_kind
-from engine.store.curves import EVAL_PREFIX, loss_title
+from engine.store.curves import EVAL_PREFIX
 from engine.store.models import BUNDLED, bundled_models
 from engine.store.runs import Run, RunStore
 from pages.common import (
@@ -23,29 +23,11 @@ from pages.common import (
     curves_for,
     eval_charts,
     get_store,
-    loss_figure,
+    overlaid_losses,
     run_label,
-    run_loss_titles,
 )
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
-
-
-def overlaid_losses(store: RunStore, runs: list[Run], smoothing: float, log_y: bool) -> None:
-    """One plot per loss name, one line per run that logged it."""
-    names: list[str] = []
-    for run in runs:
-        names += [n for n in run.config.get("loss_names", []) if n not in names]
-    curves = {run.id: curves_for(store, run.id) for run in runs}
-    columns = st.columns(2)
-    for i, name in enumerate(names):
-        lines = [
-            (run.name or run.id, curves[run.id].series[name]) for run in runs if name in curves[run.id].series
-        ]
-        if lines:
-            titles = {k: v for run in runs for k, v in run_loss_titles(run).items()}
-            fig = loss_figure(loss_title(name, titles), lines, smoothing, log_y)
-            columns[i % 2].plotly_chart(fig, width="stretch", key=f"compare.loss.{name}")
 
 
 def evals_table(store: RunStore, models: list[str]) -> pd.DataFrame:

@@ -32,6 +32,7 @@ def main() -> None:
         "- **Runs**: live loss curves and sample grids of any run.\n"
         "- **Compare**: runs overlaid, their metrics, the same inputs through each model.\n"
         "- **Learn**: PatchGAN receptive fields, the U-Net layer by layer, the pix2pix objective.\n"
+        "- **Problems**: each course problem with the runs and plots that answer it.\n"
         "- **Playground**: the interactive Gradio demos."
     )
     store = get_store()

@@ -21,6 +21,7 @@ from engine.style.sweep import (
     CONTENT_LAYERS,
     STYLE_WEIGHTS,
     TASK,
+    TV_WEIGHTS,
     SavedSweep,
     SweepPoint,
     content_layer_points,
@@ -28,6 +29,7 @@ from engine.style.sweep import (
     run_sweep,
     style_weight_points,
     sweep_config,
+    tv_weight_points,
 )
 from pages.common import get_store, loss_figure, run_label, status_text, when
 
@@ -35,7 +37,12 @@ UPLOAD = "upload your own…"
 MAX_SIDE = 4096
 RELU_LAYERS = tuple(name for name in LAYER_NAMES if name.startswith("relu"))
 WEIGHT_CHOICES = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
-KINDS = {"content layer": "content_layer", "style weight": "style_weight"}
+KINDS = {
+    "content layer": "content_layer",
+    "style weight": "style_weight",
+    "smoothness (TV) weight": "tv_weight",
+}
+TV_CHOICES = (0.0, 1.0, 10.0, 100.0, 1000.0, 10000.0)
 
 
 def pick_image(what: str, examples: dict[str, Image.Image], key: str) -> tuple[Image.Image | None, str]:
@@ -63,6 +70,11 @@ def sweep_settings() -> tuple[str, list[SweepPoint], StyleConfig]:
     if kind == "content_layer":
         layers = st.multiselect("content layers", RELU_LAYERS, default=CONTENT_LAYERS, key="lab.layers")
         points = content_layer_points(sorted(layers, key=RELU_LAYERS.index))
+    elif kind == "tv_weight":
+        weights = st.multiselect(
+            "total-variation weights", TV_CHOICES, default=TV_WEIGHTS, format_func="{:g}".format, key="lab.tv"
+        )
+        points = tv_weight_points(sorted(weights))
     else:
         weights = st.multiselect(
             "style weights",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from studio.latent import build_latent_demo
+from studio.prior import build_prior_demo
 from studio.scene import build_scene_demo
 from studio.sketch import build_sketch_demo
 from studio.style import build_style_demo
@@ -19,6 +20,7 @@ def build_studio() -> gr.Blocks:
     demos["Paint a scene"] = build_scene_demo()
     demos["Unpaired translation"] = build_unpaired_demo()
     demos["Latent space"] = build_latent_demo()
+    demos["Deep image prior"] = build_prior_demo()
     with gr.Blocks(title="Image Synthesis Studio", delete_cache=CACHE_CLEANUP) as studio:
         gr.Markdown("# Image Synthesis Studio")
         for title, demo in demos.items():

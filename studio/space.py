@@ -1,4 +1,4 @@
-"""Export any demo (sketch, style, latent) as a self-contained Hugging Face Space folder, and
+"""Export any demo (sketch, style, scene, unpaired, latent, prior) as a self-contained Hugging Face Space folder, and
 push it when online.
 
 The folder holds README.md (the Space's YAML front matter), app.py, requirements.txt, the
@@ -60,6 +60,10 @@ DEMOS = {
         "Paint a scene", "Paint a facade's label map and get a photo (SPADE or pix2pixHD, GauGAN-style).",
         "scene", ("scene.py", "scene_canvas.py", "live_canvas.py"), "label-map", "default-spade",
         tags=("spade", "gaugan", "pix2pixhd", "semantic-image-synthesis"), emoji="🏛️", options="test_maps=None",
+    ),
+    "prior": SpaceDemo(
+        "Deep image prior", "Denoise, inpaint or upscale a photo with an untrained network, PSNR live.",
+        "prior", ("prior.py",), None, "", ("plotly",), ("deep-image-prior", "image-restoration"), emoji="🧩",
     ),
     "latent": SpaceDemo(
         "Latent space walk", "Interpolate, sample and do arithmetic in a VAE's or DCGAN's latent space.",
@@ -129,7 +133,7 @@ def export_space(
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "engine", out / "engine", ignore=ignore)
     (out / "studio").mkdir()
-    for name in ("__init__.py", "uploads.py", *spec.files):
+    for name in ("__init__.py", "uploads.py", "sessions.py", *spec.files):
         shutil.copy2(ROOT / "studio" / name, out / "studio" / name)
     if spec.examples:
         shutil.copytree(

@@ -10,7 +10,6 @@ message, never a traceback.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -25,6 +24,7 @@ from engine.models.vgg import LAYER_NAMES
 from engine.style.examples import examples_dir, write_examples
 from engine.style.gatys import STYLE_LAYERS, StyleConfig, StyleProgress, stylize_steps
 from engine.style.instant import instant_stylize
+from studio.sessions import SessionStops
 from studio.uploads import CACHE_CLEANUP, MissingUpload, image_upload, limit_decoding, read_upload
 
 PREVIEW_SIDE = 512  # instant preview's long side at most
@@ -40,8 +40,7 @@ class StyleDemo:
     def __init__(self, base: StyleConfig | None = None, roots: Sequence[str | Path] | None = None) -> None:
         self.base = base or StyleConfig(preview_every=5)
         self.roots = [Path(r).resolve() for r in (roots if roots is not None else [examples_dir()])]
-        self._stops: dict[str, threading.Event] = {}
-        self._lock = threading.Lock()
+        self.stops = SessionStops()
 
     def load(self, path: str | None, what: str) -> Image.Image:
         """An uploaded (or example) picture as RGB, its size checked before decoding."""
@@ -105,10 +104,7 @@ class StyleDemo:
         request: gr.Request | None = None,
     ) -> Iterator[tuple]:
         """Yield (picture or skip, loss figure, status) after every optimisation step."""
-        key = request.session_hash if request is not None else "local"
-        stop = threading.Event()
-        with self._lock:
-            self._stops[key] = stop
+        stop = self.stops.begin(request)
         try:
             content, style = self.load(content_path, "content"), self.load(style_path, "style")
             cfg = self.config(
@@ -141,18 +137,11 @@ class StyleDemo:
         except UserError as err:
             yield gr.skip(), gr.skip(), f"Refine failed: {err}"
         finally:
-            with self._lock:
-                if self._stops.get(key) is stop:
-                    del self._stops[key]
+            self.stops.end(request, stop)
 
     def stop(self, request: gr.Request | None = None) -> str:
         """Ask this visitor's refine to end after its current step."""
-        with self._lock:
-            event = self._stops.get(request.session_hash if request is not None else "local")
-        if event is None:
-            return "Nothing is running."
-        event.set()
-        return "Stopping…"
+        return self.stops.stop(request)
 
 
 def status(p: StyleProgress, start: float) -> str:
@@ -254,6 +243,12 @@ def build_style_demo(base: StyleConfig | None = None) -> gr.Blocks:
             show_progress="hidden",
         )
         inputs = [content, style, *weights, layer, layers, size, steps, preserve]
-        refine.click(fns.refine, inputs, [refined, plot, state], api_name="refine")
+        # a second click stops this visitor's running refine first instead of queueing behind it
+        started = refine.click(
+            fns.stop, None, None, api_name=False, concurrency_limit=None, show_progress="hidden"
+        )
+        started.then(
+            fns.refine, inputs, [refined, plot, state], api_name="refine", trigger_mode="always_last"
+        )
         stop.click(fns.stop, None, state, api_name="stop", concurrency_limit=None)
     return demo

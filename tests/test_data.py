@@ -37,6 +37,19 @@ def test_paired_folders_match_file_names(tmp_path):
     assert ds[0]["A"][0].mean() > 0.9 and ds[0]["A"][1].mean() < -0.9  # red photo is A
 
 
+def test_cufs_style_split_folders_are_found(tmp_path):
+    for split, count in (("CUHK_student_train", 3), ("CUHK_student_test", 2)):
+        for folder in ("photos", "sketches"):
+            (tmp_path / split / folder).mkdir(parents=True)
+            for i in range(count):
+                Image.new("RGB", (20, 25), "grey").save(tmp_path / split / folder / f"f{i}.png")
+    assert len(open_paired_dataset(tmp_path, "train", load_size=16, crop_size=16)) == 3
+    assert len(open_paired_dataset(tmp_path, "val", load_size=16, crop_size=16)) == 2  # val -> test
+    from engine.data.sources import find_local_dataset
+
+    assert find_local_dataset(tmp_path.name, [tmp_path.parent]) == tmp_path
+
+
 def test_corrupt_image_error_names_the_file(aligned_dataset):
     bad = aligned_dataset / "train" / "zz_broken.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")

@@ -134,7 +134,7 @@ def test_eval_during_training_records_metrics_and_exports_the_best(aligned_datas
     store = RunStore()
     rows = [(step, name) for step, name, _ in store.metrics(run_id) if name.startswith("val_")]
     for step in (2, 4):
-        for name in ("val_L1", "val_FID", "val_KID", "val_drawn_KID", "val_hints_L1"):
+        for name in ("val_L1", "val_SSIM", "val_FID", "val_KID", "val_drawn_KID", "val_hints_L1"):
             assert (step, name) in rows
     kid = {step: v for step, n, v in store.metrics(run_id) if n == "val_KID"}
     best = store.runs_dir / run_id / "checkpoints" / "best.safetensors"

@@ -29,6 +29,23 @@ def test_unet_output_shape_range_and_size():
     assert 13.0e6 < sum(p.numel() for p in lite.parameters()) < 14.0e6
 
 
+def test_unet_without_skips_is_an_encoder_decoder_through_the_bottleneck():
+    torch.manual_seed(0)
+    plain = UNetGenerator(ngf=8, depth=5, skips=False).eval()
+    assert plain(torch.randn(2, 3, 32, 32)).shape == (2, 3, 32, 32)
+    with_skips = UNetGenerator(ngf=8, depth=5).eval()
+    assert sum(p.numel() for p in plain.parameters()) < sum(p.numel() for p in with_skips.parameters())
+    # everything passes the 1x1 bottleneck: a pixel change moves the output only through it
+    x = torch.randn(1, 3, 32, 32, requires_grad=True)
+    plain.encoders[-1][-1].register_forward_hook(lambda m, i, out: out.detach())  # cut the bottleneck
+    plain(x).sum().backward()
+    assert x.grad is None or x.grad.abs().sum() == 0
+    x = torch.randn(1, 3, 32, 32, requires_grad=True)
+    with_skips.encoders[-1][-1].register_forward_hook(lambda m, i, out: out.detach())
+    with_skips(x).sum().backward()
+    assert x.grad.abs().sum() > 0  # the skips still carry it
+
+
 def test_depth_for_size_and_channels():
     assert depth_for_size(256) == 8 and depth_for_size(128) == 7 and depth_for_size(64) == 6
     assert unet_channels(5, 16) == [16, 32, 64, 128, 128]

@@ -17,7 +17,13 @@ from engine.style import examples as style_examples
 from engine.style import sweep as style_sweep
 from engine.style.examples import example_photos, example_style, write_examples
 from engine.style.gatys import StyleConfig
-from engine.style.sweep import content_layer_points, read_sweep, run_sweep, style_weight_points
+from engine.style.sweep import (
+    content_layer_points,
+    read_sweep,
+    run_sweep,
+    style_weight_points,
+    tv_weight_points,
+)
 from support.app import open_page
 from support.style import TINY_LAYERS
 
@@ -109,3 +115,9 @@ def test_style_lab_page_reopens_a_saved_sweep_and_runs_a_new_one(tiny, monkeypat
     newest = RunStore().list(task="style-sweep")[0]
     assert newest.id != run_id and newest.status == "finished" and newest.step == 2
     assert at.selectbox(key="lab.saved").value == newest.id
+
+
+def test_tv_sweep_points_change_only_the_smoothness_weight():
+    points = tv_weight_points([0.0, 100.0])
+    assert [p.label for p in points] == ["TV 0", "TV 100"]
+    assert [p.overrides for p in points] == [{"tv_weight": 0.0}, {"tv_weight": 100.0}]

@@ -9,6 +9,7 @@ import sys
 from engine.cli.data import cmd_data
 from engine.cli.infer import cmd_eval, cmd_export, cmd_translate
 from engine.cli.latent import cmd_interpolate, cmd_sample
+from engine.cli.prior import cmd_prior
 from engine.cli.style import cmd_stylize
 from engine.errors import UserError
 from engine.flags import add_dataclass_args, dataclass_overrides
@@ -103,6 +104,7 @@ COMMANDS = {
     "stylize": cmd_stylize,
     "sample": cmd_sample,
     "interpolate": cmd_interpolate,
+    "prior": cmd_prior,
 }
 
 

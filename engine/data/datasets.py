@@ -180,7 +180,8 @@ class PairedFolderDataset(PairedImages):
 
 
 def find_split(root: str | Path, phase: str) -> Path:
-    """DIR/phase when it exists (val falls back to test and back), else DIR itself."""
+    """DIR/phase when it exists (val falls back to test and back), else the one DIR/*_phase
+    (CUFS names its splits CUHK_student_train and CUHK_student_test), else DIR itself."""
     root = Path(root)
     if not root.is_dir():
         raise UserError(f"dataset folder not found: {root}")
@@ -188,6 +189,10 @@ def find_split(root: str | Path, phase: str) -> Path:
     for name in fallbacks:
         if (root / name).is_dir():
             return root / name
+    for name in fallbacks:  # CUFS-style: CUHK_student_train/ and CUHK_student_test/
+        suffixed = sorted(p for p in root.glob(f"*_{name}") if p.is_dir())
+        if len(suffixed) == 1:
+            return suffixed[0]
     others = [name for name in SPLITS if (root / name).is_dir()]
     if others:
         raise UserError(f"{root} has no {phase}/ folder (it has {', '.join(o + '/' for o in others)})")

@@ -9,6 +9,7 @@ one, and the SHA-256 of every download is written beside the dataset (SOURCE.txt
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,17 +82,20 @@ def get_source(name: str) -> DatasetSource:
 
 
 def default_dataset_roots() -> list[Path]:
-    """Folders searched for offline copies: $STUDIO_HOME/datasets (see engine.store.runs.default_home)."""
+    """Folders searched for offline copies: $STUDIO_HOME/datasets (see engine.store.runs.default_home),
+    then those in $STUDIO_DATASETS (separated by the OS's path separator)."""
     from engine.store.runs import default_home
 
-    return [default_home() / "datasets"]
+    extra = [Path(p) for p in os.environ.get("STUDIO_DATASETS", "").split(os.pathsep) if p]
+    return [default_home() / "datasets", *extra]
 
 
 def is_dataset_folder(folder: Path) -> bool:
     """True when `folder` has a split folder (train/val/test, or CycleGAN's trainA...) holding
     at least one image."""
-    for split in SPLITS + UNALIGNED_SPLITS:
-        sub = folder / split
+    subs = [folder / split for split in SPLITS + UNALIGNED_SPLITS]
+    subs += [sub / pair for sub in folder.glob("*_train") for pair in ("A", "photos")]  # CUFS-style
+    for sub in subs:
         if sub.is_dir() and any(p.suffix.lower() in IMAGE_EXTENSIONS for p in sub.iterdir()):
             return True
     return False

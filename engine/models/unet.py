@@ -26,7 +26,9 @@ def unet_channels(depth: int, ngf: int) -> list[int]:
 
 
 class UNetGenerator(nn.Module):
-    """U-Net with `depth` stride-2 levels; input sides must be multiples of 2**depth."""
+    """U-Net with `depth` stride-2 levels; input sides must be multiples of 2**depth. Without
+    `skips` it is the plain encoder-decoder the paper compares against: everything must pass
+    the 1x1 bottleneck."""
 
     def __init__(
         self,
@@ -36,11 +38,13 @@ class UNetGenerator(nn.Module):
         depth: int = 8,
         norm: str = "batch",
         dropout: bool = True,
+        skips: bool = True,
     ) -> None:
         super().__init__()
         if depth < 2:
             raise ValueError("U-Net depth must be at least 2")
-        self.depth = depth
+        self.depth, self.skips = depth, skips
+        widen = 2 if skips else 1  # a decoder block's input: [skip, up] or up alone
         bias = conv_bias(norm)
         ch = unet_channels(depth, ngf)
         self.encoders = nn.ModuleList()
@@ -56,7 +60,7 @@ class UNetGenerator(nn.Module):
         self.decoders = nn.ModuleList()
         for j in range(depth - 1):  # decoder j mirrors encoder level depth-1-j
             level = depth - 1 - j
-            c_in = ch[level] if j == 0 else ch[level] * 2
+            c_in = ch[level] if j == 0 else ch[level] * widen
             layers: list[nn.Module] = [
                 nn.ReLU(True),
                 nn.ConvTranspose2d(c_in, ch[level - 1], 4, 2, 1, bias=bias),
@@ -66,7 +70,7 @@ class UNetGenerator(nn.Module):
                 layers.append(nn.Dropout(0.5))
             self.decoders.append(nn.Sequential(*layers))
         self.final = nn.Sequential(
-            nn.ReLU(True), nn.ConvTranspose2d(ch[0] * 2, out_channels, 4, 2, 1), nn.Tanh()
+            nn.ReLU(True), nn.ConvTranspose2d(ch[0] * widen, out_channels, 4, 2, 1), nn.Tanh()
         )
         init_weights(self)
 
@@ -77,7 +81,8 @@ class UNetGenerator(nn.Module):
             skips.append(x)
         skips.pop()  # the innermost output feeds the decoder directly
         for dec in self.decoders:
-            x = concat_channels([skips.pop(), dec(x)])  # [skip, up], as the official code
+            up = dec(x)
+            x = concat_channels([skips.pop(), up]) if self.skips else up  # [skip, up], as the official code
         return self.final(x)
 
 

@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 EVAL_PREFIX = "val_"  # held-out metrics logged by `train --eval-every` (engine.training.periodic_eval)
-EVAL_TITLES = {"L1": "held-out L1 ↓", "FID": "held-out FID ↓", "KID": "held-out KID ↓"}
+EVAL_TITLES = {
+    "L1": "held-out L1 ↓",
+    "SSIM": "held-out SSIM ↑",
+    "FID": "held-out FID ↓",
+    "KID": "held-out KID ↓",
+}
 
 
 class MetricSource(Protocol):

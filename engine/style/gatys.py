@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +18,7 @@ from PIL import Image
 
 from engine.data.images import image_to_tensor, tensor_to_image
 from engine.errors import UserError
+from engine.flags import check_choices, knob
 from engine.models.vgg import LAYER_NAMES, check_layers, load_vgg19
 from engine.precision import Precision, keep_large_buffers_mapped, pick_device
 
@@ -26,11 +26,6 @@ STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # RGB -> YCbCr (JPEG/BT.601 rows); Y's row sums to 1 and the chroma rows to 0, so the same
 # matrix maps images in [-1, 1] consistently
 YCBCR = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
-
-
-def knob(default: object, text: str, choices: tuple | None = None) -> Any:
-    """A config field whose help text (and choices) the CLI flag reuses."""
-    return field(default=default, metadata={"help": text, "choices": choices})
 
 
 @dataclass
@@ -62,10 +57,7 @@ class StyleConfig:
 
     def __post_init__(self) -> None:
         """Fail on a bad knob before any work starts, naming the valid values."""
-        for f in fields(self):
-            choices = f.metadata.get("choices")
-            if choices and getattr(self, f.name) not in choices:
-                raise UserError(f"{f.name} must be one of {choices}, got {getattr(self, f.name)!r}")
+        check_choices(self)
         if self.size < 1 or self.levels < 1 or min(self.steps, self.coarse_steps) < 0:
             raise UserError("size and levels must be at least 1 and steps not negative")
         check_layers([self.content_layer, *self.style_layers])

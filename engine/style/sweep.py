@@ -26,6 +26,7 @@ TASK = "style-sweep"
 TERMS = ("content", "style", "tv", "total")
 CONTENT_LAYERS = ("relu1_2", "relu2_2", "relu3_2", "relu4_2", "relu5_2")
 STYLE_WEIGHTS = (1.0, 3.0, 10.0, 30.0)
+TV_WEIGHTS = (0.0, 10.0, 100.0, 1000.0)
 
 
 # sweeps ---------------------------------------------------------------------------------------
@@ -55,6 +56,11 @@ def content_layer_points(layers: Sequence[str] = CONTENT_LAYERS) -> list[SweepPo
 def style_weight_points(weights: Sequence[float] = STYLE_WEIGHTS, content: float = 1.0) -> list[SweepPoint]:
     changes = [{"style_weight": float(w), "content_weight": float(content)} for w in weights]
     return [SweepPoint(f"style_{w:g}", f"style {w:g}", c) for w, c in zip(weights, changes)]
+
+
+def tv_weight_points(weights: Sequence[float] = TV_WEIGHTS) -> list[SweepPoint]:
+    """The smoothness term from off to dominant: brush texture gives way to flat, blurred areas."""
+    return [SweepPoint(f"tv_{w:g}", f"TV {w:g}", {"tv_weight": float(w)}) for w in weights]
 
 
 def sweep_config(size: int = 128, steps: int = 35, **overrides: Any) -> StyleConfig:

@@ -50,6 +50,7 @@ class Pix2PixConfig:
     n_layers: int = field(default=3, metadata={"help": "PatchGAN depth (3 gives 70x70 patches)"})
     norm: str = field(default="batch", metadata={"choices": NORMS})
     dropout: bool = True
+    skips: bool = field(default=True, metadata={"help": "U-Net skips (--no-skips: a plain encoder-decoder)"})
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
@@ -197,7 +198,7 @@ def paint_hints(image: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:
 def build_generator(config: Pix2PixConfig) -> nn.Module:
     in_channels = 3 + (HINT_CHANNELS if config.hints else 0)
     depth = depth_for_size(config.crop_size)
-    return UNetGenerator(in_channels, 3, config.ngf, depth, config.norm, config.dropout)
+    return UNetGenerator(in_channels, 3, config.ngf, depth, config.norm, config.dropout, config.skips)
 
 
 def load_initial_weights(nets: dict[str, nn.Module], model: str) -> None:

@@ -1,0 +1,1 @@
+"""Deep image prior: restoring one picture with an untrained network."""

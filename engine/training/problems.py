@@ -1,0 +1,232 @@
+"""The course's problems as data: what each asks, the preset runs that answer it, and which
+views show the answer. The Problems page draws every card from this list alone, so a new card
+is an entry here, not code.
+
+Runs are small enough for a 2-core CPU (128 px, ngf 32, a few thousand steps at most) and are
+found again in the run store by their name, `problem <key>: <label>`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import UserError
+from engine.training.presets import DEFAULTS_NAME, PRESETS, default_settings, preset_config
+
+VIEWS = ("losses", "evals", "samples", "receptive_field", "prior_curve")
+SMALL_PIX2PIX = {"load_size": 143, "crop_size": 128, "ngf": 32, "ndf": 32}
+SMALL_SETTINGS = {
+    "batch_size": 4,
+    "sample_every": 100,
+    "checkpoint_every": 250,
+    "eval_every": 250,
+    "eval_size": 50,
+}
+
+
+@dataclass(frozen=True)
+class PresetRun:
+    """One run of a problem: a task preset plus overrides, on a named dataset."""
+
+    label: str
+    task: str
+    preset: str = DEFAULTS_NAME
+    dataset: str = ""  # a folder name under the dataset roots, or a named dataset (fashion-mnist)
+    overrides: dict = field(default_factory=dict)  # task-config fields over the preset: what the run tests
+    reduced: dict = field(default_factory=dict)  # task-config fields that only shrink it for a CPU
+    settings: dict = field(default_factory=dict)  # TrainSettings fields over the page defaults
+
+
+@dataclass(frozen=True)
+class Link:
+    page: str  # a Streamlit page file, e.g. "pages/learn.py"
+    label: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    title: str
+    asks: str  # the question, as the problem set puts it
+    answer: str  # what to look for in the views
+    runs: tuple[PresetRun, ...] = ()
+    views: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()
+    commands: tuple[str, ...] = ()  # the same from the command line
+
+
+def pix2pix_run(label: str, preset: str, dataset: str, steps: int, **overrides) -> PresetRun:
+    settings = {**SMALL_SETTINGS, "max_steps": steps}
+    return PresetRun(label, "pix2pix", preset, dataset, overrides, SMALL_PIX2PIX, settings)
+
+
+L1, CGAN = "problem set: L1 only", "problem set: L1 + cGAN, lambda 100"
+LEARN, STYLE_LAB, COMPARE = "pages/learn.py", "pages/style_lab.py", "pages/compare.py"
+
+PROBLEMS: tuple[Problem, ...] = (
+    Problem(
+        "pix2pix-objective",
+        "pix2pix: L1 alone against L1 + cGAN",
+        "Train the generator with the L1 loss alone, then with L1 + the conditional GAN loss "
+        "(lambda = 100). How do the losses behave, and how do the pictures differ?",
+        "L1 alone reaches a lower L1 but draws blurry, brownish mean shoes; the cGAN term trades a "
+        "little L1 for sharp edges and real colours (a lower FID/KID). D's loss hovers instead of "
+        "falling: the two players balance.",
+        (
+            pix2pix_run("L1 only", L1, "edges2shoes", 1500),
+            pix2pix_run("L1 + cGAN", CGAN, "edges2shoes", 1500),
+        ),
+        ("losses", "evals", "samples"),
+        (
+            Link(COMPARE, "Compare the bundled L1 and L1 + cGAN models"),
+            Link(LEARN, "Learn › pix2pix objective"),
+        ),
+        ("python -m engine train pix2pix --data DATA/edges2shoes --mode l1 --crop-size 128 --load-size 143",),
+    ),
+    Problem(
+        "patchgan-rf",
+        "PatchGAN: the receptive field of each layer",
+        "What patch of the input does one output of the 70x70 PatchGAN see after each layer?",
+        "Each 4x4 convolution widens the patch by 3 times the current stride product: 4, 10, 22, "
+        "46, 70. The output map of a 256 px input is 30x30 patches.",
+        views=("receptive_field",),
+        links=(Link(LEARN, "Learn › PatchGAN receptive field (any depth and size)"),),
+        commands=("python -m engine receptive-field --n-layers 3",),
+    ),
+    Problem(
+        "cufs-skips",
+        "Faces ↔ sketches (CUFS): L1 only, full pix2pix, and no skips",
+        "On CUHK's face photos and sketches (88 training pairs, 100 test pairs), compare a "
+        "generator trained with L1 alone, the full pix2pix (L1 + cGAN), and the same U-Net without "
+        "its skip connections, by L1, SSIM and FID on the test split.",
+        "Without skips everything must pass the 1x1 bottleneck: faces come out blurred and "
+        "misplaced, with the worst L1 and SSIM. L1 alone gets the layout but smooth, pale strokes; "
+        "the cGAN adds pencil texture (a better FID) at a small cost in L1.",
+        (
+            pix2pix_run("L1 only", L1, "cufs", 1500),
+            pix2pix_run("pix2pix (L1 + cGAN)", CGAN, "cufs", 1500),
+            pix2pix_run("U-Net without skips", CGAN, "cufs", 1500, skips=False),
+        ),
+        ("evals", "samples", "losses"),
+        commands=(
+            "python -m engine train pix2pix --data DATA/cufs --no-skips --crop-size 128 --load-size 143",
+        ),
+    ),
+    Problem(
+        "fashion-latent",
+        "Autoencoder → VAE → DCGAN → a GAN variant (Fashion-MNIST)",
+        "Train an autoencoder, a VAE, a DCGAN and a GAN variant on Fashion-MNIST. Which can sample "
+        "new clothes, and what do their latent spaces look like between two points?",
+        "The autoencoder reconstructs but its random codes decode to smudges; the VAE samples "
+        "blurry but plausible clothes and interpolates smoothly; the DCGAN's samples are sharper, "
+        "its losses oscillate; WGAN-GP's critic loss tracks sample quality.",
+        (
+            PresetRun("autoencoder", "autoencoder", dataset="fashion-mnist", settings={"max_steps": 2000}),
+            PresetRun(
+                "VAE", "vae", "problem set: VAE, latent 64", "fashion-mnist", settings={"max_steps": 2000}
+            ),
+            PresetRun(
+                "DCGAN", "dcgan", "problem set: DCGAN, z 100", "fashion-mnist", settings={"max_steps": 2000}
+            ),
+            PresetRun("WGAN-GP", "dcgan", "WGAN-GP", "fashion-mnist", settings={"max_steps": 2000}),
+        ),
+        ("samples", "losses"),
+        commands=("python -m engine interpolate --model default-vae OUT.gif",),
+    ),
+    Problem(
+        "gatys-sweeps",
+        "Gatys style transfer: content layer, style weight, smoothness",
+        "How does the picture change with the content layer, the style weight and the "
+        "total-variation weight?",
+        "Shallow content layers keep the photo's pixels, deep ones only its layout; a larger style "
+        "weight paints over more of the content; the TV weight flattens brush texture into blur.",
+        links=(Link(STYLE_LAB, "Style lab: run the three sweeps side by side"),),
+        commands=("python -m engine stylize CONTENT STYLE OUT --content-layer relu2_2 --tv-weight 100",),
+    ),
+    Problem(
+        "cyclegan",
+        "CycleGAN: translation without pairs",
+        "Train edges → shoes from unpaired halves. What keeps the translation tied to its input "
+        "when no pairs say what the output should be?",
+        "The cycle loss: A → B → A must give A back. Without it the generator may draw any shoe; "
+        "with it the shoe keeps the outline it came from.",
+        (
+            PresetRun(
+                "edges → shoes, unpaired",
+                "cyclegan",
+                "edges → shoes without pairs (an aligned dataset's halves, 128 px)",
+                "edges2shoes",
+                settings={"max_steps": 3000, "batch_size": 1, "sample_every": 100, "checkpoint_every": 250},
+            ),
+        ),
+        ("losses", "samples"),
+        (Link(LEARN, "Learn › Cycle consistency"),),
+    ),  # fmt: skip
+    Problem(
+        "label-maps",
+        "pix2pixHD and SPADE: pictures from label maps",
+        "Train pix2pixHD and SPADE on facades' label maps. Why does SPADE keep the layout better "
+        "than a generator that normalises its input away?",
+        "Normalisation washes out a flat label map; SPADE re-injects the map at every layer as a "
+        "learned scale and shift, so windows stay where they were painted (a lower FID).",
+        (
+            PresetRun(
+                "pix2pixHD",
+                "pix2pixhd",
+                "facades, reduced (as default-pix2pixhd: ngf 16, batch 1)",
+                "facades",
+                settings={"max_steps": 2000, "batch_size": 1, "eval_every": 500, "eval_size": 50},
+            ),
+            PresetRun(
+                "SPADE",
+                "spade",
+                "facades, reduced (as default-spade: ngf 16, hidden 32, style code 64)",
+                "facades",
+                settings={"max_steps": 2000, "batch_size": 1, "eval_every": 500, "eval_size": 50},
+            ),
+        ),
+        ("evals", "samples", "losses"),
+        (Link(LEARN, "Learn › SPADE normalisation"),),
+    ),  # fmt: skip
+    Problem(
+        "deep-image-prior",
+        "Deep image prior: the picture before the noise",
+        "Fit a randomly initialised network to one noisy photo from a fixed random code. Why does "
+        "stopping early denoise it?",
+        "The PSNR against the clean photo rises well above the noisy input's, peaks, then falls as "
+        "the network starts to draw the noise too: its structure fits natural images first.",
+        views=("prior_curve",),
+        commands=("python -m engine prior denoise PHOTO OUT --simulate --steps 1500 --log curve.csv",),
+    ),
+)
+
+
+def problem(key: str) -> Problem:
+    for item in PROBLEMS:
+        if item.key == key:
+            return item
+    raise UserError(f"no problem {key!r}; there are {', '.join(p.key for p in PROBLEMS)}")
+
+
+def run_name(item: Problem, run: PresetRun) -> str:
+    """The run-store name a problem's run is launched under and found again by."""
+    return f"problem {item.key}: {run.label}"
+
+
+def answers(run: PresetRun, task: str, config: dict) -> bool:
+    """True when a run (its task and stored config) is this preset run, whatever its name: the
+    preset's fields and the overrides match (at any size), on a dataset of the same name. So
+    runs a user trained by hand answer the card too."""
+    if task != run.task:
+        return False
+    wanted = {**PRESETS.get(run.task, {}).get(run.preset, {}), **run.overrides}
+    chosen = config.get("task_config", {})
+    data = str(config.get("settings", {}).get("data", ""))
+    return Path(data).name == run.dataset and all(chosen.get(k) == v for k, v in wanted.items())
+
+
+def launch_arguments(item: Problem, run: PresetRun, data: str) -> tuple[dict, dict]:
+    """(TrainSettings values, task-config values) for `start_training`."""
+    settings = {**default_settings(), **run.settings, "data": data, "name": run_name(item, run)}
+    return settings, {**preset_config(run.task, run.preset), **run.reduced, **run.overrides}

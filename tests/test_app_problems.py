@@ -1,0 +1,78 @@
+"""The Problems page: every card opens, a card finds its runs by name and shows their held-out
+metrics and samples, and the catalogue's runs are valid launches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from engine.store.runs import RunStore
+from engine.tasks import get_task
+from engine.training.loop import TrainSettings
+from engine.training.problems import PROBLEMS, VIEWS, answers, launch_arguments, problem, run_name
+from support.app import open_page
+
+
+def test_every_card_opens_with_its_question_and_answer():
+    at = open_page("problems")
+    for item in PROBLEMS:
+        at.selectbox(key="problems.choice").set_value(item.key).run()
+        assert not at.exception, (item.key, [e.message for e in at.exception])
+        assert [h.value for h in at.subheader] == [item.title]  # one card, drawn once
+        text = " ".join(m.value for m in at.markdown)
+        assert item.asks in text
+        assert [e.label for e in at.expander] == ["What the answer shows"]
+        launch_buttons = [b for b in at.button if b.label in ("Launch", "Launch again")]
+        assert len(launch_buttons) == len(item.runs)
+
+
+def test_catalogue_runs_are_valid_launches_of_known_presets():
+    for item in PROBLEMS:
+        assert set(item.views) <= set(VIEWS)
+        for run in item.runs:
+            settings, config = launch_arguments(item, run, "somewhere")
+            TrainSettings(**settings)
+            get_task(run.task).Config(**config)  # every override is a field of the task
+            assert settings["name"] == f"problem {item.key}: {run.label}"
+    assert problem("cufs-skips").runs[2].overrides["skips"] is False
+
+
+def test_a_card_shows_its_runs_metrics_and_samples(studio_home: Path):
+    item = problem("cufs-skips")
+    store = RunStore()
+    config = {"settings": {"data": "x"}, "task_config": {}, "loss_names": ["G_L1"], "visual_names": []}
+    for i, preset in enumerate(item.runs[:2]):
+        run = store.create_run("pix2pix", config, name=run_name(item, preset), max_steps=10)
+        rows = [(s, "G_L1", 1.0 / s) for s in range(1, 11)]
+        rows += [(10, "val_L1", 0.2 + i), (10, "val_SSIM", 0.5), (10, "val_FID", 150.0)]
+        store.log_metric_rows(run.id, rows)
+        store.set_status(run.id, "finished")
+        run.samples_dir.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (48, 16), "white").save(run.samples_dir / "step_00000010.png")
+    at = open_page("problems")
+    at.selectbox(key="problems.choice").set_value(item.key).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["run"]) == ["L1 only", "pix2pix (L1 + cGAN)"]
+    assert list(table["L1"]) == pytest.approx([0.2, 1.2]) and set(table.columns) >= {"SSIM", "FID"}
+    captions = [i.proto.imgs[0].caption for i in at.image]
+    assert captions == ["L1 only · step 10", "pix2pix (L1 + cGAN) · step 10"]  # one grid per run
+    assert [b.label for b in at.button][:3] == ["Launch again", "Launch again", "Launch"]
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert any("held-out L1" in t for t in titles) and any("L1" in t for t in titles)
+
+
+def test_runs_trained_by_hand_answer_a_card_when_their_preset_matches():
+    item = problem("cufs-skips")
+    no_skips, l1_only = item.runs[2], item.runs[0]
+    by_hand = {
+        "settings": {"data": "/data/cufs"},
+        "task_config": {"mode": "l1+cgan", "lambda_l1": 100.0, "skips": False},
+    }
+    assert answers(no_skips, "pix2pix", by_hand)
+    assert not answers(l1_only, "pix2pix", by_hand)  # another mode
+    assert not answers(no_skips, "pix2pix", {**by_hand, "settings": {"data": "/data/facades"}})
+    assert not answers(no_skips, "cyclegan", by_hand)
