@@ -33,16 +33,19 @@ from pages.common import (
 )
 
 PRIOR_SIDE, PRIOR_STEPS = 128, 900
+INTERPOLATION_FRAMES = 8
+RUN_VIEWS = ("losses", "evals", "samples", "interpolations")  # drawn from the card's runs
 
 
 def newest_runs(store: RunStore, item: Problem) -> dict[str, Run | None]:
     """Label -> the newest run launched for it (by its run-store name), else the newest finished
-    run that trained the same preset on the same dataset under another name, else None."""
+    or stopped run that trained the same preset on the same dataset under another name, else None."""
     runs = sorted(store.list(), key=lambda r: r.created, reverse=True)
     found = {}
     for preset in item.runs:
         named = [r for r in runs if r.name == run_name(item, preset)]
-        gathered = [r for r in runs if r.status == "finished" and answers(preset, r.task, r.config)]
+        ended = [r for r in runs if r.status in ("finished", "stopped")]
+        gathered = [r for r in ended if answers(preset, r.task, r.config)]
         found[preset.label] = (named or gathered or [None])[0]
     return found
 
@@ -133,6 +136,22 @@ def samples_view(store: RunStore, runs: list[Run]) -> None:
             col.caption(f"{run.name}: no samples yet")
 
 
+def interpolations_view(store: RunStore, runs: list[Run]) -> None:
+    """Each latent model decoded along a line between two random codes (seeds 1 and 2)."""
+    from engine.inference.latent import enlarge, grid, interpolate
+    from engine.inference.loader import load_model
+
+    for run in runs:
+        try:
+            model = load_model(run.id, "latent", str(store.home), device="cpu")
+        except (UserError, OSError, KeyError) as err:
+            st.caption(f"{label_of(run)}: no model to decode yet ({err})")
+            continue
+        a, b = model.seed_latents([1, 2])
+        strip = grid(model.decode(interpolate(a, b, INTERPOLATION_FRAMES)), INTERPOLATION_FRAMES)
+        st.image(enlarge(strip, 2), caption=f"{label_of(run)} · step {run.step}: seed 1 → seed 2")
+
+
 def receptive_field_view() -> None:
     rows = patchgan_receptive_fields(3, 256)
     st.dataframe(
@@ -191,7 +210,7 @@ def card(store: RunStore, item: Problem) -> None:
         runs_section(store, item, runs)
     found = [run for run in runs.values() if run is not None]
     for view in item.views:
-        if view in ("losses", "evals", "samples") and not found:
+        if view in RUN_VIEWS and not found:
             continue
         st.markdown(f"**{VIEW_TITLES[view]}**")
         if view == "losses":
@@ -200,6 +219,8 @@ def card(store: RunStore, item: Problem) -> None:
             evals_view(store, found)
         elif view == "samples":
             samples_view(store, found)
+        elif view == "interpolations":
+            interpolations_view(store, found)
         elif view == "receptive_field":
             receptive_field_view()
         elif view == "prior_curve":
@@ -217,7 +238,8 @@ def card(store: RunStore, item: Problem) -> None:
 VIEW_TITLES = {
     "losses": "Losses, run against run",
     "evals": "Held-out metrics",
-    "samples": "Samples (input · output · target)",
+    "samples": "Samples (the newest grid of each run)",
+    "interpolations": "Interpolations between two random codes",
     "receptive_field": "Receptive field after each layer (n_layers 3, 256 px)",
     "prior_curve": "The fit, live",
 }

@@ -76,3 +76,27 @@ def test_runs_trained_by_hand_answer_a_card_when_their_preset_matches():
     assert not answers(l1_only, "pix2pix", by_hand)  # another mode
     assert not answers(no_skips, "pix2pix", {**by_hand, "settings": {"data": "/data/facades"}})
     assert not answers(no_skips, "cyclegan", by_hand)
+
+
+def test_the_fashion_card_decodes_interpolations_of_each_latent_run(studio_home: Path, tmp_path: Path):
+    from test_latent import draw
+
+    from engine.training.loop import TrainSettings, train
+
+    item = problem("fashion-latent")
+    for kind in ("a", "b"):
+        (tmp_path / "shapes" / kind).mkdir(parents=True)
+        for i in range(4):
+            draw(i, 32, kind).save(tmp_path / "shapes" / kind / f"{i}.png")
+    settings = TrainSettings(
+        data=str(tmp_path / "shapes"), max_steps=2, batch_size=4, sample_size=2, sample_every=2,
+        checkpoint_every=2, name=run_name(item, item.runs[1]),
+    )  # fmt: skip
+    train("vae", settings, {"nf": 8, "latent_dim": 8})
+    at = open_page("problems")
+    at.selectbox(key="problems.choice").set_value(item.key).run()
+    assert not at.exception, [e.message for e in at.exception]
+    captions = [i.proto.imgs[0].caption for i in at.image]
+    assert "VAE · step 2: seed 1 → seed 2" in captions
+    strip = next(i for i in at.image if "seed 1" in i.proto.imgs[0].caption)
+    assert strip.proto.imgs[0].url  # the decoded strip was sent to the page

@@ -14,7 +14,7 @@ from pathlib import Path
 from engine.errors import UserError
 from engine.training.presets import DEFAULTS_NAME, PRESETS, default_settings, preset_config
 
-VIEWS = ("losses", "evals", "samples", "receptive_field", "prior_curve")
+VIEWS = ("losses", "evals", "samples", "interpolations", "receptive_field", "prior_curve")
 SMALL_PIX2PIX = {"load_size": 143, "crop_size": 128, "ngf": 32, "ndf": 32}
 SMALL_SETTINGS = {
     "batch_size": 4,
@@ -131,7 +131,7 @@ PROBLEMS: tuple[Problem, ...] = (
             ),
             PresetRun("WGAN-GP", "dcgan", "WGAN-GP", "fashion-mnist", settings={"max_steps": 2000}),
         ),
-        ("samples", "losses"),
+        ("samples", "interpolations", "losses"),
         commands=("python -m engine interpolate --model default-vae OUT.gif",),
     ),
     Problem(
