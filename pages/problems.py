@@ -8,6 +8,7 @@ each kind of view.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -120,8 +121,27 @@ def evals_view(store: RunStore, runs: list[Run]) -> None:
             rows.append({"run": label, "step": step, **last})
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    full = full_split_table(store, runs)
+    if not full.empty:
+        st.caption(
+            "The whole held-out split, scored by `python -m engine eval RUN --data DATA --split test`:"
+        )
+        st.dataframe(full, hide_index=True, width="stretch")
     if not eval_charts(curves, key="problems"):
         st.caption("No held-out metrics yet: they appear at the first evaluation.")
+
+
+def full_split_table(store: RunStore, runs: list[Run]) -> pd.DataFrame:
+    """The latest `eval` of each run on a whole split (the held-out curves use a fixed subset)."""
+    rows = []
+    for run in runs:
+        latest: dict[tuple, dict] = {}
+        for _, data, split, name, value, _ in sorted(store.evals(run.id), key=lambda row: row[5]):
+            if name in ("L1", "PSNR", "SSIM", "FID", "KID", "count"):
+                latest.setdefault((data, split), {})[name] = value
+        for (data, split), values in latest.items():
+            rows.append({"run": label_of(run), "data": Path(data).name, "split": split, **values})
+    return pd.DataFrame(rows)
 
 
 def samples_view(store: RunStore, runs: list[Run]) -> None:
@@ -174,7 +194,7 @@ def prior_curve_view() -> None:
         photo = photo.resize((PRIOR_SIDE, round(photo.height * PRIOR_SIDE / photo.width)))
         corruption, reference = simulate("denoise", photo, 25), to_unit_tensor(photo)
         bar, log = st.progress(0.0, "fitting"), []
-        config = PriorConfig(steps=PRIOR_STEPS, log_every=10, preview_every=0)
+        config = PriorConfig(steps=PRIOR_STEPS, log_every=10, preview_every=0, keep="best")
         for step in prior_steps(corruption, config, reference):
             if not math.isnan(step.psnr):
                 log.append((step.step, step.psnr, step.psnr_average))
@@ -182,7 +202,7 @@ def prior_curve_view() -> None:
         best = max(log, key=lambda row: row[2])
         st.session_state["problems.prior"] = {
             "log": log, "noisy": psnr_db(corruption.observed, reference), "best": best,
-            "pictures": [to_picture(corruption.observed), to_picture(step.result)],
+            "pictures": [to_picture(p) for p in (corruption.observed, step.result, step.drawing)],
         }  # fmt: skip
     result = st.session_state.get("problems.prior")
     if not result:
@@ -196,9 +216,13 @@ def prior_curve_view() -> None:
     st.plotly_chart(fig, width="stretch", key="problems.prior.curve")
     step, _, peak = result["best"]
     st.caption(f"Peak {peak:.2f} dB at step {step}, against {result['noisy']:.2f} dB for the noisy input.")
-    cols = st.columns(2)
-    cols[0].image(result["pictures"][0], caption="noisy input", width="stretch")
-    cols[1].image(result["pictures"][1], caption=f"after {PRIOR_STEPS} steps (averaged)", width="stretch")
+    captions = [
+        "noisy input",
+        f"at the peak (step {step})",
+        f"after {PRIOR_STEPS} steps: the noise comes back",
+    ]
+    for col, picture, caption in zip(st.columns(3), result["pictures"], captions):
+        col.image(picture, caption=caption, width="stretch")
 
 
 def card(store: RunStore, item: Problem) -> None:

@@ -117,6 +117,8 @@ class PriorDemo:
             if kind is None:
                 raise UserError(f"choose one of {', '.join(KINDS)}")
             photo = self.photo(path, side)
+            if as_is and kind == "upscale":  # the output, not the input, is the work size
+                photo = fit_side(photo, max(8, int(side) // int(scale)))
             corruption, note = self.corruption(photo, kind, sigma, int(scale), editor, bool(as_is))
             steps = int(min(max(1, steps or DEFAULT_STEPS[kind]), MAX_STEPS))
             cfg = replace(self.base, steps=steps)

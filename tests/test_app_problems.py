@@ -50,6 +50,7 @@ def test_a_card_shows_its_runs_metrics_and_samples(studio_home: Path):
         rows += [(10, "val_L1", 0.2 + i), (10, "val_SSIM", 0.5), (10, "val_FID", 150.0)]
         store.log_metric_rows(run.id, rows)
         store.set_status(run.id, "finished")
+        store.log_eval(run.id, "/data/cufs", "test", {"L1": 0.3 + i, "SSIM": 0.6, "FID": 120.0, "count": 100})
         run.samples_dir.mkdir(parents=True, exist_ok=True)
         Image.new("RGB", (48, 16), "white").save(run.samples_dir / "step_00000010.png")
     at = open_page("problems")
@@ -61,6 +62,8 @@ def test_a_card_shows_its_runs_metrics_and_samples(studio_home: Path):
     captions = [i.proto.imgs[0].caption for i in at.image]
     assert captions == ["L1 only · step 10", "pix2pix (L1 + cGAN) · step 10"]  # one grid per run
     assert [b.label for b in at.button][:3] == ["Launch again", "Launch again", "Launch"]
+    full = at.dataframe[1].value  # the whole test split, from `eval`
+    assert list(full["L1"]) == pytest.approx([0.3, 1.3]) and list(full["split"]) == ["test", "test"]
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
     assert any("held-out L1" in t for t in titles) and any("L1" in t for t in titles)
 
@@ -100,3 +103,27 @@ def test_the_fashion_card_decodes_interpolations_of_each_latent_run(studio_home:
     assert "VAE · step 2: seed 1 → seed 2" in captions
     strip = next(i for i in at.image if "seed 1" in i.proto.imgs[0].caption)
     assert strip.proto.imgs[0].url  # the decoded strip was sent to the page
+
+
+def test_launch_starts_the_preset_run_under_its_problem_name(aligned_dataset: Path, monkeypatch):
+    from types import SimpleNamespace
+
+    from engine.training import launch
+
+    started = []
+
+    def fake_start(task, settings, config, home=None):
+        started.append((task, settings, config))
+        return SimpleNamespace(pid=1, log_path="log", run_id=None, exited=lambda: False)
+
+    monkeypatch.setattr(launch, "start_training", fake_start)
+    at = open_page("problems")
+    at.selectbox(key="problems.choice").set_value("cufs-skips").run()
+    at.text_input(key="problems.cufs-skips.cufs").set_value(str(aligned_dataset)).run()
+    next(b for b in at.button if b.key == "problems.cufs-skips.U-Net without skips").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    task, settings, config = started[0]
+    assert task == "pix2pix" and settings["data"] == str(aligned_dataset)
+    assert settings["name"] == "problem cufs-skips: U-Net without skips" and settings["max_steps"] == 1500
+    assert config["skips"] is False and config["mode"] == "l1+cgan" and config["crop_size"] == 128
+    assert any("Launched U-Net without skips" in s.value for s in at.success)
