@@ -194,7 +194,8 @@ def prior_curve_view() -> None:
         photo = photo.resize((PRIOR_SIDE, round(photo.height * PRIOR_SIDE / photo.width)))
         corruption, reference = simulate("denoise", photo, 25), to_unit_tensor(photo)
         bar, log = st.progress(0.0, "fitting"), []
-        config = PriorConfig(steps=PRIOR_STEPS, log_every=10, preview_every=0, keep="best")
+        # no code jitter here: the plain prior, whose fall after the peak is plain to see
+        config = PriorConfig(steps=PRIOR_STEPS, log_every=10, preview_every=0, keep="best", jitter=0.0)
         for step in prior_steps(corruption, config, reference):
             if not math.isnan(step.psnr):
                 log.append((step.step, step.psnr, step.psnr_average))

@@ -28,6 +28,7 @@ from studio.uploads import CACHE_CLEANUP, MissingUpload, image_upload, limit_dec
 KINDS = {"Denoise": "denoise", "Inpaint (paint the holes)": "inpaint", "Upscale": "upscale"}
 MAX_SIDE = 384  # the work size's long side at most: a 384 px fit already takes minutes here
 MAX_STEPS = 2000
+BASELINES = {"denoise": "noisy input", "inpaint": "holes filled grey", "upscale": "bicubic enlargement"}
 
 
 def fit_side(photo: Image.Image, side: int) -> Image.Image:
@@ -137,7 +138,7 @@ class PriorDemo:
         shown = to_picture(corruption.naive())
         log: list[PriorProgress] = []
         start = time.perf_counter()
-        yield shown, None, curve(log, baseline), f"Fitting a fresh network for {steps} steps…{note}"
+        yield shown, None, curve(log, baseline, kind), f"Fitting a fresh network for {steps} steps…{note}"
         stop = self.stops.begin(request)
         try:
             for item in prior_steps(corruption, cfg, reference, stop):
@@ -146,7 +147,12 @@ class PriorDemo:
                 if item.result is None and not item.done:
                     continue
                 picture = to_picture(item.result) if item.result is not None else gr.skip()
-                yield gr.skip(), picture, curve(log, baseline), status(item, log, baseline, start) + note
+                yield (
+                    gr.skip(),
+                    picture,
+                    curve(log, baseline, kind),
+                    status(item, log, baseline, start) + note,
+                )
         except UserError as err:
             yield gr.skip(), gr.skip(), gr.skip(), f"The fit failed: {err}"
         finally:
@@ -171,7 +177,7 @@ def status(item: PriorProgress, log: list[PriorProgress], baseline: float, start
     return f"Step {item.step}/{item.total_steps}, {seconds:.0f} s{score}"
 
 
-def curve(log: Sequence[PriorProgress], baseline: float) -> go.Figure:
+def curve(log: Sequence[PriorProgress], baseline: float, kind: str = "denoise") -> go.Figure:
     """PSNR of each step's drawing and of the averaged output against the corrupted input's;
     without a reference, the loss (log scale)."""
     fig = go.Figure()
@@ -188,7 +194,7 @@ def curve(log: Sequence[PriorProgress], baseline: float) -> go.Figure:
             name="averaged output",
             line={"width": 3},
         )
-        fig.add_hline(y=baseline, line_dash="dot", line_color="grey", annotation_text="corrupted input")
+        fig.add_hline(y=baseline, line_dash="dot", line_color="grey", annotation_text=BASELINES[kind])
         fig.update_yaxes(title="PSNR (dB)")
     fig.update_layout(
         height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title="step",

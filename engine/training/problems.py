@@ -16,6 +16,12 @@ from engine.training.presets import DEFAULTS_NAME, PRESETS, default_settings, pr
 
 VIEWS = ("losses", "evals", "samples", "interpolations", "receptive_field", "prior_curve")
 SMALL_PIX2PIX = {"load_size": 143, "crop_size": 128, "ngf": 32, "ndf": 32}
+LATENT_SETTINGS = {
+    "max_steps": 2000,
+    "batch_size": 64,
+    "sample_every": 250,
+    "checkpoint_every": 500,
+}  # as the bundled
 SMALL_SETTINGS = {
     "batch_size": 4,
     "sample_every": 100,
@@ -124,14 +130,12 @@ PROBLEMS: tuple[Problem, ...] = (
         "blurry but plausible clothes and interpolates smoothly; the DCGAN's samples are sharper, "
         "its losses oscillate; WGAN-GP's critic loss tracks sample quality.",
         (
-            PresetRun("autoencoder", "autoencoder", dataset="fashion-mnist", settings={"max_steps": 2000}),
+            PresetRun("autoencoder", "autoencoder", dataset="fashion-mnist", settings=LATENT_SETTINGS),
+            PresetRun("VAE", "vae", "problem set: VAE, latent 64", "fashion-mnist", settings=LATENT_SETTINGS),
             PresetRun(
-                "VAE", "vae", "problem set: VAE, latent 64", "fashion-mnist", settings={"max_steps": 2000}
+                "DCGAN", "dcgan", "problem set: DCGAN, z 100", "fashion-mnist", settings=LATENT_SETTINGS
             ),
-            PresetRun(
-                "DCGAN", "dcgan", "problem set: DCGAN, z 100", "fashion-mnist", settings={"max_steps": 2000}
-            ),
-            PresetRun("WGAN-GP", "dcgan", "WGAN-GP", "fashion-mnist", settings={"max_steps": 2000}),
+            PresetRun("WGAN-GP", "dcgan", "WGAN-GP", "fashion-mnist", settings=LATENT_SETTINGS),
         ),
         ("samples", "interpolations", "losses"),
         commands=("python -m engine interpolate --model default-vae OUT.gif",),
