@@ -153,7 +153,7 @@ def samples_view(store: RunStore, runs: list[Run]) -> None:
             step, path = samples[-1]
             col.image(str(path), caption=f"{label_of(run)} · step {step}", width="stretch")
         else:
-            col.caption(f"{run.name}: no samples yet")
+            col.caption(f"{label_of(run)}: no samples yet")
 
 
 def interpolations_view(store: RunStore, runs: list[Run]) -> None:
