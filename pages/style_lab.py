@@ -177,7 +177,8 @@ def main() -> None:
     st.title("Style lab")
     st.markdown(
         "Neural style transfer compared side by side: one result per **content layer** (which layer "
-        "keeps the photo best?) or per **style weight** (how much style is enough?). Small and quick; "
+        "keeps the photo best?), per **style weight** (how much style is enough?) or per "
+        "**smoothness (TV) weight** (when does texture turn to blur?). Small and quick; "
         "the Gradio demo's *Style transfer* tab paints full-size pictures."
     )
     store = get_store()
