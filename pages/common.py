@@ -131,13 +131,15 @@ def loss_figure(
     smoothing: float = 0.0,
     log_y: bool = False,
     markers: bool = False,
+    colour_slots: list[int] | None = None,
 ) -> go.Figure:
     """One loss plot: each line smoothed (TensorBoard EMA) over its faint raw values. `markers`:
-    sparse series (held-out metrics), drawn as points joined by lines and never smoothed."""
+    sparse series (held-out metrics), drawn as points joined by lines and never smoothed.
+    `colour_slots`: each line's palette index (default: its position)."""
     fig = go.Figure()
     palette = qualitative.Plotly
     for i, (label, series) in enumerate(lines):
-        colour = palette[i % len(palette)]
+        colour = palette[(colour_slots[i] if colour_slots else i) % len(palette)]
         steps, raw = thin(series.steps, series.values)
         if markers or len(steps) == 1:  # a single point drawn as a line would be invisible
             fig.add_scatter(x=steps, y=raw, mode="lines+markers", line={"color": colour}, name=label)
@@ -165,19 +167,20 @@ def loss_figure(
 def overlaid_losses(
     store: RunStore, runs: list[Run], smoothing: float = 0.0, log_y: bool = False, key: str = "compare"
 ) -> None:
-    """One plot per loss name, one line per run that logged it."""
+    """One plot per loss name, one line per run that logged it; a run keeps its colour (and its
+    legend entry) in every plot, also where it is the only one."""
     names: list[str] = []
     for run in runs:
         names += [n for n in run.config.get("loss_names", []) if n not in names]
     curves = {run.id: curves_for(store, run.id) for run in runs}
     columns = st.columns(2)
     for i, name in enumerate(names):
-        lines = [
-            (run.name or run.id, curves[run.id].series[name]) for run in runs if name in curves[run.id].series
-        ]
+        logged = [j for j, run in enumerate(runs) if name in curves[run.id].series]
+        lines = [(runs[j].name or runs[j].id, curves[runs[j].id].series[name]) for j in logged]
         if lines:
             titles = {k: v for run in runs for k, v in run_loss_titles(run).items()}
-            fig = loss_figure(loss_title(name, titles), lines, smoothing, log_y)
+            fig = loss_figure(loss_title(name, titles), lines, smoothing, log_y, colour_slots=logged)
+            fig.update_layout(showlegend=len(runs) > 1)
             columns[i % 2].plotly_chart(fig, width="stretch", key=f"{key}.loss.{name}")
 
 
