@@ -15,22 +15,20 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from engine.data.images import image_to_tensor, tensor_to_image
 from engine.errors import UserError
 
 KINDS = ("denoise", "inpaint", "upscale")
 
 
 def to_unit_tensor(img: Image.Image) -> torch.Tensor:
-    """RGB picture -> (1, 3, H, W) float in [0, 1]."""
-    array = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
-    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous()
+    """RGB picture -> (1, 3, H, W) float in [0, 1] (the sigmoid's range the fit works in)."""
+    return image_to_tensor(img).unsqueeze(0) / 2 + 0.5
 
 
 def to_picture(x: torch.Tensor) -> Image.Image:
     """(1, 3, H, W) or (3, H, W) in [0, 1] -> RGB picture (rounded, clipped)."""
-    x = x.detach().float().cpu().reshape(-1, *x.shape[-2:])
-    array = (x.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
-    return Image.fromarray(array, "RGB")
+    return tensor_to_image(x.reshape(-1, *x.shape[-2:]) * 2 - 1)
 
 
 def shrink(x: torch.Tensor, scale: int) -> torch.Tensor:

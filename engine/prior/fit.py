@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from engine.errors import UserError
 from engine.flags import check_choices, knob
+from engine.metrics import psnr
 from engine.models.prior_net import PriorNet
 from engine.precision import keep_large_buffers_mapped, pick_device
 from engine.prior.corruption import Corruption
@@ -84,9 +84,8 @@ class PriorProgress:
 
 
 def psnr_db(x: torch.Tensor, reference: torch.Tensor) -> float:
-    """PSNR in dB of [0, 1] pictures."""
-    mse = F.mse_loss(x.float(), reference.float()).item()
-    return math.inf if mse == 0 else 10 * math.log10(1.0 / mse)
+    """PSNR in dB of one (1, 3, H, W) picture in [0, 1] (engine.metrics works on [-1, 1])."""
+    return psnr(x * 2 - 1, reference * 2 - 1).item()
 
 
 def padded_size(size: tuple[int, int], levels: int) -> tuple[int, int]:

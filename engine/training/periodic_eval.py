@@ -52,10 +52,11 @@ class PeriodicEval:
         reals, count = [], 0
         for batch in self.loader:
             for name, (fake, real) in self.task.eval_outputs(batch).items():
+                real = real.to(fake.device)
                 fakes.setdefault(name, []).append(self.inception(fake))
-                l1[name] = l1.get(name, 0.0) + l1_per_image(fake, real.to(fake.device)).sum().item()
+                l1[name] = l1.get(name, 0.0) + l1_per_image(fake, real).sum().item()
                 if min(fake.shape[-2:]) >= SSIM_WINDOW:
-                    score = ssim(fake.float(), real.to(fake.device).float()).sum().item()
+                    score = ssim(fake.float(), real.float()).sum().item()
                     similarity[name] = similarity.get(name, 0.0) + score
             if self.real_features is None:
                 reals.append(self.inception(batch["B"]))
