@@ -29,6 +29,31 @@ def test_the_dab_colour_spreads_over_the_nearby_object_only():
     assert torch.equal(out[0, :, 10, 40], torch.ones(3))  # the paper stays white
 
 
+def dab(hints: torch.Tensor, row: int, col: int, colour: tuple[float, float, float]) -> None:
+    hints[:, :3, row - 3 : row + 3, col - 3 : col + 3] = torch.tensor(colour).view(1, 3, 1, 1)
+    hints[:, 3, row - 3 : row + 3, col - 3 : col + 3] = 1.0
+
+
+def test_colour_stays_in_the_area_the_drawing_closes():
+    """A box split by a line into a left and a right part: a red dab on the left and a blue
+    one on the right. Beside the line each side takes its own dab's colour; without the
+    drawing the colours mix across the line."""
+    drawing = torch.ones(1, 3, 128, 128)
+    drawing[:, :, 30:32, 16:112] = drawing[:, :, 96:98, 16:112] = -1.0  # top and bottom
+    drawing[:, :, 30:98, 16:18] = drawing[:, :, 30:98, 110:112] = -1.0  # left and right
+    drawing[:, :, 30:98, 63:65] = -1.0  # the dividing line
+    hints = torch.zeros(1, 4, 128, 128)
+    dab(hints, 64, 50, (0.8, -0.8, -0.8))
+    dab(hints, 64, 78, (-0.8, -0.8, 0.8))
+    shoe = grey_shoe_on_paper()
+    with_areas = pull_toward_hints(shoe, hints, drawing=drawing)
+    plain = pull_toward_hints(shoe, hints)
+    left, right = with_areas[0, :, 64, 58], with_areas[0, :, 64, 70]
+    assert left[0] > 0.5 and left[2] < -0.5  # red up to the line
+    assert right[2] > 0.5 and right[0] < -0.5  # blue beyond it
+    assert (plain[0, 0, 64, 58] - plain[0, 2, 64, 58]) < (left[0] - left[2]) - 0.3  # mixed without it
+
+
 def test_without_hints_nothing_moves():
     image = grey_shoe_on_paper()
     assert torch.equal(pull_toward_hints(image, torch.zeros(1, 4, 128, 128)), image)
@@ -60,6 +85,6 @@ def test_the_predictor_pulls_unless_asked_for_raw_colours(aligned_dataset):
     pulled = predictor.translate_tensor(x, dab)
     predictor.hint_pull = False
     raw = predictor.translate_tensor(x, dab)
-    assert torch.equal(pulled, pull_toward_hints(raw, dab))
+    assert torch.equal(pulled, pull_toward_hints(raw, dab, drawing=x))
     assert (pulled[0, 0, 12:18, 12:18] >= raw[0, 0, 12:18, 12:18]).all()
     assert pulled[0, 0, 12:18, 12:18].mean() > raw[0, 0, 12:18, 12:18].mean()

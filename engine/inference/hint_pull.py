@@ -2,11 +2,14 @@
 
 The generator reads hints but follows strong ones only part of the way (a red dab tends to
 come out brown). After it has drawn the shoe, the difference between each dab's colour and
-the output under it is spread over the nearby object with normalised Gaussian weights and
-added: shading and texture stay the generator's, the colour becomes the user's. Paper-white
-background is left alone, and so is anything far from every dab; given the input drawing, so is
-whatever lies outside its closed outline (the shadow under a sole, paper beyond the toe). On 200
-edges2shoes val pairs with 12 dabs it cut L1 from 0.147 to 0.129 for the previous default.
+the output under it is spread with normalised Gaussian weights and added: shading and texture
+stay the generator's, the colour becomes the user's. Paper-white background is left alone, and
+so is anything far from every dab. Given the input drawing, the colour also respects what was
+drawn: it stays inside the closed outline (not on the shadow under a sole), and within each area
+the drawing's lines close off (an upper, a sole, a heel) it follows the dabs painted in that area
+before those across a line, as edge-aware colourisation does. On 200 edges2shoes val pairs with
+12 dabs the default's L1 goes from 0.140 (generator alone) to 0.121 with the plain spread and
+0.116 with the areas (SIGMA and the area settings were picked on 400 train pairs).
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.ndimage import binary_fill_holes
+from scipy.ndimage import binary_dilation, binary_fill_holes, label
 
 SIGMA = 16.0  # px at 256: about a shoe part
+AREA_SIGMA = 48.0  # px: within one drawn area the colour carries further
+LINE_GAP = 3  # px: lines are thickened by this before cutting the drawing into areas
 REACH = 1000.0  # how quickly the pull fades where hints are sparse (on normalised weights)
 PAPER = 0.85  # outputs brighter than this in every channel are background ([-1, 1] scale)
 POOL = 4  # the field is smooth: compute it at a quarter of the resolution
@@ -34,38 +39,78 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(x, kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)
 
 
+def ink_of(drawing: torch.Tensor) -> np.ndarray:
+    """N x H x W bool: the dark lines of drawings (dark on white, [-1, 1])."""
+    return (drawing.mean(1) < 0).cpu().numpy()
+
+
 def inside_outline(drawing: torch.Tensor, close: int = 3) -> torch.Tensor:
     """N x 1 x H x W: 1 on the ink of a drawing (dark lines on white, [-1, 1]) and inside its
     closed outlines, gaps up to `close` px bridged; all ones where nothing encloses an area
     (an open sketch must not confine the colour to its lines)."""
-    ink = (drawing.mean(1, keepdim=True) < 0).float()
+    ink = torch.from_numpy(ink_of(drawing)).float()[:, None]
     thick = F.max_pool2d(ink, 2 * close + 1, stride=1, padding=close)
     regions = []
-    for lines in thick[:, 0].cpu().numpy().astype(bool):
+    for lines in thick[:, 0].numpy().astype(bool):
         filled = binary_fill_holes(lines)
         regions.append(filled if filled.sum() > 2 * lines.sum() else np.ones_like(filled))
     return torch.from_numpy(np.stack(regions)[:, None].astype(np.float32)).to(drawing.device)
+
+
+def spread(residual: torch.Tensor, mask: torch.Tensor, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Normalised Gaussian spread of the hinted residuals -> (field, confidence in [0, 1]), both
+    at full size; confidence falls where the dabs' weight is thin."""
+    pool = POOL if min(residual.shape[-2:]) >= 8 * POOL else 1
+    weighted = gaussian_blur(F.avg_pool2d(residual * mask, pool), sigma / pool)
+    weight = gaussian_blur(F.avg_pool2d(mask, pool), sigma / pool)
+    field = weighted / weight.clamp_min(1e-8)
+    confidence = 1 - torch.exp(-weight * REACH)
+    size = residual.shape[-2:]
+    return tuple(
+        F.interpolate(t, size=size, mode="bilinear", align_corners=False) for t in (field, confidence)
+    )
+
+
+def follow_drawn_areas(
+    field: torch.Tensor,
+    residual: torch.Tensor,
+    mask: torch.Tensor,
+    drawing: torch.Tensor,
+    inside: torch.Tensor,
+) -> torch.Tensor:
+    """Replace the plain field, in each area of the drawing that holds a dab, by the spread of
+    that area's own dabs (blended by their confidence, so a lone far dab does not take over)."""
+    field = field.clone()
+    for i, ink in enumerate(ink_of(drawing)):
+        lines = binary_dilation(ink, iterations=LINE_GAP)
+        areas = torch.from_numpy(label(~lines & (inside[i, 0].cpu().numpy() > 0))[0]).to(field.device)
+        for area in torch.unique(areas[mask[i, 0] > 0]).tolist():
+            if area == 0:
+                continue
+            within = (areas == area)[None, None]
+            own, confidence = spread(residual[i : i + 1], mask[i : i + 1] * within, AREA_SIGMA)
+            blended = confidence * own + (1 - confidence) * field[i : i + 1]
+            field[i : i + 1] = torch.where(within, blended, field[i : i + 1])
+    return field
 
 
 def pull_toward_hints(
     output: torch.Tensor, hints: torch.Tensor, sigma: float = SIGMA, drawing: torch.Tensor | None = None
 ) -> torch.Tensor:
     """output: N x 3 x H x W in [-1, 1]; hints: N x 4 x H x W (hint RGB, then the 0/1 mask);
-    `drawing`: the generator's edge input, to keep the colour inside its outline.
+    `drawing`: the generator's edge input, to keep the colour inside its outline and its areas.
     Returns the output with its colours moved toward the hinted ones near each dab."""
     hints = hints.to(output.device, output.dtype)
     mask = hints[:, 3:]
     if not mask.any():
         return output
-    pool = POOL if min(output.shape[-2:]) >= 8 * POOL else 1
-    size = output.shape[-2:]
-    residual = F.avg_pool2d((hints[:, :3] - output) * mask, pool)
-    weight = F.avg_pool2d(mask, pool)
-    residual, weight = gaussian_blur(residual, sigma / pool), gaussian_blur(weight, sigma / pool)
-    field = residual / weight.clamp_min(1e-8) * (1 - torch.exp(-weight * REACH))
-    field = F.interpolate(field, size=size, mode="bilinear", align_corners=False)
+    residual = hints[:, :3] - output
+    field, confidence = spread(residual, mask, sigma)
+    field = field * confidence
     on_object = (output < PAPER).any(1, keepdim=True).to(output.dtype)
     if drawing is not None:
-        on_object = on_object * inside_outline(drawing.to(output.device))
+        inside = inside_outline(drawing.to(output.device))
+        field = follow_drawn_areas(field, residual, mask, drawing, inside)
+        on_object = on_object * inside
     on_object = F.avg_pool2d(on_object, 3, stride=1, padding=1, count_include_pad=False)
     return (output + field * on_object).clamp(-1, 1)
