@@ -4,7 +4,8 @@ Each figure is measured twice in one process: first the plain reference configur
 official implementation runs (fp32, eager, NCHW, glibc's default allocator), then the studio's
 (allocator thresholds raised, `auto` precision: bf16 autocast only where a calibration measured
 it faster on this CPU, channels_last for training and inference, fused Adam, as the trainer and predictors
-run), and the ratio studio/reference is printed with the CPU model. Network: unet_256 (ngf 64) + the 70x70
+run, and the U-Net's innermost convolutions as matrix products, see engine/models/small_maps.py),
+and the ratio studio/reference is printed with the CPU model. Network: unet_256 (ngf 64) + the 70x70
 PatchGAN, 256 px, the official defaults. Training is timed twice: on in-memory batches (the
 compute alone), and end to end from JPEG files as a user's run reads them: the reference the
 official way (PIL decode, resize to 286, random crop and flip per item, 4 loader workers), the
@@ -31,6 +32,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from engine.data.datasets import AlignedDataset
 from engine.data.sampling import ResumableSampler
+from engine.models import small_maps
 from engine.precision import Precision, cpu_model, keep_large_buffers_mapped, resolve_precision
 from engine.tasks.pix2pix import Pix2Pix, Pix2PixConfig
 
@@ -158,10 +160,12 @@ def main() -> None:
 
     files = write_pairs(Path(tempfile.mkdtemp(prefix="pix2pix-bench-")), 4 * (args.steps + 2))
     # reference first: the allocator change cannot be undone inside a process
+    studio_small_map, small_maps.SMALL_MAP = small_maps.SMALL_MAP, 0  # the library's convolutions
     ref = {b: train_images_per_second(b, args.steps, "fp32", args.ngf, False) for b in (1, 4)}
     ref_files = train_from_files_images_per_second(files, 4, args.steps, "fp32", args.ngf, False)
     ref_lat = latency_ms(args.latency_runs, "fp32", False, args.ngf)
     keep_large_buffers_mapped()
+    small_maps.SMALL_MAP = studio_small_map
     ours = {b: train_images_per_second(b, args.steps, studio_precision, args.ngf, True) for b in (1, 4)}
     ours_files = train_from_files_images_per_second(files, 4, args.steps, studio_precision, args.ngf, True)
     ours_lat = latency_ms(args.latency_runs, studio_precision, True, args.ngf)

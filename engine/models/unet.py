@@ -8,7 +8,9 @@ block later; dropout has no weights, so official checkpoints load either way).
 
 Like the official `unet_256`, the innermost encoder layer has no norm (its map is 1x1, where
 batch norm would zero it at batch size 1) and convolutions carry a bias only without batch
-norm, so official checkpoints convert key for key (see `official.py`).
+norm, so official checkpoints convert key for key (see `official.py`). The inner levels' convs
+(maps of 8 px and less at the size it is built for) run as plain matrix products on a CPU,
+where that is faster (`small_maps.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from torch import nn
 
 from engine.errors import UserError
 from engine.models.layers import concat_channels, conv_bias, init_weights, norm_layer
+from engine.models.small_maps import SMALL_MAP, SmallMapConv2d, SmallMapConvTranspose2d
 
 
 def unet_channels(depth: int, ngf: int) -> list[int]:
@@ -50,7 +53,8 @@ class UNetGenerator(nn.Module):
         self.encoders = nn.ModuleList()
         for i in range(depth):
             c_in = in_channels if i == 0 else ch[i - 1]
-            conv = nn.Conv2d(c_in, ch[i], 4, 2, 1, bias=bias)
+            Conv = SmallMapConv2d if 2 ** (depth - i) <= SMALL_MAP else nn.Conv2d  # its input side
+            conv = Conv(c_in, ch[i], 4, 2, 1, bias=bias)
             if i == 0:
                 self.encoders.append(nn.Sequential(conv))
             elif i == depth - 1:
@@ -60,10 +64,11 @@ class UNetGenerator(nn.Module):
         self.decoders = nn.ModuleList()
         for j in range(depth - 1):  # decoder j mirrors encoder level depth-1-j
             level = depth - 1 - j
+            Up = SmallMapConvTranspose2d if 2**j <= SMALL_MAP else nn.ConvTranspose2d  # input side 2**j
             c_in = ch[level] if j == 0 else ch[level] * widen
             layers: list[nn.Module] = [
                 nn.ReLU(True),
-                nn.ConvTranspose2d(c_in, ch[level - 1], 4, 2, 1, bias=bias),
+                Up(c_in, ch[level - 1], 4, 2, 1, bias=bias),
                 norm_layer(norm, ch[level - 1]),
             ]
             if dropout and j < 3:
