@@ -3,7 +3,8 @@
 Starts the sketch demo with a bundled model and draws strokes in headless chromium
 (Playwright), on the live canvas and on Gradio's ImageEditor. For each stroke it measures, in
 the page's own clock, the time from the pointer going up to the shoe image being replaced. Also
-prints the round trip through `gradio_client` and the model call alone. Target: stroke-to-image
+prints the round trip through `gradio_client` and the model call alone, also with 12 colour dabs
+(the colour pull toward them included). Target: stroke-to-image
 p50 under 150 ms on a 2-core CPU.
 
     python bench/sketch_latency.py [--strokes 25] [--model default]
@@ -123,6 +124,23 @@ def main() -> None:
         if i >= 3:
             in_process.append((time.perf_counter() - start) * 1000)
     rows.append(("in-process (sketch prep + model)", in_process))
+    outline = Image.new("RGBA", (512, 512), (0, 0, 0, 0))  # a closed shoe with a sole line
+    pen = ImageDraw.Draw(outline)
+    pen.line(
+        [(60, 400), (60, 240), (180, 200), (300, 260), (440, 320), (470, 400), (60, 400)], (0, 0, 0, 255), 5
+    )
+    pen.line([(60, 360), (470, 360)], fill=(0, 0, 0, 255), width=5)
+    hints = Image.new("RGBA", outline.size, (0, 0, 0, 0))  # the live canvas's colour layer: 12 dabs
+    for i in range(12):
+        x, y = 90 + 28 * i, 290 + 5 * i
+        ImageDraw.Draw(hints).ellipse([x, y, x + 10, y + 10], fill=(30, 80, 200, 255))
+    with_hints = []
+    for i in range(args.strokes + 3):
+        start = time.perf_counter()
+        direct.from_sketch({"composite": outline}, args.model, hints)
+        if i >= 3:
+            with_hints.append((time.perf_counter() - start) * 1000)
+    rows.append(("in-process, 12 colour dabs (+ pull)", with_hints))
     for name, ms in rows:
         p50, p95 = percentiles(ms)
         print(f"{name:<38} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   (n={len(ms)})")
