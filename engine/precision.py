@@ -64,6 +64,25 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_generation() -> str:
+    """'family F model M stepping S' of the first CPU (x86 Linux), '' where unknown. Virtual
+    machines often name every AMD or Intel CPU alike ("AMD EPYC"): two generations that share
+    a name can differ on bf16 by 2x, so a cached measurement must not pass from one to another."""
+    fields = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if not line.strip():
+                break  # the first processor's block is enough
+            name, _, value = line.partition(":")
+            fields[name.strip()] = value.strip()
+    except OSError:
+        return ""
+    parts = [
+        f"{key.split()[-1]} {fields[key]}" for key in ("cpu family", "model", "stepping") if key in fields
+    ]
+    return " ".join(parts)
+
+
 def calibration_file() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "image-studio" / "precision.json"
@@ -74,7 +93,9 @@ def fastest_cpu_precision() -> str:
     """'bf16' or 'fp32', measured once per CPU model, torch version and thread count, then
     cached on disk: CPU flags do not tell (some CPUs with AVX512-BF16 run bf16 convolutions
     1.3-1.6x slower than fp32, others 1.7x faster)."""
-    key = f"{cpu_model()} | torch {torch.__version__} | {torch.get_num_threads()} threads"
+    key = (
+        f"{cpu_model()} ({cpu_generation()}) | torch {torch.__version__} | {torch.get_num_threads()} threads"
+    )
     path = calibration_file()
     try:
         cached = json.loads(path.read_text())
