@@ -54,6 +54,19 @@ def test_colour_stays_in_the_area_the_drawing_closes():
     assert (plain[0, 0, 64, 58] - plain[0, 2, 64, 58]) < (left[0] - left[2]) - 0.3  # mixed without it
 
 
+def test_a_dab_the_generator_matched_only_on_the_spot_still_colours_its_surroundings():
+    """Generators paint the hint on the dab and stay grey around it: the pull reads the colour
+    around the dab, so the area turns red, and the spot is filled from around it."""
+    shoe = grey_shoe_on_paper()
+    hints = red_dab(64, 40)
+    shoe[:, :, 61:67, 37:43] = hints[:, :3, 61:67, 37:43]  # the generator matched the dab itself
+    out = pull_toward_hints(shoe, hints)
+    near = out[0, :, 64, 52]  # 9 px beyond the dab
+    assert near[0] > 0.5 and near[1] < -0.5
+    spot, beside = out[0, :, 64, 40], out[0, :, 64, 46]
+    assert torch.allclose(spot, beside, atol=0.1)  # no darker or brighter mark where the dab was
+
+
 def test_without_hints_nothing_moves():
     image = grey_shoe_on_paper()
     assert torch.equal(pull_toward_hints(image, torch.zeros(1, 4, 128, 128)), image)

@@ -1,15 +1,17 @@
 """Pull a generated image toward the colours a user painted as hints.
 
-The generator reads hints but follows strong ones only part of the way (a red dab tends to
-come out brown). After it has drawn the shoe, the difference between each dab's colour and
-the output under it is spread with normalised Gaussian weights and added: shading and texture
-stay the generator's, the colour becomes the user's. Paper-white background is left alone, and
+The generator reads hints but follows strong ones only part of the way: a red dab tends to
+come out brown, and a dark blue one as a dark blue spot on a paler blue shoe. After it has
+drawn the shoe, the difference between each dab's colour and the output just around it is
+spread with normalised Gaussian weights and added, and the spots under the dabs are filled
+from around them: shading and texture stay the generator's, the colour becomes the user's. Paper-white background is left alone, and
 so is anything far from every dab. Given the input drawing, the colour also respects what was
 drawn: it stays inside the closed outline (not on the shadow under a sole), and within each area
 the drawing's lines close off (an upper, a sole, a heel) it follows the dabs painted in that area
 before those across a line, as edge-aware colourisation does. On 200 edges2shoes val pairs with
-12 dabs the default's L1 goes from 0.140 (generator alone) to 0.121 with the plain spread and
-0.116 with the areas (SIGMA and the area settings were picked on 400 train pairs).
+12 dabs the default's L1 goes from 0.140 (generator alone) to 0.121 with the plain spread of the
+colour under each dab, 0.116 with the areas and 0.112 reading the colour around the dabs (the
+settings were picked on 400 train pairs).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ LINE_GAP = 3  # px: lines are thickened by this before cutting the drawing into 
 REACH = 1000.0  # how quickly the pull fades where hints are sparse (on normalised weights)
 PAPER = 0.85  # outputs brighter than this in every channel are background ([-1, 1] scale)
 POOL = 4  # the field is smooth: compute it at a quarter of the resolution
+RIM = 5  # px: the generator's own colour is read on a rim this wide around each dab
+RIM_SIGMA = 5.0  # px: and averaged over this much of the rim
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -44,13 +48,17 @@ def ink_of(drawing: torch.Tensor) -> np.ndarray:
     return (drawing.mean(1) < 0).cpu().numpy()
 
 
+def grow(mask: torch.Tensor, radius: int) -> torch.Tensor:
+    """Square dilation of an N x 1 x H x W 0/1 mask, as two strips (12x faster than a square)."""
+    side = 2 * radius + 1
+    return F.max_pool2d(F.max_pool2d(mask, (1, side), 1, (0, radius)), (side, 1), 1, (radius, 0))
+
+
 def inside_outline(drawing: torch.Tensor, close: int = 3) -> torch.Tensor:
     """N x 1 x H x W: 1 on the ink of a drawing (dark lines on white, [-1, 1]) and inside its
     closed outlines, gaps up to `close` px bridged; all ones where nothing encloses an area
     (an open sketch must not confine the colour to its lines)."""
-    ink = torch.from_numpy(ink_of(drawing)).float()[:, None]
-    side = 2 * close + 1  # a square max filter as two strips: 12x faster than one square
-    thick = F.max_pool2d(F.max_pool2d(ink, (1, side), 1, (0, close)), (side, 1), 1, (close, 0))
+    thick = grow(torch.from_numpy(ink_of(drawing)).float()[:, None], close)
     regions = []
     for lines in thick[:, 0].numpy().astype(bool):
         filled = binary_fill_holes(lines)
@@ -99,6 +107,19 @@ def follow_drawn_areas(
     return field
 
 
+def around_dabs(output: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the output's colour on a rim around each dab, the output with the marks under the dabs
+    filled with it). The generator matches a dab on the dab itself and stays paler around it:
+    the rim says how far the area is from the hint, and filling the marks leaves no spots."""
+    rim = grow(mask, RIM) - mask
+    weight = gaussian_blur(rim, RIM_SIGMA)
+    around = torch.where(
+        weight > 1e-3, gaussian_blur(output * rim, RIM_SIGMA) / weight.clamp_min(1e-6), output
+    )
+    marks = grow(mask, 1)
+    return around, output * (1 - marks) + around * marks
+
+
 def pull_toward_hints(
     output: torch.Tensor, hints: torch.Tensor, sigma: float = SIGMA, drawing: torch.Tensor | None = None
 ) -> torch.Tensor:
@@ -109,7 +130,8 @@ def pull_toward_hints(
     mask = hints[:, 3:]
     if not mask.any():
         return output
-    residual = hints[:, :3] - output
+    around, unmarked = around_dabs(output, mask)
+    residual = hints[:, :3] - around
     field, confidence = spread(residual, mask, sigma)
     field = field * confidence
     on_object = (output < PAPER).any(1, keepdim=True).to(output.dtype)
@@ -118,4 +140,4 @@ def pull_toward_hints(
         field = follow_drawn_areas(field, residual, mask, drawing, inside)
         on_object = on_object * inside
     on_object = F.avg_pool2d(on_object, 3, stride=1, padding=1, count_include_pad=False)
-    return (output + field * on_object).clamp(-1, 1)
+    return (unmarked + field * on_object).clamp(-1, 1)
