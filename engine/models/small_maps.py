@@ -2,9 +2,9 @@
 
 A 256 px U-Net's innermost levels run 4x4 convolutions with 4-8M weights on maps of 1 to 8 px.
 There oneDNN spends its time reordering the weights into its blocked layout (forward and both
-backward passes), not computing: on the 2-core EPYC of PERF-NOTES a 1024 -> 512 transposed conv
-on 2x2 maps took 72 ms forward + backward in bf16, and 30 ms as unfold/fold around one matmul
-that reads the weight in the layout it is stored in. From 16 px up oneDNN wins and keeps the
+backward passes), not computing: on the 2-core AMD EPYC (Zen 4) of development a 1024 -> 512
+transposed conv on 2x2 maps took 44 ms forward + backward in bf16, and 13 ms as unfold/fold
+around one matmul that reads the weight in the layout it is stored in (bench/small_maps.py). From 16 px up oneDNN wins and keeps the
 work. GPUs take the library path always. The modules are drop-in subclasses: same parameters,
 same state-dict keys, same results (up to float rounding).
 
@@ -45,11 +45,12 @@ def weight_matrix(weight: torch.Tensor) -> tuple[torch.Tensor, bool]:
 
 
 class PlainWeight(nn.Module):
-    """Keeps `weight` contiguous through `.to(memory_format=...)` and other conversions."""
+    """Keeps a CPU `weight` contiguous through `.to(memory_format=...)` and other conversions
+    (on a GPU the library path runs, which wants the layout it was given)."""
 
     def _apply(self, fn, recurse: bool = True):
         super()._apply(fn, recurse)
-        if not self.weight.is_contiguous():
+        if self.weight.device.type == "cpu" and not self.weight.is_contiguous():
             self.weight.data = self.weight.data.contiguous()
         return self
 
