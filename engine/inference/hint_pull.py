@@ -56,16 +56,16 @@ def grow(mask: torch.Tensor, radius: int) -> torch.Tensor:
     return F.max_pool2d(F.max_pool2d(mask, (1, side), 1, (0, radius)), (side, 1), 1, (radius, 0))
 
 
-def inside_outline(drawing: torch.Tensor, close: int = 3) -> torch.Tensor:
-    """N x 1 x H x W: 1 on the ink of a drawing (dark lines on white, [-1, 1]) and inside its
-    closed outlines, gaps up to `close` px bridged; all ones where nothing encloses an area
-    (an open sketch must not confine the colour to its lines)."""
-    thick = grow(torch.from_numpy(ink_of(drawing)).float()[:, None], close)
+def inside_outline(ink: np.ndarray, close: int = 3) -> np.ndarray:
+    """N x H x W bool: True on a drawing's ink (`ink_of`) and inside its closed outlines, gaps up
+    to `close` px bridged; all True where nothing encloses an area (an open sketch must not
+    confine the colour to its lines)."""
+    thick = grow(torch.from_numpy(ink).float()[:, None], close)
     regions = []
     for lines in thick[:, 0].numpy().astype(bool):
         filled = binary_fill_holes(lines)
         regions.append(filled if filled.sum() > 2 * lines.sum() else np.ones_like(filled))
-    return torch.from_numpy(np.stack(regions)[:, None].astype(np.float32)).to(drawing.device)
+    return np.stack(regions)
 
 
 def spread(residual: torch.Tensor, mask: torch.Tensor, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -86,16 +86,16 @@ def follow_drawn_areas(
     field: torch.Tensor,
     residual: torch.Tensor,
     mask: torch.Tensor,
-    drawing: torch.Tensor,
-    inside: torch.Tensor,
+    ink: np.ndarray,
+    inside: np.ndarray,
 ) -> torch.Tensor:
     """Replace the plain field, in each area of the drawing that holds a dab, by the spread of
     that area's own dabs (blended by their confidence, so a lone far dab does not take over).
     All areas of an image spread in one batch."""
     field = field.clone()
-    for i, ink in enumerate(ink_of(drawing)):
-        lines = binary_dilation(ink, iterations=LINE_GAP)
-        areas = torch.from_numpy(label(~lines & (inside[i, 0].cpu().numpy() > 0))[0]).to(field.device)
+    for i, (lines, enclosed) in enumerate(zip(ink, inside)):
+        lines = binary_dilation(lines, iterations=LINE_GAP)
+        areas = torch.from_numpy(label(~lines & enclosed)[0]).to(field.device)
         hinted = [a for a in torch.unique(areas[mask[i, 0] > 0]).tolist() if a != 0]
         if not hinted:
             continue
@@ -139,8 +139,9 @@ def pull_toward_hints(
     field = field * confidence
     on_object = (output < PAPER).any(1, keepdim=True).to(output.dtype)
     if drawing is not None:
-        inside = inside_outline(drawing.to(output.device))
-        field = follow_drawn_areas(field, residual, mask, drawing, inside)
-        on_object = on_object * inside
+        ink = ink_of(drawing)
+        inside = inside_outline(ink)
+        field = follow_drawn_areas(field, residual, mask, ink, inside)
+        on_object = on_object * torch.from_numpy(inside[:, None]).to(on_object)
     on_object = F.avg_pool2d(on_object, 3, stride=1, padding=1, count_include_pad=False)
     return (unmarked + field * on_object).clamp(-1, 1)
