@@ -54,33 +54,30 @@ def resolve_precision(mode: str, device: torch.device) -> str:
     return "fp32"
 
 
-def cpu_model() -> str:
+@functools.cache
+def cpu_info() -> dict[str, str]:
+    """The first value of each field of /proc/cpuinfo (Linux); {} where there is none."""
+    fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            name, _, value = line.partition(":")
+            fields.setdefault(name.strip(), value.strip())
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return fields
+
+
+def cpu_model() -> str:
+    return cpu_info().get("model name") or platform.processor() or platform.machine()
 
 
 def cpu_generation() -> str:
     """'family F model M stepping S' of the first CPU (x86 Linux), '' where unknown. Virtual
     machines often name every AMD or Intel CPU alike ("AMD EPYC"): two generations that share
     a name can differ on bf16 by 2x, so a cached measurement must not pass from one to another."""
-    fields = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if not line.strip():
-                break  # the first processor's block is enough
-            name, _, value = line.partition(":")
-            fields[name.strip()] = value.strip()
-    except OSError:
-        return ""
-    parts = [
-        f"{key.split()[-1]} {fields[key]}" for key in ("cpu family", "model", "stepping") if key in fields
-    ]
-    return " ".join(parts)
+    fields = cpu_info()
+    keys = ("cpu family", "model", "stepping")
+    return " ".join(f"{key.split()[-1]} {fields[key]}" for key in keys if key in fields)
 
 
 def calibration_file() -> Path:

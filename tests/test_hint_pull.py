@@ -15,9 +15,7 @@ def grey_shoe_on_paper() -> torch.Tensor:
 
 def red_dab(row: int, col: int) -> torch.Tensor:
     hints = torch.zeros(1, 4, 128, 128)
-    hints[:, 0, row - 3 : row + 3, col - 3 : col + 3] = 0.8
-    hints[:, 1:3, row - 3 : row + 3, col - 3 : col + 3] = -0.8
-    hints[:, 3, row - 3 : row + 3, col - 3 : col + 3] = 1.0
+    dab(hints, row, col, (0.8, -0.8, -0.8))
     return hints
 
 
