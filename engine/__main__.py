@@ -3,7 +3,7 @@
 import os
 
 # Idle OpenMP threads sleep instead of spinning: on a small machine where the studio, a
-# training run and a benchmark share the cores, spinning threads slowed a neighbour 10x.
+# training run and a benchmark share the cores, spinning threads starve their neighbours.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from engine.cli import main  # noqa: E402

@@ -13,9 +13,9 @@ from engine.data.drawing import drawing_variants
 from engine.data.images import MAX_PIXELS
 from engine.errors import UserError
 from engine.models.patchgan import patchgan_receptive_fields
-from engine.models.summary import unet_layer_table
 from pages.cycle_lesson import cycle_section
 from pages.spade_lesson import spade_section
+from pages.unet_layers import unet_layer_table
 
 SIZES = [32, 64, 128, 256, 512, 1024]
 

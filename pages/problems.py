@@ -1,7 +1,7 @@
 """Problems: each course problem as a card (what it asks, the preset runs that answer it,
 launched in the background or opened when finished, and the plots and pictures that answer it).
 
-Every card is drawn from `engine.training.problems.PROBLEMS`; this page only knows how to show
+Every card is drawn from `pages.course.PROBLEMS`; this page only knows how to show
 each kind of view.
 """
 
@@ -20,7 +20,6 @@ from engine.models.patchgan import patchgan_receptive_fields
 from engine.store.curves import EVAL_PREFIX
 from engine.store.runs import Run, RunStore
 from engine.training.launch import NAMED_DATASETS, dataset_problem, start_training
-from engine.training.problems import PROBLEMS, PresetRun, Problem, answers, launch_arguments, run_name
 from pages.common import (
     curves_for,
     eval_charts,
@@ -32,6 +31,7 @@ from pages.common import (
     show_notice,
     status_text,
 )
+from pages.course import PROBLEMS, PresetRun, Problem, answers, launch_arguments, run_name
 
 PRIOR_SIDE, PRIOR_STEPS = 128, 900
 INTERPOLATION_FRAMES = 8
@@ -182,7 +182,7 @@ def receptive_field_view() -> None:
 
 
 def prior_curve_view() -> None:
-    """Run a small deep-image-prior fit here (128 px, about 20 s) and draw its PSNR curve."""
+    """Run a deep-image-prior fit small enough to wait for on the page and draw its PSNR curve."""
     from engine.prior.corruption import simulate, to_picture, to_unit_tensor
     from engine.prior.fit import PriorConfig, prior_steps, psnr_db
     from engine.style.examples import example_photo

@@ -1,5 +1,6 @@
 """Shared fixtures: an isolated run store per test, small datasets made on the fly, one tiny
-pix2pix run trained once per session, the development data when it is there."""
+pix2pix run trained once per session (and one taking colour hints, per test), the development
+data when it is there."""
 
 from __future__ import annotations
 
@@ -52,6 +53,15 @@ def tiny_run(tiny_store: tuple[Path, str], studio_home: Path) -> str:
     """The session's tiny run, copied into this test's own store (tests may change it)."""
     shutil.copytree(tiny_store[0], studio_home, dirs_exist_ok=True)
     return tiny_store[1]
+
+
+@pytest.fixture
+def hint_run(aligned_dataset: Path) -> str:
+    """A one-step pix2pix run whose generator takes colour hints."""
+    from engine.training.loop import TrainSettings, train
+
+    config = {**TINY_PIX2PIX, "hints": True, "mode": "l1"}
+    return train("pix2pix", TrainSettings(data=str(aligned_dataset), max_steps=1, batch_size=2), config)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ import torch
 
 from engine.errors import UserError
 from engine.flags import add_dataclass_args, dataclass_overrides
-from engine.models.summary import unet_layer_table
 from engine.models.unet import UNetGenerator
 from engine.store.curves import Curves, ema, plot_groups, rows_to_series, thin
 from engine.store.runs import RunStore
@@ -33,6 +32,7 @@ from engine.training.launch import (
 )
 from engine.training.loop import TrainSettings, train
 from engine.training.presets import PRESETS, preset_config
+from pages.unet_layers import unet_layer_table
 from support.app import APP, chart_titles, open_page
 from support.tiny import TINY_PIX2PIX, write_aligned
 

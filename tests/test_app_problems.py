@@ -12,7 +12,7 @@ from PIL import Image
 from engine.store.runs import RunStore
 from engine.tasks import get_task
 from engine.training.loop import TrainSettings
-from engine.training.problems import PROBLEMS, VIEWS, answers, launch_arguments, problem, run_name
+from pages.course import PROBLEMS, VIEWS, answers, launch_arguments, problem, run_name
 from support.app import open_page
 
 

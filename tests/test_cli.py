@@ -10,6 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
+from engine.errors import UserError
+from engine.inference.loader import export_model
 from engine.store.runs import RunStore
 from support.tiny import TINY_FLAGS
 
@@ -127,6 +129,11 @@ def test_export_writes_a_small_fp16_generator_that_loads(tiny_run, studio_home, 
     small = load_predictor(str(out), precision="fp32")
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     torch.testing.assert_close(small.translate_tensor(x), full.translate_tensor(x), atol=5e-3, rtol=0)
+
+
+def test_export_best_needs_evaluations(tiny_run, tmp_path):
+    with pytest.raises(UserError, match="--eval-every"):
+        export_model(tiny_run, tmp_path / "x.safetensors", best=True)
 
 
 @pytest.mark.slow

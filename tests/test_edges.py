@@ -146,7 +146,7 @@ def hed_path() -> Path:
 
 
 def test_hed_weights_are_mapped_from_keras_layout(hed_path: Path) -> None:
-    from engine.data.hed import load_hed
+    from engine.models.hed import load_hed
 
     model = load_hed()
     assert load_hed(hed_path) is model, "loaded once per weights file"
@@ -160,7 +160,7 @@ def test_hed_weights_are_mapped_from_keras_layout(hed_path: Path) -> None:
 
 
 def test_hed_answers_at_the_boundary(hed_path: Path) -> None:
-    from engine.data.hed import load_hed
+    from engine.models.hed import load_hed
 
     img, mask = shape_photo("ellipse")
     x = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0).permute(2, 0, 1)[None]

@@ -1,4 +1,5 @@
-"""The one trainer on pix2pix: losses, samples, checkpoints, exact resume, clean stops."""
+"""The one trainer on pix2pix: losses, samples, checkpoints, exact resume, clean stops, evaluation
+during training."""
 
 import os
 import signal
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from engine.errors import UserError
+from engine.inference.loader import export_model
 from engine.store.checkpoints import read_weights
 from engine.store.runs import RunStore
 from engine.training.loop import TrainSettings, train
@@ -238,3 +240,26 @@ def test_vgg_loss_and_two_scale_discriminator_are_logged_and_checkpointed(aligne
     assert {k.split(".")[1] for k in nets["D"]} == {"0", "1"}  # scales.0 and scales.1
     with pytest.raises(UserError, match="--d-scales must be 1 to 4"):
         train("pix2pix", settings(aligned_dataset), {**TINY_PIX2PIX, "d_scales": 0})
+
+
+@pytest.mark.slow
+def test_eval_during_training_records_metrics_and_exports_the_best(aligned_dataset, tmp_path):
+    config = {**TINY_PIX2PIX, "hints": True, "drawing_aug": True}
+    settings = TrainSettings(
+        data=str(aligned_dataset), max_steps=4, batch_size=2, eval_every=2, eval_size=3, sample_every=2
+    )
+    run_id = train("pix2pix", settings, config)
+    store = RunStore()
+    rows = [(step, name) for step, name, _ in store.metrics(run_id) if name.startswith("val_")]
+    for step in (2, 4):
+        for name in ("val_L1", "val_SSIM", "val_FID", "val_KID", "val_drawn_KID", "val_hints_L1"):
+            assert (step, name) in rows
+    kid = {step: v for step, n, v in store.metrics(run_id) if n == "val_KID"}
+    best = store.runs_dir / run_id / "checkpoints" / "best.safetensors"
+    _, meta = read_weights(best)
+    assert meta["scores"]["val_KID"] == pytest.approx(min(kid.values()))
+    assert meta["step"] == min(kid, key=kid.get)
+    out = export_model(run_id, tmp_path / "best.safetensors", best=True)
+    nets, exported = read_weights(out)
+    assert list(nets) == ["G"] and exported["step"] == meta["step"]
+    assert any(kind == "best" for _, kind, _ in store.events(run_id))

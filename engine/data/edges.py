@@ -127,7 +127,7 @@ def hed_probability(
 ) -> np.ndarray:
     """HED's fused edge probability, HxW float in [0, 1]. The photo is mirror-padded by `pad`
     pixels first (as pix2pix's batch_hed.py does) so HED does not draw the image frame."""
-    from engine.data.hed import load_hed  # torch model, loaded only when HED is asked for
+    from engine.models.hed import load_hed  # torch model, loaded only when HED is asked for
 
     model = load_hed(weights_path)
     rgb = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0

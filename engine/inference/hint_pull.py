@@ -10,10 +10,9 @@ user's. Paper-white background is left alone, and so is anything far from every 
 Given the input drawing, the colour also respects what was drawn: it stays inside the closed
 outline (not on the shadow under a sole), and within each area the drawing's lines close off
 (an upper, a sole, a heel) it follows the dabs painted in that area before those across a line,
-as edge-aware colourisation does. On 200 edges2shoes val pairs with 12 dabs the default's L1
-goes from 0.140 (generator alone) to 0.121 with the plain spread of the colour under each dab,
-0.116 with the areas and 0.112 reading the colour around the dabs (the settings were picked on
-400 train pairs).
+as edge-aware colourisation does. The plain spread, the areas and reading the colour around
+the dabs each lowered the default's L1 on held-out pairs with dabs (the settings were picked
+on train pairs; README.md gives the figures).
 """
 
 from __future__ import annotations
@@ -51,7 +50,8 @@ def ink_of(drawing: torch.Tensor) -> np.ndarray:
 
 
 def grow(mask: torch.Tensor, radius: int) -> torch.Tensor:
-    """Square dilation of an N x 1 x H x W 0/1 mask, as two strips (12x faster than a square)."""
+    """Square dilation of an N x 1 x H x W 0/1 mask, as two strips: two 1-D max-pools cost far
+    less than one square one, and give the same mask."""
     side = 2 * radius + 1
     return F.max_pool2d(F.max_pool2d(mask, (1, side), 1, (0, radius)), (side, 1), 1, (radius, 0))
 

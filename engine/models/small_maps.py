@@ -2,15 +2,15 @@
 
 A 256 px U-Net's innermost levels run 4x4 convolutions with 4-8M weights on maps of 1 to 8 px.
 There oneDNN spends its time reordering the weights into its blocked layout (forward and both
-backward passes), not computing: on the 2-core AMD EPYC (Zen 4) of development a 1024 -> 512
-transposed conv on 2x2 maps took 44 ms forward + backward in bf16, and 13 ms as unfold/fold
-around one matmul that reads the weight in the layout it is stored in (bench/small_maps.py). From 16 px up oneDNN wins and keeps the
-work. GPUs take the library path always. The modules are drop-in subclasses: same parameters,
-same state-dict keys, same results (up to float rounding).
+backward passes), not computing: unfold/fold around one matmul that reads the weight in the
+layout it is stored in is several times faster there (`python bench/small_maps.py` times every
+layer both ways). From 16 px up oneDNN wins and keeps the work. GPUs take the library path
+always. The modules are drop-in subclasses: same parameters, same state-dict keys, same results
+(up to float rounding).
 
 Their weights stay in the plain layout when a network moves to channels_last: the matmul reads
 either layout in place, but fused Adam copies every channels_last tensor to a plain one and
-back on each step (11 ms for one 1024 x 512 x 4 x 4 weight here).
+back on each step, a cost with nothing to gain for these large weights.
 """
 
 from __future__ import annotations

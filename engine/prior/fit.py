@@ -29,10 +29,9 @@ from engine.style.gatys import is_cancelled
 @dataclass
 class PriorConfig:
     """The paper's settings (Adam 0.01, a jittered code, averaging 0.99) scaled for a CPU: a
-    quarter of its width, and a third of its jitter. On 256 px photos with sigma 25 on this
-    2-core machine the paper's jitter of 1/30 climbed too slowly for a CPU budget (astronaut:
-    21.8 dB after 400 steps, against 24.9 with 0.01); no jitter peaked earlier and then fell
-    faster (chelsea: 25.9 dB at step 200, 24.1 at 400; with 0.01, 26.5 and 26.0)."""
+    quarter of its width, and a third of its jitter. On 256 px photos with sigma 25 the paper's
+    jitter of 1/30 climbed too slowly for a CPU budget, and no jitter peaked earlier and then
+    fell faster (README.md: Deep image prior)."""
 
     steps: int = knob(
         0, "optimiser steps; 0: the corruption's default (denoise 400, inpaint 600, upscale 500)"
@@ -168,7 +167,7 @@ def prior_steps(
 
 def channels_last_noise(like: torch.Tensor) -> torch.Tensor:
     """Gaussian noise shaped and laid out like a channels_last (N, C, H, W) tensor, drawn in
-    (N, H, W, C) order: randn_like on a channels_last tensor took 90 ms here, this 15 ms."""
+    (N, H, W, C) order, because randn_like on a channels_last tensor is several times slower."""
     n, c, h, w = like.shape
     return torch.randn(n, h, w, c, device=like.device, dtype=like.dtype).permute(0, 3, 1, 2)
 

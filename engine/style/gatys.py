@@ -207,6 +207,20 @@ class GatysLoss:
         return total, {**terms, "total": total}
 
 
+def level_sizes(
+    content: Image.Image, styles: list[Image.Image], cfg: StyleConfig, deepest: str
+) -> list[tuple[int, int]]:
+    """(height, width) of each level, coarsest first; checked here so that a picture too small
+    for the deepest layer fails with a UserError before any optimising."""
+    sizes = [fit_size(content.width, content.height, round(cfg.size / 2**k)) for k in range(cfg.levels)][::-1]
+    min_side = 2 ** sum(name.startswith("pool") for name in LAYER_NAMES[: LAYER_NAMES.index(deepest)])
+    check_big_enough("content", content.size, sizes[0], min_side)
+    for s in styles:
+        coarse_style = fit_size(s.width, s.height, round(max(sizes[0]) * cfg.style_scale))
+        check_big_enough("style", s.size, coarse_style, min_side)
+    return sizes
+
+
 def optimizer_step(opt: torch.optim.Optimizer, image: torch.Tensor, objective: GatysLoss) -> dict:
     """One optimiser step; returns the loss terms (detached) of its last evaluation."""
     terms: dict[str, torch.Tensor] = {}
@@ -250,12 +264,7 @@ def stylize_steps(
         with amp.autocast():
             return vgg(x.contiguous(memory_format=torch.channels_last), layers)
 
-    sizes = [fit_size(content.width, content.height, round(cfg.size / 2**k)) for k in range(cfg.levels)][::-1]
-    min_side = 2 ** sum(name.startswith("pool") for name in LAYER_NAMES[: LAYER_NAMES.index(deepest)])
-    check_big_enough("content", content.size, sizes[0], min_side)
-    for s in styles:
-        coarse_style = fit_size(s.width, s.height, round(max(sizes[0]) * cfg.style_scale))
-        check_big_enough("style", s.size, coarse_style, min_side)
+    sizes = level_sizes(content, styles, cfg, deepest)
     photo = resize(image_to_tensor(content).unsqueeze(0).to(device), sizes[-1])
     style_side = round(cfg.size * cfg.style_scale)
     style_photos = [

@@ -42,8 +42,8 @@ class InstantStyle:
         folder = magenta_style_dir(model_dir)
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
-        # no busy-waiting: the studio shares its cores with torch, and spinning threads slowed
-        # the transformer by about 1.5x under load here
+        # no busy-waiting: the studio shares its cores with torch, and spinning threads slow
+        # the transformer down under load
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             opts.intra_op_num_threads = threads
@@ -119,7 +119,7 @@ class InstantStyle:
 
 def keep_chroma_pil(styled: Image.Image, content: Image.Image) -> Image.Image:
     """engine.style.gatys.keep_chroma done by PIL (same BT.601 YCbCr): the torch version wakes
-    OpenMP threads that then compete with onnxruntime's, adding 10-20 ms per frame here."""
+    OpenMP threads that then compete with onnxruntime's, slowing every frame."""
     luma = styled.convert("YCbCr").getchannel(0)
     _, cb, cr = content.resize(styled.size, Image.BILINEAR).convert("YCbCr").split()
     return Image.merge("YCbCr", (luma, cb, cr)).convert("RGB")

@@ -110,7 +110,7 @@ def start_training(
     task: str, settings: dict, task_config: dict | None = None, home: str | Path | None = None
 ) -> LaunchedRun:
     """`python -m engine train TASK --flags...` in the background; returns at once."""
-    task_type = get_task(task)  # unknown task: ValueError naming the ones there are
+    task_type = get_task(task)  # unknown task: UserError naming the ones there are
     problem = dataset_problem(settings.get("data", ""))
     if problem:
         raise UserError(problem)
@@ -123,7 +123,7 @@ def start_training(
 def resume_training(run_id: str, home: str | Path | None = None, max_steps: int | None = None) -> LaunchedRun:
     """Continue a stopped, failed or finished run from its last checkpoint (to `max_steps`)."""
     store = RunStore(home)
-    run = store.get(run_id)  # unknown run: KeyError
+    run = store.get(run_id)  # unknown run: UserError naming the store
     if run.status == "running":
         raise UserError(f"run {run_id} is still running")
     if store.latest_checkpoint(run_id) is None:

@@ -1,4 +1,5 @@
-"""The U-Net's layer table (name, tensor shapes, parameters) for teaching pages and docs.
+"""The U-Net's layer table (name, tensor shapes, parameters) for the Learn page: teaching
+material, so it lives beside the page (a helper module, not a page: app.py lists the pages).
 
 Built by running the real `UNetGenerator` on the meta device with forward hooks: the numbers
 are the network's own, at no memory cost even for ngf=64 at 1024 pixels.

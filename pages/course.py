@@ -1,6 +1,7 @@
 """The course's problems as data: what each asks, the preset runs that answer it, and which
 views show the answer. The Problems page draws every card from this list alone, so a new card
-is an entry here, not code.
+is an entry here, not code. Course content, not training code: it names Streamlit pages, so it
+lives beside them (a helper module, not a page: app.py lists the pages).
 
 Runs are small enough for a 2-core CPU (128 px, ngf 32, a few thousand steps at most) and are
 found again in the run store by their name, `problem <key>: <label>`.
