@@ -16,7 +16,9 @@ import time
 
 import torch
 
-from engine.precision import Precision, cpu_model, keep_large_buffers_mapped, resolve_precision
+from engine.runtime.allocator import keep_large_buffers_mapped
+from engine.runtime.device import cpu_model
+from engine.runtime.precision import Precision, resolve_precision
 from engine.tasks.cyclegan import CycleGAN, CycleGANConfig
 
 

@@ -18,7 +18,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch
 
-from engine.precision import Precision, pick_device
+from engine.runtime.device import pick_device
+from engine.runtime.precision import Precision
 from engine.tasks import get_task
 
 MODELS = {

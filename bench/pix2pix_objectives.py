@@ -27,7 +27,8 @@ import torch
 from engine.flags import flag
 from engine.inference.evaluate import evaluate_model
 from engine.inference.loader import load_predictor
-from engine.precision import Precision, cpu_model
+from engine.runtime.device import cpu_model
+from engine.runtime.precision import Precision
 from engine.tasks.pix2pix import Pix2Pix, Pix2PixConfig
 from engine.training.loop import make_loader
 from engine.training.settings import TrainSettings

@@ -33,7 +33,9 @@ from torch.utils.data import DataLoader, Dataset
 from engine.data.datasets import AlignedDataset
 from engine.data.sampling import ResumableSampler
 from engine.models import small_maps
-from engine.precision import Precision, cpu_model, keep_large_buffers_mapped, resolve_precision
+from engine.runtime.allocator import keep_large_buffers_mapped
+from engine.runtime.device import cpu_model
+from engine.runtime.precision import Precision, resolve_precision
 from engine.tasks.pix2pix import Pix2Pix, Pix2PixConfig
 
 

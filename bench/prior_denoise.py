@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from skimage.restoration import denoise_bilateral, denoise_tv_chambolle
 
-from engine.precision import cpu_model
 from engine.prior.corruption import simulate, to_unit_tensor
 from engine.prior.fit import PriorConfig, prior_steps, psnr_db
+from engine.runtime.device import cpu_model
 from engine.style.examples import example_photo
 
 PAPER = dict(channels=128, jitter=1 / 30)

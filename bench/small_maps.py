@@ -18,7 +18,8 @@ from torch import nn
 
 from engine.models import small_maps
 from engine.models.small_maps import SmallMapConv2d, SmallMapConvTranspose2d
-from engine.precision import cpu_model, keep_large_buffers_mapped
+from engine.runtime.allocator import keep_large_buffers_mapped
+from engine.runtime.device import cpu_model
 
 # (kind, in channels, out channels, input side) as in unet_256 at ngf 64
 LAYERS = [

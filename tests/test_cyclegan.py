@@ -11,7 +11,7 @@ from torch import nn
 from engine.data.unpaired import open_unpaired_dataset
 from engine.errors import UserError
 from engine.models.image_pool import ImagePool
-from engine.precision import Precision
+from engine.runtime.precision import Precision
 from engine.store.checkpoints import read_weights
 from engine.store.runs import RunStore
 from engine.tasks.cyclegan import CycleGAN, CycleGANConfig

@@ -20,7 +20,7 @@ from engine.inference import latent
 from engine.inference.loader import load_latent_model
 from engine.losses import gradient_penalty
 from engine.models.vae import VAE, kl_divergence, reparameterize
-from engine.precision import Precision
+from engine.runtime.precision import Precision
 from engine.store import models as bundled
 from engine.store.checkpoints import read_weights
 from engine.store.runs import RunStore

@@ -87,8 +87,14 @@ def cmd_runs(argv: list[str]) -> int:
         print(f"asked {args.run} to stop")
         return 0
     run = store.get(args.run)
+    events = store.events(run.id)
     print(f"{run.id}: {run.task}, {run.status}, step {run.step}/{run.max_steps}, {run.message or ''}")
-    for _, kind, msg in store.events(run.id):
+    starts = [msg for _, kind, msg in events if kind in ("started", "resumed")]
+    if starts:  # the latest start's precision is the one the run trains in; older runs kept no reason
+        latest = starts[-1]
+        used = latest.partition("precision: ")[2] or f"{latest.rsplit(', ', 1)[-1]} (reason not recorded)"
+        print(f"precision: {used}")
+    for _, kind, msg in events:
         print(f"  {kind:<15} {msg}")
     return 0
 

@@ -13,7 +13,8 @@ from PIL import Image
 from engine.data.images import image_to_tensor, list_images, load_image, tensor_to_image
 from engine.data.label_maps import Palette, one_hot, open_label_image, read_label_map
 from engine.errors import UserError
-from engine.precision import Precision, keep_large_buffers_mapped
+from engine.runtime.allocator import keep_large_buffers_mapped
+from engine.runtime.precision import Precision
 
 
 class LabelMapModel:

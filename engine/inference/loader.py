@@ -20,7 +20,7 @@ from engine.errors import UserError
 from engine.inference.label_maps import LabelMapModel
 from engine.inference.latent import LatentModel
 from engine.inference.predictor import Predictor
-from engine.precision import pick_device
+from engine.runtime.device import pick_device
 from engine.store.checkpoints import read_weights, save_weights
 from engine.store.models import best_checkpoint, resolve_model
 from engine.tasks import get_task

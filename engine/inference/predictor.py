@@ -14,7 +14,8 @@ from engine.data.drawing import HINT_CHANNELS, hints_from_rgba
 from engine.data.images import image_to_tensor, tensor_to_image
 from engine.errors import UserError
 from engine.inference.hint_pull import pull_toward_hints
-from engine.precision import Precision, keep_large_buffers_mapped
+from engine.runtime.allocator import keep_large_buffers_mapped
+from engine.runtime.precision import Precision
 
 
 class Predictor:

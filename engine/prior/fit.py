@@ -21,8 +21,9 @@ from engine.errors import UserError
 from engine.flags import check_choices, knob
 from engine.metrics import psnr
 from engine.models.prior_net import PriorNet
-from engine.precision import keep_large_buffers_mapped, pick_device
 from engine.prior.corruption import Corruption
+from engine.runtime.allocator import keep_large_buffers_mapped
+from engine.runtime.device import pick_device
 from engine.style.gatys import is_cancelled
 
 

@@ -20,7 +20,9 @@ from engine.data.images import image_to_tensor, tensor_to_image
 from engine.errors import UserError
 from engine.flags import check_choices, knob
 from engine.models.vgg import LAYER_NAMES, check_layers, load_vgg19
-from engine.precision import Precision, keep_large_buffers_mapped, pick_device
+from engine.runtime.allocator import keep_large_buffers_mapped
+from engine.runtime.device import pick_device
+from engine.runtime.precision import Precision
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # RGB -> YCbCr (JPEG/BT.601 rows); Y's row sums to 1 and the chroma rows to 0, so the same

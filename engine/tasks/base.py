@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from engine.precision import Precision
+from engine.runtime.precision import Precision
 
 # What a model can be used for; engine.inference serves each kind, UIs filter models by it.
 KINDS = {

@@ -9,7 +9,7 @@ from torch import nn
 
 from engine.losses import feature_matching_loss, gan_loss
 from engine.models.patchgan import scale_outputs
-from engine.precision import Precision
+from engine.runtime.precision import Precision
 
 
 def per_scale(pred: torch.Tensor | list[torch.Tensor]) -> list[torch.Tensor]:

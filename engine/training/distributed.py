@@ -8,7 +8,7 @@ import os
 import torch
 import torch.distributed as dist
 
-from engine.precision import pick_device
+from engine.runtime.device import pick_device
 
 
 def setup_distributed() -> tuple[int, int, int]:

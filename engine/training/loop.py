@@ -23,7 +23,8 @@ from tqdm import tqdm
 
 from engine.data.sampling import ResumableSampler
 from engine.errors import UserError
-from engine.precision import Precision, keep_large_buffers_mapped
+from engine.runtime.allocator import keep_large_buffers_mapped
+from engine.runtime.precision import Precision
 from engine.store.checkpoints import config_dict
 from engine.store.runs import RunStore
 from engine.tasks import get_task
@@ -134,7 +135,7 @@ def train(
     run.id = broadcast(run.id, world)
     run.event(
         "resumed" if plan.resume else "started",
-        f"step {step} of {settings.max_steps}, {world} process(es), {task.precision.mode}",
+        f"step {step} of {settings.max_steps}, {world} process(es), precision: {task.precision.describe()}",
     )
     folder = store.runs_dir / run.id
     meta = {"task": plan.task_name, "config": config_dict(task.config), "settings": config_dict(settings)}
