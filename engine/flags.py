@@ -10,13 +10,16 @@ import typing
 from engine.errors import UserError
 
 
-def knob(default: object, text: str, choices: tuple | None = None) -> typing.Any:
-    """A config field whose help text (and choices) the CLI flag reuses."""
+def knob(default: object, text: str = "", choices: tuple | None = None) -> typing.Any:
+    """The one way a config field gets help text or choices: the CLI flag, the launcher and the
+    Train page read them from here, and `check_choices` holds every value to its choices.
+    A field with neither is a plain `name: type = default`."""
     return dataclasses.field(default=default, metadata={"help": text, "choices": choices})
 
 
 def check_choices(config: object) -> None:
-    """Fail on a knob outside its choices before any work starts, naming the valid values."""
+    """Fail on a knob outside its choices before any work starts, naming the valid values:
+    a typo in a config (or a stored one from an older version) must not train the wrong model."""
     for f in dataclasses.fields(config):
         choices = f.metadata.get("choices")
         if choices and getattr(config, f.name) not in choices:

@@ -11,13 +11,14 @@ per class when conditional, the same z across a column.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from engine.data.image_folders import open_image_dataset
 from engine.errors import UserError
+from engine.flags import knob
 from engine.losses import GAN_MODES, gan_loss, gradient_penalty
 from engine.models.dcgan import IMAGE_SIZES, DCGANDiscriminator, DCGANGenerator
 from engine.tasks.base import Task, adam
@@ -27,29 +28,21 @@ GRID = 8  # samples per row of the sample grid
 
 @dataclass
 class DCGANConfig:
-    gan_mode: str = field(
-        default="vanilla",
-        metadata={
-            "help": "vanilla (BCE) | lsgan | wgan-gp | hinge (spectral norm in D)",
-            "choices": GAN_MODES,
-        },
-    )
-    conditional: bool = field(default=False, metadata={"help": "class-conditional G and D (needs labels)"})
-    latent_dim: int = field(default=100, metadata={"help": "size of z"})
-    image_size: int = field(default=32, metadata={"help": "square side in pixels", "choices": IMAGE_SIZES})
-    channels: int = field(
-        default=0, metadata={"help": "1 or 3; 0 takes the data's (stored resolved)", "choices": (0, 1, 3)}
-    )
-    num_classes: int = field(default=0, metadata={"help": "classes when conditional; 0 takes the data's"})
-    ngf: int = field(default=64, metadata={"help": "generator width (last layer)"})
-    ndf: int = field(default=64, metadata={"help": "discriminator width (first layer)"})
-    spectral_norm: bool = field(default=False, metadata={"help": "spectral norm in D (always on for hinge)"})
-    lambda_gp: float = field(default=10.0, metadata={"help": "weight of the WGAN-GP gradient penalty"})
-    n_critic: int = field(default=1, metadata={"help": "D steps per G step (the WGAN-GP paper: 5)"})
+    gan_mode: str = knob("vanilla", "vanilla (BCE) | lsgan | wgan-gp | hinge (spectral norm in D)", GAN_MODES)
+    conditional: bool = knob(False, "class-conditional G and D (needs labels)")
+    latent_dim: int = knob(100, "size of z")
+    image_size: int = knob(32, "square side in pixels", IMAGE_SIZES)
+    channels: int = knob(0, "1 or 3; 0 takes the data's (stored resolved)", (0, 1, 3))
+    num_classes: int = knob(0, "classes when conditional; 0 takes the data's")
+    ngf: int = knob(64, "generator width (last layer)")
+    ndf: int = knob(64, "discriminator width (first layer)")
+    spectral_norm: bool = knob(False, "spectral norm in D (always on for hinge)")
+    lambda_gp: float = knob(10.0, "weight of the WGAN-GP gradient penalty")
+    n_critic: int = knob(1, "D steps per G step (the WGAN-GP paper: 5)")
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
-    sample_seed: int = field(default=0, metadata={"help": "seed of the fixed z the sample grids decode"})
+    sample_seed: int = knob(0, "seed of the fixed z the sample grids decode")
 
 
 class DCGANTask(Task):
@@ -110,7 +103,7 @@ class DCGANTask(Task):
         state = next(iter(self.optimizers["D"].state.values()), {})
         return int(state.get("step", 0))
 
-    def train_step(self, batch: dict) -> dict[str, float]:
+    def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
         c = self.config
         real = batch["image"].to(self.device)
         labels = batch["label"].to(self.device) if c.conditional else None
@@ -137,7 +130,7 @@ class DCGANTask(Task):
             d_plain.requires_grad_(True)
             losses["G"] = gan_loss(pred, True, c.gan_mode, for_discriminator=False)
             self.precision.step(losses["G"], self.optimizers["G"])
-        return {k: float(v.detach()) for k, v in losses.items()}
+        return {k: v.detach() for k, v in losses.items()}
 
     @torch.no_grad()
     def visuals(self, batch: dict) -> dict[str, torch.Tensor]:

@@ -16,6 +16,7 @@ import torch
 
 from engine.data.label_maps import Palette, dataset_palette, open_label_dataset
 from engine.errors import UserError
+from engine.flags import knob
 from engine.losses import PLAIN_GAN_MODES, PerceptualLoss
 from engine.models.patchgan import build_discriminator
 from engine.models.vgg import load_vgg19
@@ -25,22 +26,20 @@ from engine.tasks.conditional import discriminator_losses, generator_gan_losses
 
 @dataclass
 class LabelToImageConfig:
-    load_size: int = field(default=286, metadata={"help": "resize to this before the random crop"})
-    crop_size: int = field(default=256, metadata={"help": "training and output size"})
-    label_half: str = field(
-        default="B", metadata={"help": "A|B files: the half with the label map", "choices": ("A", "B")}
-    )
-    ngf: int = field(default=64, metadata={"help": "generator width"})
-    ndf: int = field(default=64, metadata={"help": "discriminator width"})
-    d_scales: int = field(default=2, metadata={"help": "PatchGANs at full, 1/2, 1/4... scale"})
-    n_layers: int = field(default=3, metadata={"help": "PatchGAN depth"})
-    gan_mode: str = field(default="lsgan", metadata={"choices": PLAIN_GAN_MODES})
-    lambda_fm: float = field(default=10.0, metadata={"help": "discriminator feature matching weight"})
-    lambda_vgg: float = field(default=10.0, metadata={"help": "VGG19 perceptual loss weight"})
+    load_size: int = knob(286, "resize to this before the random crop")
+    crop_size: int = knob(256, "training and output size")
+    label_half: str = knob("B", "A|B files: the half with the label map", ("A", "B"))
+    ngf: int = knob(64, "generator width")
+    ndf: int = knob(64, "discriminator width")
+    d_scales: int = knob(2, "PatchGANs at full, 1/2, 1/4... scale")
+    n_layers: int = knob(3, "PatchGAN depth")
+    gan_mode: str = knob("lsgan", choices=PLAIN_GAN_MODES)
+    lambda_fm: float = knob(10.0, "discriminator feature matching weight")
+    lambda_vgg: float = knob(10.0, "VGG19 perceptual loss weight")
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
-    d_lr_ratio: float = field(default=1.0, metadata={"help": "D's lr / G's lr (SPADE's TTUR: 4)"})
+    d_lr_ratio: float = knob(1.0, "D's lr / G's lr (SPADE's TTUR: 4)")
     class_names: list[str] = field(default_factory=list)  # read from the data
     class_colours: list[list[int]] = field(default_factory=list)
 
@@ -107,7 +106,7 @@ class LabelToImage(Task):
     def extra_loss_weight(self, name: str) -> float:
         return 1.0
 
-    def train_step(self, batch: dict) -> dict[str, float]:
+    def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
         labels, real = batch["A"].to(self.device), batch["B"].to(self.device)
         c, mode = self.config, self.config.gan_mode
         with self.precision.autocast():
@@ -128,7 +127,7 @@ class LabelToImage(Task):
             loss_G = loss_G + c.lambda_vgg * losses["G_VGG"]
         self.precision.step(loss_G, self.optimizers["G"])
         losses.update(D_real=judged["D_real"], D_fake=judged["D_fake"])
-        return {k: float(v.detach()) for k, v in losses.items()}
+        return {k: v.detach() for k, v in losses.items()}
 
     @torch.no_grad()
     def generate(self, labels: torch.Tensor) -> torch.Tensor:

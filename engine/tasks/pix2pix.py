@@ -14,7 +14,7 @@ and `d_scales` its multi-scale discriminator.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -22,6 +22,7 @@ from torch import nn
 from engine.data.datasets import open_paired_dataset
 from engine.data.drawing import HINT_CHANNELS, PairAugment
 from engine.errors import UserError
+from engine.flags import knob
 from engine.losses import (
     PLAIN_GAN_MODES,
     PerceptualLoss,
@@ -39,28 +40,28 @@ MODES = ("l1", "l1+cgan")
 
 @dataclass
 class Pix2PixConfig:
-    mode: str = field(default="l1+cgan", metadata={"help": "l1 | l1+cgan", "choices": MODES})
-    lambda_l1: float = field(default=100.0, metadata={"help": "weight of L1 against the cGAN loss"})
-    gan_mode: str = field(default="vanilla", metadata={"choices": PLAIN_GAN_MODES})
-    direction: str = field(default="AtoB", metadata={"choices": ("AtoB", "BtoA")})
-    load_size: int = field(default=286, metadata={"help": "resize to this before the random crop"})
-    crop_size: int = field(default=256, metadata={"help": "training and output size"})
-    ngf: int = field(default=64, metadata={"help": "generator width (32 for lite models)"})
+    mode: str = knob("l1+cgan", "l1 | l1+cgan", MODES)
+    lambda_l1: float = knob(100.0, "weight of L1 against the cGAN loss")
+    gan_mode: str = knob("vanilla", choices=PLAIN_GAN_MODES)
+    direction: str = knob("AtoB", choices=("AtoB", "BtoA"))
+    load_size: int = knob(286, "resize to this before the random crop")
+    crop_size: int = knob(256, "training and output size")
+    ngf: int = knob(64, "generator width (32 for lite models)")
     ndf: int = 64
-    n_layers: int = field(default=3, metadata={"help": "PatchGAN depth (3 gives 70x70 patches)"})
-    norm: str = field(default="batch", metadata={"choices": NORMS})
+    n_layers: int = knob(3, "PatchGAN depth (3 gives 70x70 patches)")
+    norm: str = knob("batch", choices=NORMS)
     dropout: bool = True
-    skips: bool = field(default=True, metadata={"help": "U-Net skips (--no-skips: a plain encoder-decoder)"})
+    skips: bool = knob(True, "U-Net skips (--no-skips: a plain encoder-decoder)")
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
-    drawing_aug: bool = field(default=False, metadata={"help": "redraw edge inputs like human drawings"})
-    hints: bool = field(default=False, metadata={"help": "the generator takes colour-hint channels"})
-    hint_rate: float = field(default=0.65, metadata={"help": "share of training pairs given hints"})
-    init_from: str = field(default="", metadata={"help": "start from this model (name, run or file)"})
-    lambda_fm: float = field(default=0.0, metadata={"help": "discriminator feature matching weight"})
-    lambda_vgg: float = field(default=0.0, metadata={"help": "VGG19 perceptual loss weight"})
-    d_scales: int = field(default=1, metadata={"help": "PatchGANs at 1, 1/2, 1/4... scale (pix2pixHD)"})
+    drawing_aug: bool = knob(False, "redraw edge inputs like human drawings")
+    hints: bool = knob(False, "the generator takes colour-hint channels")
+    hint_rate: float = knob(0.65, "share of training pairs given hints")
+    init_from: str = knob("", "start from this model (name, run or file)")
+    lambda_fm: float = knob(0.0, "discriminator feature matching weight")
+    lambda_vgg: float = knob(0.0, "VGG19 perceptual loss weight")
+    d_scales: int = knob(1, "PatchGANs at 1, 1/2, 1/4... scale (pix2pixHD)")
 
 
 class Pix2Pix(Task):
@@ -134,7 +135,7 @@ class Pix2Pix(Task):
         if self.use_gan:
             self.D = wrap(self.nets["D"])
 
-    def train_step(self, batch: dict) -> dict[str, float]:
+    def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
         real_A, real_B = batch["A"].to(self.device), batch["B"].to(self.device)
         with self.precision.autocast():
             fake_B = self.G(self.generator_input(batch))
@@ -158,7 +159,7 @@ class Pix2Pix(Task):
                 losses["G_FM"] = gan["FM"]
             loss_G = loss_G + losses["G_GAN"] + self.config.lambda_fm * losses.get("G_FM", 0.0)
         self.precision.step(loss_G, self.optimizers["G"])
-        return {k: float(v.detach()) for k, v in losses.items()}
+        return {k: v.detach() for k, v in losses.items()}
 
     @torch.no_grad()
     def generate(self, batch: dict, key: str = "A") -> torch.Tensor:

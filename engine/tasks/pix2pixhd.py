@@ -8,10 +8,11 @@ G_VGG, D_real, D_fake (the official names)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from torch import nn
 
+from engine.flags import knob
 from engine.models.pix2pixhd import LocalEnhancer
 from engine.models.resnet import ResnetGenerator
 from engine.store.checkpoints import read_weights
@@ -21,11 +22,11 @@ from engine.tasks.label_to_image import LabelToImage, LabelToImageConfig
 
 @dataclass
 class Pix2PixHDConfig(LabelToImageConfig):
-    ngf: int = field(default=64, metadata={"help": "global generator width (the enhancer: half)"})
-    n_blocks: int = field(default=9, metadata={"help": "residual blocks of the global generator"})
-    local_enhancer: bool = field(default=False, metadata={"help": "add G2: twice the resolution"})
+    ngf: int = knob(64, "global generator width (the enhancer: half)")
+    n_blocks: int = knob(9, "residual blocks of the global generator")
+    local_enhancer: bool = knob(False, "add G2: twice the resolution")
     n_blocks_local: int = 3
-    init_from: str = field(default="", metadata={"help": "a global run or checkpoint to start G from"})
+    init_from: str = knob("", "a global run or checkpoint to start G from")
 
 
 class Pix2PixHD(LabelToImage):

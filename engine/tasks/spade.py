@@ -7,11 +7,12 @@ style and random codes give different renderings of one map."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from engine.flags import knob
 from engine.models.spade import SPADEGenerator, StyleEncoder
 from engine.models.vae import kl_divergence, reparameterize
 from engine.tasks.label_to_image import LabelToImage, LabelToImageConfig
@@ -19,15 +20,15 @@ from engine.tasks.label_to_image import LabelToImage, LabelToImageConfig
 
 @dataclass
 class SPADEConfig(LabelToImageConfig):
-    n_layers: int = field(default=4, metadata={"help": "PatchGAN depth"})
-    gan_mode: str = field(default="hinge", metadata={"choices": ("hinge", "lsgan", "vanilla")})
+    n_layers: int = knob(4, "PatchGAN depth")
+    gan_mode: str = knob("hinge", choices=("hinge", "lsgan", "vanilla"))
     lr: float = 1e-4
     beta1: float = 0.0
     beta2: float = 0.9
-    d_lr_ratio: float = field(default=4.0, metadata={"help": "D's lr / G's lr (TTUR)"})
-    z_dim: int = field(default=0, metadata={"help": "style code size; 0: no style encoder"})
-    spade_hidden: int = field(default=128, metadata={"help": "width of the nets that predict gamma/beta"})
-    lambda_kld: float = field(default=0.05, metadata={"help": "weight of the style code's KL"})
+    d_lr_ratio: float = knob(4.0, "D's lr / G's lr (TTUR)")
+    z_dim: int = knob(0, "style code size; 0: no style encoder")
+    spade_hidden: int = knob(128, "width of the nets that predict gamma/beta")
+    lambda_kld: float = knob(0.05, "weight of the style code's KL")
 
 
 class SPADE(LabelToImage):

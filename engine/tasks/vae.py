@@ -10,13 +10,14 @@ decoded fixed z, so progress reads across steps.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from engine.data.image_folders import open_image_dataset
+from engine.flags import knob
 from engine.models.dcgan import IMAGE_SIZES
 from engine.models.vae import VAE, kl_divergence
 from engine.tasks.base import Task, adam
@@ -26,21 +27,19 @@ from engine.tasks.base import Task, adam
 class LatentConfig:
     """What every image autoencoder here shares (the plain autoencoder uses it as is)."""
 
-    latent_dim: int = field(default=64, metadata={"help": "size of z (2 gives a latent map to plot)"})
-    image_size: int = field(default=32, metadata={"help": "square side in pixels", "choices": IMAGE_SIZES})
-    channels: int = field(
-        default=0, metadata={"help": "1 or 3; 0 takes the data's (stored resolved)", "choices": (0, 1, 3)}
-    )
-    nf: int = field(default=32, metadata={"help": "width of the first encoder layer"})
+    latent_dim: int = knob(64, "size of z (2 gives a latent map to plot)")
+    image_size: int = knob(32, "square side in pixels", IMAGE_SIZES)
+    channels: int = knob(0, "1 or 3; 0 takes the data's (stored resolved)", (0, 1, 3))
+    nf: int = knob(32, "width of the first encoder layer")
     lr: float = 1e-3
     beta1: float = 0.9
     beta2: float = 0.999
-    sample_seed: int = field(default=0, metadata={"help": "seed of the fixed z the sample grids decode"})
+    sample_seed: int = knob(0, "seed of the fixed z the sample grids decode")
 
 
 @dataclass
 class VAEConfig(LatentConfig):
-    beta: float = field(default=1.0, metadata={"help": "weight of the KL term (beta-VAE when not 1)"})
+    beta: float = knob(1.0, "weight of the KL term (beta-VAE when not 1)")
 
 
 class VAETask(Task):
@@ -86,13 +85,13 @@ class VAETask(Task):
         kl = kl_divergence(mean, logvar)
         return {"recon": recon, "KL": kl, "loss": recon + self.config.beta * kl}
 
-    def train_step(self, batch: dict) -> dict[str, float]:
+    def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
         x = batch["image"].to(self.device)
         with self.precision.autocast():
             logits, mean, logvar = self.model(x)
         losses = self.objective(x, logits, mean, logvar)
         self.precision.step(losses[self.loss_names[-1]], self.optimizers["G"])
-        return {k: float(v.detach()) for k, v in losses.items()}
+        return {k: v.detach() for k, v in losses.items()}
 
     @torch.no_grad()
     def visuals(self, batch: dict) -> dict[str, torch.Tensor]:

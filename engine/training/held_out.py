@@ -1,5 +1,5 @@
-"""What a run shows of itself on held-out data: sample grids of the task's declared visuals
-every `sample_every` steps, and held-out metrics every `eval_every` steps (rank 0 only)."""
+"""What a run shows of itself on held-out data: sample grids of the task's declared visuals, and
+held-out metrics (rank 0 only). The loop decides the steps (`sample_every`, `eval_every`)."""
 
 from __future__ import annotations
 
@@ -42,20 +42,21 @@ def save_samples(task, batch: dict, path: Path) -> None:
 
 
 class HeldOut:
-    """Samples and evaluations at their steps; `after_step` returns the scores when it scored."""
+    """The fixed sample batch and the evaluator, made once; the loop says when to use them."""
 
     def __init__(self, task, settings: TrainSettings, samples_folder: Path) -> None:
         data = held_out_dataset(task, settings)
-        self.task, self.settings, self.folder = task, settings, samples_folder
+        self.task, self.folder = task, samples_folder
         self.batch = fixed_sample_batch(data, settings.sample_size)
         self.evaluator = PeriodicEval(task, data, settings.eval_size) if settings.eval_every else None
 
-    def after_step(self, step: int) -> dict[str, float] | None:
-        last = step == self.settings.max_steps
-        if step % self.settings.sample_every == 0 or last:
-            save_samples(self.task, self.batch, self.folder / f"step_{step:08d}.png")
-        if self.evaluator is None or not (step % self.settings.eval_every == 0 or last):
-            return None
+    def save_samples(self, step: int) -> None:
+        save_samples(self.task, self.batch, self.folder / f"step_{step:08d}.png")
+
+    def evaluate(self) -> dict[str, float]:
+        """Held-out scores (the task in eval mode meanwhile); {} when evaluation is off."""
+        if self.evaluator is None:
+            return {}
         self.task.set_train(False)
         try:
             return self.evaluator()

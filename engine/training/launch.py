@@ -20,7 +20,7 @@ from pathlib import Path
 from engine.data.image_folders import FASHION_MNIST
 from engine.data.images import IMAGE_EXTENSIONS
 from engine.errors import UserError
-from engine.flags import flag
+from engine.flags import check_choices, flag
 from engine.store.runs import Run, RunStore, default_home
 from engine.tasks import get_task
 from engine.training.loop import TrainSettings
@@ -56,6 +56,7 @@ def config_flags(cls: type, values: dict) -> list[str]:
     unknown = sorted(set(values) - names)
     if unknown:
         raise UserError(f"unknown {cls.__name__} option(s): {', '.join(unknown)}")
+    check_choices(cls(**{k: v for k, v in values.items() if v is not None}))  # here, not in the child
     flags = []
     for name, value in values.items():
         if value is None:

@@ -13,7 +13,6 @@ Under torchrun each process trains on its own shard; rank 0 writes the run store
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from tqdm import tqdm
 
 from engine.data.sampling import ResumableSampler
 from engine.errors import UserError
+from engine.flags import check_choices
 from engine.runtime.allocator import keep_large_buffers_mapped
 from engine.runtime.precision import Precision
 from engine.store.checkpoints import config_dict
@@ -35,7 +35,6 @@ from engine.training.recording import RunRecorder, StopFlag
 from engine.training.settings import TrainSettings, check_settings, make_schedulers, with_step_count
 
 __all__ = ["TrainSettings", "TrainingDiverged", "train"]
-DIVERGED = 1e6  # a loss beyond this has exploded, even when still finite
 
 
 @dataclass
@@ -67,6 +66,7 @@ def plan_run(task_name, settings, task_config, store: RunStore, resume, max_step
     if not plan.settings.data:
         raise UserError("no dataset given (--data DIR)")
     check_settings(plan.settings)
+    check_choices(get_task(plan.task_name).Config(**plan.task_config))  # a stored config too
     return plan
 
 
@@ -110,6 +110,12 @@ def run_config(task, settings: TrainSettings) -> dict:
     }
 
 
+def checkpoint_meta(task_name: str, task, settings: TrainSettings, run_id: str) -> dict:
+    """What every checkpoint carries: its own config, so loading never depends on flags."""
+    config = {"config": config_dict(task.config), "settings": config_dict(settings)}
+    return {"task": task_name, **config, "run": run_id}
+
+
 def train(
     task_name: str | None = None,
     settings: TrainSettings | None = None,
@@ -138,8 +144,7 @@ def train(
         f"step {step} of {settings.max_steps}, {world} process(es), precision: {task.precision.describe()}",
     )
     folder = store.runs_dir / run.id
-    meta = {"task": plan.task_name, "config": config_dict(task.config), "settings": config_dict(settings)}
-    meta["run"] = run.id  # checkpoints carry their own config: loading never depends on flags
+    meta = checkpoint_meta(plan.task_name, task, settings, run.id)
     saver = Checkpointer(
         task, schedulers, folder / "checkpoints", meta, settings.keep_checkpoints, rank, world
     )
@@ -150,20 +155,27 @@ def train(
     bar = tqdm(total=settings.max_steps, initial=step, disable=rank != 0, unit="it", dynamic_ncols=True)
     try:
         while step < settings.max_steps:
-            losses = task.train_step(next(batches))
+            losses = task.train_step(next(batches))  # detached 0-d tensors, still on the device
             for sched in schedulers.values():
                 sched.step()
             step += 1
-            check_finite(step, losses)
             bar.update()
-            bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
-            run.log(step, losses)
-            scores = held_out.after_step(step) if held_out else None
-            if scores:
-                run.log(step, scores)
+            last = step == settings.max_steps
+            sample = step % settings.sample_every == 0 or last
+            evaluate = settings.eval_every > 0 and (step % settings.eval_every == 0 or last)
+            checkpoint = step % settings.checkpoint_every == 0 and not last
+            # floats about once a second and before any sample, score or save: a NaN fails first
+            shown = run.log(step, losses, now=sample or evaluate or checkpoint)
+            if shown:
+                bar.set_postfix({k: f"{v:.3f}" for k, v in shown.items()}, refresh=False)
+            if sample and held_out:
+                held_out.save_samples(step)
+            if evaluate and held_out:
+                scores = held_out.evaluate()
+                run.write([(step, scores)])
                 if saver.keep_if_best(step, scores):
                     run.event("best", f"step {step}: " + kid_summary(scores))
-            if step % settings.checkpoint_every == 0 and step < settings.max_steps:
+            if checkpoint:
                 run.event("checkpoint", getattr(saver.save(step), "name", ""))
             want_stop = stop.raised or run.stop_requested()
             if world > 1 and (step % 10 == 0 or step == settings.max_steps):
@@ -171,6 +183,7 @@ def train(
             if want_stop and step < settings.max_steps:
                 run.status, run.message = "stopped", f"stopped at step {step}"
                 break
+        run.flush()  # a stop can come between flushes: its last steps are checked before saving
         run.event("checkpoint", getattr(saver.save(step), "name", ""))
     except BaseException as err:
         run.status, run.message = "failed", f"{type(err).__name__}: {err}"
@@ -180,17 +193,6 @@ def train(
         stop.restore()
         run.finish()
     return run.id
-
-
-def check_finite(step: int, losses: dict[str, float]) -> None:
-    """A loss that is NaN/inf (or absurdly large) ends the run as failed, not "finished"."""
-    bad = {k: v for k, v in losses.items() if not math.isfinite(v) or abs(v) > DIVERGED}
-    if bad:
-        shown = ", ".join(f"{k}={v:.3g}" for k, v in bad.items())
-        raise TrainingDiverged(
-            f"training diverged at step {step} ({shown}); the checkpoints kept are from before it. "
-            "Lower --lr or use another --precision, then start again or resume an earlier run."
-        )
 
 
 def kid_summary(scores: dict[str, float]) -> str:

@@ -1,16 +1,27 @@
-"""What a training run tells the world: its row in the run store, metric rows flushed about
-once a second, events, stop requests polled every few seconds, and its final status. Rank 0
-writes; other ranks hold a recorder without a store, so the loop reads the same everywhere."""
+"""What a training run tells the world: its row in the run store, its losses, events, stop
+requests polled every few seconds, and its final status. Rank 0 writes; other ranks hold a
+recorder without a store, so the loop reads the same everywhere.
+
+Losses arrive as tensors still on the device and stay there until they are flushed: about once
+a second, and before anything is made from the weights (samples, scores, checkpoints). A flush
+turns them into floats with one device sync, checks them (a NaN fails the run, naming the step
+it happened at) and writes every step's values in one SQLite transaction.
+"""
 
 from __future__ import annotations
 
+import math
 import signal
 import time
 
-from engine.store.runs import RunStore
+import torch
 
-FLUSH_S = 1.0  # metric rows are written in batches: one SQLite transaction a second
+from engine.store.runs import RunStore
+from engine.training.checkpointing import TrainingDiverged
+
+FLUSH_S = 1.0  # losses are converted and written in batches: one sync and one transaction a second
 POLL_S = 2.0  # how often the run store is asked whether someone wants the run stopped
+DIVERGED = 1e6  # a loss beyond this has exploded, even when still finite
 
 
 class StopFlag:
@@ -31,11 +42,11 @@ class StopFlag:
 
 
 class RunRecorder:
-    """One run's writer (rank 0) or a silent stand-in (other ranks)."""
+    """One run's writer (rank 0) or a silent stand-in (other ranks, which still check losses)."""
 
     def __init__(self, store: RunStore | None, run_id: str | None) -> None:
         self.store, self.id = store, run_id
-        self.pending: list[tuple[int, str, float]] = []
+        self.pending: list[tuple[int, dict[str, torch.Tensor | float]]] = []
         self.last_flush = self.last_poll = time.time()
         self.status, self.message = "finished", None
 
@@ -55,18 +66,29 @@ class RunRecorder:
         if self.store is not None:
             self.store.log_event(self.id, kind, message)
 
-    def log(self, step: int, values: dict[str, float]) -> None:
-        """Queue metric rows; write the queue when it has waited long enough."""
-        if self.store is None:
-            return
-        self.pending += [(step, k, v) for k, v in values.items()]
-        if time.time() - self.last_flush > FLUSH_S:
-            self.flush()
+    def log(self, step: int, losses: dict[str, torch.Tensor | float], now: bool = False) -> dict | None:
+        """Queue a step's losses (detached: a queued graph would hold its activations); flush
+        when asked (`now`) or when the queue has waited FLUSH_S. Returns the newest step's
+        floats when it flushed, for the progress bar."""
+        self.pending.append((step, {k: v.detach() if torch.is_tensor(v) else v for k, v in losses.items()}))
+        if now or time.time() - self.last_flush > FLUSH_S:
+            return self.flush()
+        return None
 
-    def flush(self) -> None:
+    def flush(self) -> dict[str, float] | None:
+        """Queued losses as floats (one device sync), written up to a diverged step, which then
+        fails the run. Returns the newest step's values (None when nothing was queued)."""
+        steps, self.pending, self.last_flush = as_floats(self.pending), [], time.time()
+        bad = next((i for i, (_, losses) in enumerate(steps) if diverged(losses)), None)
+        self.write(steps[:bad])
+        if bad is not None:
+            raise diverged_error(*steps[bad])
+        return steps[-1][1] if steps else None
+
+    def write(self, steps: list[tuple[int, dict[str, float]]]) -> None:
+        """Metric rows (losses, or held-out scores) in one transaction; rank 0 only."""
         if self.store is not None:
-            self.store.log_metric_rows(self.id, self.pending)
-        self.pending, self.last_flush = [], time.time()
+            self.store.log_metric_rows(self.id, [(s, k, v) for s, values in steps for k, v in values.items()])
 
     def stop_requested(self) -> bool:
         """Someone asked (`runs stop`, the Stop button); checked at most every POLL_S."""
@@ -75,9 +97,39 @@ class RunRecorder:
         self.last_poll = time.time()
         return self.store.stop_requested(self.id)
 
-    def finish(self, status: str | None = None, message: str | None = None) -> None:
-        if status is not None:
-            self.status, self.message = status, message
-        if self.store is not None:
+    def finish(self) -> None:
+        """Write what is still queued, then the final status. After a failure the queue may hold
+        the steps before it: they are written, and the first error stays the one reported."""
+        try:
             self.flush()
-            self.store.set_status(self.id, self.status, self.message)
+        except Exception as err:
+            if self.status != "failed":
+                self.status, self.message = "failed", f"{type(err).__name__}: {err}"
+                raise
+        finally:
+            if self.store is not None:
+                self.store.set_status(self.id, self.status, self.message)
+
+
+def as_floats(pending: list[tuple[int, dict]]) -> list[tuple[int, dict[str, float]]]:
+    """The queued steps with floats for values. The tensors are stacked and read back with one
+    `.tolist()`: one wait for the device however many steps were queued."""
+    tensors = [v for _, losses in pending for v in losses.values() if torch.is_tensor(v)]
+    read = iter(torch.stack([t.float().reshape(()) for t in tensors]).tolist() if tensors else [])
+    return [
+        (step, {k: next(read) if torch.is_tensor(v) else float(v) for k, v in losses.items()})
+        for step, losses in pending
+    ]
+
+
+def diverged(losses: dict[str, float]) -> dict[str, float]:
+    """The losses that are NaN/inf or absurdly large: the run has exploded."""
+    return {k: v for k, v in losses.items() if not math.isfinite(v) or abs(v) > DIVERGED}
+
+
+def diverged_error(step: int, losses: dict[str, float]) -> TrainingDiverged:
+    shown = ", ".join(f"{k}={v:.3g}" for k, v in diverged(losses).items())
+    return TrainingDiverged(
+        f"training diverged at step {step} ({shown}); the checkpoints kept are from before it. "
+        "Lower --lr or use another --precision, then start again or resume an earlier run."
+    )

@@ -4,30 +4,31 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
 from engine.errors import UserError
+from engine.flags import check_choices, knob
 
 
 @dataclass
 class TrainSettings:
     """Settings of the loop itself, the same for every task."""
 
-    data: str = field(default="", metadata={"help": "dataset folder (standard pix2pix layouts)"})
-    max_steps: int = field(default=0, metadata={"help": "iterations to train (0: use --epochs)"})
-    epochs: float = field(default=200.0, metadata={"help": "passes over the data when max_steps is 0"})
-    batch_size: int = field(default=4, metadata={"help": "per process"})
-    sample_size: int = field(default=5, metadata={"help": "held-out images in each sample grid"})
+    data: str = knob("", "dataset folder (standard pix2pix layouts)")
+    max_steps: int = knob(0, "iterations to train (0: use --epochs)")
+    epochs: float = knob(200.0, "passes over the data when max_steps is 0")
+    batch_size: int = knob(4, "per process")
+    sample_size: int = knob(5, "held-out images in each sample grid")
     sample_every: int = 500
-    eval_every: int = field(default=0, metadata={"help": "held-out L1/FID/KID every N steps (0: never)"})
-    eval_size: int = field(default=50, metadata={"help": "held-out images each evaluation scores"})
+    eval_every: int = knob(0, "held-out L1/FID/KID every N steps (0: never)")
+    eval_size: int = knob(50, "held-out images each evaluation scores")
     checkpoint_every: int = 1000
     keep_checkpoints: int = 3
-    lr_policy: str = field(default="linear", metadata={"choices": ("linear", "constant")})
-    lr_decay_start: float = field(default=0.5, metadata={"help": "fraction of steps before lr decays to 0"})
-    precision: str = field(default="auto", metadata={"choices": ("auto", "fp32", "bf16", "fp16")})
+    lr_policy: str = knob("linear", choices=("linear", "constant"))
+    lr_decay_start: float = knob(0.5, "fraction of steps before lr decays to 0")
+    precision: str = knob("auto", choices=("auto", "fp32", "bf16", "fp16"))
     device: str = "auto"
     num_workers: int = 0
     seed: int = 0
@@ -37,6 +38,7 @@ class TrainSettings:
 
 def check_settings(settings: TrainSettings) -> None:
     """Refuse settings that cannot train, before a run is created (no dead run in the store)."""
+    check_choices(settings)
     problems = [
         f"--{name.replace('_', '-')} must be {rule}, got {getattr(settings, name)}"
         for name, ok, rule in (
