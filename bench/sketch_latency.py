@@ -86,12 +86,12 @@ def client_latencies(url: str, model: str, runs: int) -> list[float]:
     return times
 
 
-def in_process_ms(direct, drawing: Image.Image, hints: Image.Image | None, args) -> list[float]:
-    """The sketch demo's own function called directly: sketch preparation, model, colour pull."""
+def in_process_ms(pipeline, drawing: Image.Image, hints: Image.Image | None, args) -> list[float]:
+    """The sketch pipeline every surface calls: sketch preparation, model, colour pull."""
     times = []
     for i in range(args.strokes + 3):
         start = time.perf_counter()
-        direct.from_sketch({"composite": drawing}, args.model, hints)
+        pipeline(drawing, hints)
         if i >= 3:  # the first calls warm up
             times.append((time.perf_counter() - start) * 1000)
     return times
@@ -103,7 +103,8 @@ def main() -> None:
     parser.add_argument("--model", default="default")
     args = parser.parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from studio.sketch import SketchDemo, build_sketch_demo
+    from engine.pipelines.sketch import SketchPipeline
+    from studio.sketch import build_sketch_demo
 
     demo = build_sketch_demo({args.model: args.model})
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
@@ -125,7 +126,7 @@ def main() -> None:
         rows.append(("gradio_client round trip", client_latencies(demo.local_url, args.model, args.strokes)))
     finally:
         demo.close()
-    direct = SketchDemo({args.model: args.model})
+    direct = SketchPipeline.load(args.model)
     drawing = Image.new("RGBA", (512, 512), (0, 0, 0, 0))
     ImageDraw.Draw(drawing).line([(80, 300), (250, 180), (440, 320)], fill=(0, 0, 0, 255), width=5)
     rows.append(("in-process (sketch prep + model)", in_process_ms(direct, drawing, None, args)))

@@ -20,7 +20,7 @@ from engine.data.datasets import split_aligned
 from engine.data.drawing import filled_outline, hints_to_rgba, sample_hints
 from engine.data.images import list_images, load_image
 from engine.data.sketch import paint_hints_over, prepare_sketch
-from engine.inference.loader import load_predictor
+from engine.pipelines.sketch import SketchPipeline
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE.parent / "assets" / "examples"
@@ -35,15 +35,13 @@ def sketch_hints(edges: Image.Image, colour: tuple[int, int, int], seed: int) ->
     return hints_to_rgba(sample_hints(photo, np.random.default_rng(seed), count=10))
 
 
-def row(predictor, edges: Image.Image, hints: Image.Image, target: Image.Image | None) -> list[Image.Image]:
+def row(
+    pipeline: SketchPipeline, edges: Image.Image, hints: Image.Image, target: Image.Image | None
+) -> list[Image.Image]:
+    """edges | photo | edges + dabs | photo with the dabs (the studio's colour pull) | target."""
     blank = Image.new("RGB", edges.size, "white")
-    return [
-        edges,
-        predictor(edges),
-        paint_hints_over(edges, hints),
-        predictor(edges, hints),
-        target if target is not None else blank,
-    ]
+    plain, hinted = pipeline.translate_images([edges, edges], [None, hints])
+    return [edges, plain, paint_hints_over(edges, hints), hinted, target if target is not None else blank]
 
 
 def paste_grid(rows: list[list[Image.Image]], side: int = SIDE, pad: int = PAD) -> Image.Image:
@@ -65,19 +63,19 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=4, help="val pairs to show")
     parser.add_argument("--out", type=Path, default=HERE / "sketch_grid.jpg")
     args = parser.parse_args()
-    predictor = load_predictor(args.model)
+    pipeline = SketchPipeline.load(args.model)
     rows = []
     for i, (name, colour) in enumerate(SKETCH_COLOURS.items()):
-        edges = prepare_sketch(load_image(EXAMPLES / f"sketch_{name}.png"), predictor.size)
-        rows.append(row(predictor, edges, sketch_hints(edges, colour, i), None))
+        edges = prepare_sketch(load_image(EXAMPLES / f"sketch_{name}.png"), pipeline.size)
+        rows.append(row(pipeline, edges, sketch_hints(edges, colour, i), None))
     if args.data:
         files = list_images(args.data / "val")
         for i, path in enumerate(files[:: max(1, len(files) // args.count)][: args.count]):
             edges, photo = (
-                half.resize((predictor.size,) * 2, Image.BICUBIC) for half in split_aligned(load_image(path))
+                half.resize((pipeline.size,) * 2, Image.BICUBIC) for half in split_aligned(load_image(path))
             )
             hints = hints_to_rgba(sample_hints(np.asarray(photo), np.random.default_rng(i), count=12))
-            rows.append(row(predictor, edges, hints, photo))
+            rows.append(row(pipeline, edges, hints, photo))
     paste_grid(rows).save(args.out, quality=90)
     print(f"wrote {args.out} ({len(rows)} rows)")
 

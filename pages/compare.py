@@ -13,6 +13,7 @@ from engine.data.datasets import find_split, split_aligned
 from engine.data.images import list_images, load_image
 from engine.data.sketch import prepare_sketch
 from engine.errors import UserError
+from engine.inference.kinds import image_translating_kinds
 from engine.inference.loader import load_predictor
 from engine.inference.registry import task_kind
 from engine.store.curves import EVAL_PREFIX
@@ -62,12 +63,15 @@ def folder_inputs(
 
 def side_by_side(store: RunStore, runs: list[Run]) -> None:
     st.subheader("Same inputs, each model")
-    translators = [r for r in runs if task_kind(r.task) == "image-to-image"]
+    kinds = image_translating_kinds()
+    translators = [r for r in runs if task_kind(r.task) in kinds]
     if len(translators) < len(runs):
         others = ", ".join(sorted({r.task for r in runs if r not in translators}))
-        st.caption(f"Only image-to-image models translate images; not offered here: {others} runs.")
+        st.caption(
+            f"Only models that translate images ({', '.join(kinds)}); not offered here: {others} runs."
+        )
     names = {r.id: r.name or r.id for r in translators if store.checkpoints(r.id)}
-    names.update({name: f"{name} (bundled)" for name in bundled_models("image-to-image")})
+    names.update({name: f"{name} (bundled)" for kind in kinds for name in bundled_models(kind)})
     if not names:
         st.info("None of these runs has a checkpoint yet, and no bundled model is on disk.")
         return

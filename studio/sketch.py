@@ -1,9 +1,10 @@
 """Sketch -> shoe: draw on a white canvas and watch the pix2pix generator answer.
 
-Thin over the engine: `engine.data.sketch.prepare_sketch` makes the edge map the model sees,
-`engine.data.edges` turns an uploaded photo into edges, `engine.inference.loader.load_predictor` runs the
-model. Only models from the demo's own list are ever loaded (a shared Space must not let a
-visitor name a file on the server), and errors become messages, never tracebacks.
+Thin over the engine: `engine.pipelines.sketch.SketchPipeline` takes every input mode of this tab
+(live canvas + its hint layer, the editor's coloured strokes, an uploaded sketch or photo + an
+optional hint image) the same way `translate --sketch/--photo` does. Only models from the demo's
+own list are ever loaded (a shared Space must not let a visitor name a file on the server), and
+errors become messages, never tracebacks.
 """
 
 from __future__ import annotations
@@ -13,30 +14,23 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image
 
-from engine.data.edges import available_methods, extract_edges, fit_square
-from engine.data.images import ImageLoadError, flatten_alpha
-from engine.data.sketch import (
-    EmptySketchError,
-    fit_hints_square,
-    paint_hints_over,
-    prepare_hints,
-    prepare_sketch,
-    split_colour_hints,
-)
+from engine.data.images import ImageLoadError
+from engine.data.sketch import EmptySketchError
 from engine.errors import UserError
-from engine.inference.loader import load_predictor
 from engine.inference.registry import available_models as models_of_kind
 from engine.inference.registry import choose_model
+from engine.pipelines.sketch import SketchAnswer, SketchPipeline
 from studio.live_canvas import live_canvas
 from studio.uploads import CACHE_CLEANUP, MAX_SIDE, image_upload, limit_decoding, read_upload
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("sketch_*.png"))
-UPLOAD_KINDS = ("edge map or sketch", "photo (edges are extracted)")
+UPLOAD_KINDS = {"edge map or sketch": "drawing", "photo (edges are extracted)": "photo"}
 # black draws lines; any of the colours paints a colour hint (models trained with hints)
 BRUSH_COLOURS = ["#000000", "#b03a2e", "#e67e22", "#f1c40f", "#27ae60", "#1f618d", "#8e44ad", "#6e4b2a"]
 # the editor opens with no tool selected; a sketchpad should be ready to draw
 SELECT_BRUSH = "() => setTimeout(() => document.querySelector('button[aria-label=\"Brush\"]')?.click(), 500)"
+Shown = tuple[Image.Image | None, Image.Image | None, str]  # what the model saw, the photo, a note
 
 
 def available_models() -> dict[str, str]:
@@ -45,15 +39,17 @@ def available_models() -> dict[str, str]:
 
 
 def editor_image(value: dict | Image.Image | None) -> Image.Image | None:
-    """The drawing from a Sketchpad value ({background, layers, composite}) on white paper."""
+    """The drawing from a Sketchpad value ({background, layers, composite}), size-checked."""
     img = value.get("composite") if isinstance(value, dict) else value
-    if img is None:
-        return None
-    if max(img.size) > MAX_SIDE:
+    if img is not None and max(img.size) > MAX_SIDE:
         raise ImageLoadError(
             f"the image is too large ({img.width}x{img.height}); the limit is {MAX_SIDE} px a side"
         )
-    return flatten_alpha(img)
+    return img
+
+
+def shown(answer: SketchAnswer) -> Shown:
+    return answer.shown, answer.photo, answer.note
 
 
 class SketchDemo:
@@ -66,12 +62,10 @@ class SketchDemo:
         self.models = models if models is not None else available_models()
         self.roots = roots
 
-    def _predictor(self, model: str):
-        return load_predictor(choose_model(self.models, model))
+    def pipeline(self, model: str) -> SketchPipeline:
+        return SketchPipeline.load(choose_model(self.models, model))
 
-    def from_sketch(
-        self, value, model: str, hints: Image.Image | None = None
-    ) -> tuple[Image.Image | None, Image.Image | None, str]:
+    def from_sketch(self, value, model: str, hints: Image.Image | None = None) -> Shown:
         """(what the model sees, generated photo, status message) for a canvas drawing. Colour
         comes as a separate RGBA layer (`hints`, the live canvas) or as coloured strokes in the
         drawing itself (the editor's palette)."""
@@ -79,54 +73,27 @@ class SketchDemo:
             drawing = editor_image(value)
             if drawing is None:
                 return None, None, "Draw a shoe outline to begin."
-            if hints is None:
-                drawing, hints = split_colour_hints(drawing)
-            return self._translate(drawing, hints, model)
+            return shown(self.pipeline(model)(drawing, hints))
         except EmptySketchError:
             return None, None, "The canvas is empty: draw a shoe outline."
         except UserError as err:
             return None, None, f"Could not use that: {err}"
 
-    def _translate(self, drawing: Image.Image, hints: Image.Image | None, model: str):
-        predictor = self._predictor(model)
-        edges = prepare_sketch(drawing, predictor.size)
-        if hints is not None:
-            hints = prepare_hints(hints, drawing, predictor.size)
-        return answer(predictor, edges, hints)
-
-    def from_upload(self, path: str | None, kind: str, model: str, hints_path: str | None = None):
+    def from_upload(self, path: str | None, kind: str, model: str, hints_path: str | None = None) -> Shown:
         """An uploaded edge map, sketch or photo (+ an optional RGBA hint image) ->
         (what the model sees, photo, message)."""
         try:
             if not path:
                 return None, None, "Upload an image or pick an example."
+            if kind not in UPLOAD_KINDS:
+                raise UserError(f"choose one of {', '.join(UPLOAD_KINDS)}")
             img = read_upload(path, "uploaded", self.roots)
-            hints = read_upload(hints_path, "hint", self.roots, "RGBA") if hints_path else None
-            predictor = self._predictor(model)
-            if kind == UPLOAD_KINDS[1]:
-                method = "hed" if "hed" in available_methods() else "xdog"
-                edges = extract_edges(fit_square(img, predictor.size), method).convert("RGB")
-                if hints is not None:
-                    hints = fit_hints_square(hints, predictor.size)
-                return answer(predictor, edges, hints)
-            if hints is None:
-                img, hints = split_colour_hints(img)
-            return self._translate(img, hints, model)
+            hints = read_upload(hints_path, "hint", self.roots, None) if hints_path else None
+            return shown(self.pipeline(model)(img, hints, UPLOAD_KINDS[kind]))
         except EmptySketchError:
             return None, None, "No lines found in that image."
         except UserError as err:
             return None, None, f"Could not use that: {err}"
-
-
-def answer(predictor, edges: Image.Image, hints: Image.Image | None) -> tuple:
-    """(what the model sees, its shoe, a note); a model without hint inputs ignores colours."""
-    if hints is not None and not predictor.takes_hints:
-        return (
-            edges,
-            predictor(edges),
-            "This model was not trained with colour hints: the colours are ignored.",
-        )
-    return paint_hints_over(edges, hints), predictor(edges, hints), ""
 
 
 def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
@@ -164,7 +131,9 @@ def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
                             )
                         with gr.Tab("Upload"):
                             upload = image_upload("Edge map, sketch or photo")
-                            kind = gr.Radio(list(UPLOAD_KINDS), value=UPLOAD_KINDS[0], label="The upload is")
+                            kind = gr.Radio(
+                                list(UPLOAD_KINDS), value=next(iter(UPLOAD_KINDS)), label="The upload is"
+                            )
                             hint_upload = image_upload(
                                 "Colour hints (optional): RGBA, transparent = no hint", sources=["upload"]
                             )

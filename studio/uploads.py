@@ -58,11 +58,11 @@ def read_upload(
     path: str | None,
     what: str,
     roots: Sequence[Path] = (),
-    mode: str = "RGB",
+    mode: str | None = "RGB",
     max_side: int = MAX_SIDE,
 ) -> Image.Image:
     """The uploaded `what` image ("content", "hint"...) decoded and converted to `mode`, after
-    its size was checked from the header. `roots`: the folders besides Gradio's uploads it may
+    its size was checked from the header (None keeps the file's mode: a hint image's alpha). `roots`: the folders besides Gradio's uploads it may
     come from (the demo's examples)."""
     if not path:
         raise MissingUpload(

@@ -11,7 +11,8 @@ from engine.data.edges import make_edges_dataset
 from engine.errors import UserError
 from engine.inference.evaluate import evaluate_model
 from engine.inference.loader import load_predictor
-from engine.inference.translate import translate_paths
+from engine.pipelines.sketch import SketchPipeline
+from engine.pipelines.translate import translate_paths
 from engine.style.gatys import StyleConfig, stylize
 from support.style import TINY_LAYERS
 from support.tiny import TINY_PIX2PIX
@@ -52,10 +53,17 @@ def test_eval_and_translate_skip_bad_pairs_when_asked(tiny_run, with_bad_pairs, 
         scored = evaluate_model(predictor, str(with_bad_pairs), with_fid=False, skip_bad=True)
     assert scored["val"]["count"] == 3
     with pytest.raises(UserError, match="square.png"):
-        translate_paths(predictor, with_bad_pairs / "val", tmp_path / "out", "AtoB", progress=False)
+        translate_paths(
+            SketchPipeline(predictor), with_bad_pairs / "val", tmp_path / "out", "AtoB", progress=False
+        )
     with pytest.warns(UserWarning):
         written = translate_paths(
-            predictor, with_bad_pairs / "val", tmp_path / "out2", "AtoB", progress=False, skip_bad=True
+            SketchPipeline(predictor),
+            with_bad_pairs / "val",
+            tmp_path / "out2",
+            "AtoB",
+            progress=False,
+            skip_bad=True,
         )
     assert sorted(p.name for p in written) == ["100_AB.png", "101_AB.png", "102_AB.png"]
     assert sorted(p.name for p in (tmp_path / "out2").iterdir()) == ["100_AB.png", "101_AB.png", "102_AB.png"]

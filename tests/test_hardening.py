@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.data.images import list_images, load_image
+from engine.data.images import list_images, load_image, output_paths
 from engine.errors import UserError
 from engine.inference.loader import load_predictor
-from engine.inference.translate import output_paths
 from engine.store.checkpoints import read_weights, save_weights
 from engine.store.runs import RunStore
 

@@ -3,8 +3,8 @@ object only, and nothing moves without hints."""
 
 import torch
 
-from engine.inference.hint_pull import gaussian_blur, pull_toward_hints
 from engine.inference.loader import load_predictor
+from engine.pipelines.hint_pull import gaussian_blur, pull_toward_hints
 
 
 def grey_shoe_on_paper() -> torch.Tensor:
@@ -80,7 +80,8 @@ def test_blur_keeps_a_constant_and_spreads_a_point():
     assert abs(spread.sum().item() - 1.0) < 1e-5 and spread[..., 10, 12] > spread[..., 10, 14] > 0
 
 
-def test_the_predictor_pulls_unless_asked_for_raw_colours(aligned_dataset):
+def test_the_sketch_pipeline_pulls_unless_asked_for_raw_colours(aligned_dataset):
+    from engine.pipelines.sketch import SketchPipeline
     from engine.training.loop import TrainSettings, train
     from support.tiny import TINY_PIX2PIX
 
@@ -93,9 +94,9 @@ def test_the_predictor_pulls_unless_asked_for_raw_colours(aligned_dataset):
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     dab = torch.zeros(1, 4, 32, 32)
     dab[:, 0, 12:18, 12:18], dab[:, 3, 12:18, 12:18] = 1.0, 1.0
-    pulled = predictor.translate_tensor(x, dab)
-    predictor.hint_pull = False
-    raw = predictor.translate_tensor(x, dab)
+    pulled = SketchPipeline(predictor).translate_tensor(x, dab)
+    raw = SketchPipeline(predictor, colour_pull=False).translate_tensor(x, dab)
+    assert torch.equal(raw, predictor.translate_tensor(x, dab))  # the server itself does not pull
     assert torch.equal(pulled, pull_toward_hints(raw, dab, drawing=x))
     assert (pulled[0, 0, 12:18, 12:18] >= raw[0, 0, 12:18, 12:18]).all()
     assert pulled[0, 0, 12:18, 12:18].mean() > raw[0, 0, 12:18, 12:18].mean()

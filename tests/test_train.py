@@ -143,21 +143,6 @@ def test_bad_dataset_path_is_a_clear_error(tmp_path):
         train("pix2pix", settings(tmp_path / "missing"), TINY_PIX2PIX)
 
 
-def test_the_template_task_trains_serves_and_is_not_offered_as_a_task(aligned_dataset, monkeypatch):
-    """A method is one file: the template, registered under its name, runs end to end."""
-    from engine import tasks
-    from engine.inference.loader import load_predictor
-
-    assert "template" not in tasks.task_names()
-    monkeypatch.setattr(tasks, "NOT_TASKS", ("base",))
-    config = {"crop_size": 32, "load_size": 36, "ngf": 8}
-    run_id = train("template", settings(aligned_dataset, max_steps=2, eval_every=2, eval_size=2), config)
-    store = RunStore()
-    assert series(store, run_id, "G_L1") and series(store, run_id, "val_L1")
-    assert store.get(run_id).config["loss_titles"] == {"G_L1": "generator L1 loss"}
-    assert load_predictor(run_id).translate_tensor(torch.zeros(1, 3, 32, 32)).shape == (1, 3, 32, 32)
-
-
 def test_losses_that_turn_nan_fail_the_run_and_keep_the_checkpoints_before(
     aligned_dataset, monkeypatch, capsys
 ):

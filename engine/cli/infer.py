@@ -13,7 +13,8 @@ SKIP_HELP = "warn about unreadable images (or aligned ones that are not A|B pair
 def cmd_translate(argv: list[str]) -> int:
     from engine.inference.label_maps import LabelMapModel, synthesize_paths
     from engine.inference.loader import load_model
-    from engine.inference.translate import translate_paths
+    from engine.pipelines.sketch import SketchPipeline
+    from engine.pipelines.translate import translate_paths
 
     parser = argparse.ArgumentParser(
         prog="python -m engine translate",
@@ -31,10 +32,21 @@ def cmd_translate(argv: list[str]) -> int:
     parser.add_argument(
         "--pairs", action="store_true", help="two-way models: inputs are A|B pairs, take the input side"
     )
-    parser.add_argument(
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
         "--sketch",
-        action="store_true",
-        help="treat inputs as drawings: fit and thin strokes like edges2shoes",
+        action="store_const",
+        const="drawing",
+        dest="source",
+        help="inputs are drawings: strokes fitted and thinned like edges2shoes, hints moved with "
+        "them, coloured strokes taken as hints (as the studio's sketch tab does)",
+    )
+    source.add_argument(
+        "--photo",
+        action="store_const",
+        const="photo",
+        dest="source",
+        help="inputs are photos: fitted to the square and their edges extracted first",
     )
     parser.add_argument(
         "--fit",
@@ -64,14 +76,13 @@ def cmd_translate(argv: list[str]) -> int:
         written = synthesize_paths(predictor, args.input, args.output, args.style, args.seed)
         print(f"wrote {len(written)} image(s) to {written[0] if len(written) == 1 else args.output}")
         return 0
-    predictor.hint_pull = not args.raw_hints
     two_way = "direction" in predictor.meta  # a CycleGAN run serves the generator asked for
     written = translate_paths(
-        predictor,
+        SketchPipeline(predictor, colour_pull=not args.raw_hints),
         args.input,
         args.output,
         args.direction if args.pairs or not two_way else None,
-        args.sketch,
+        args.source,
         args.fit,
         args.batch_size,
         hints=args.hints,
@@ -84,6 +95,8 @@ def cmd_translate(argv: list[str]) -> int:
 def cmd_eval(argv: list[str]) -> int:
     from engine.inference.evaluate import evaluate_model
     from engine.inference.loader import load_model
+    from engine.inference.predictor import Predictor
+    from engine.pipelines.sketch import SketchPipeline
     from engine.store.runs import RunStore
 
     parser = argparse.ArgumentParser(
@@ -110,8 +123,9 @@ def cmd_eval(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     kinds = ("image-to-image", "unpaired", "label-map")
     predictor = load_model(args.model, kinds, args.home, args.device, direction=args.direction or "AtoB")
-    if hasattr(predictor, "hint_pull"):  # image-to-image models; label-map models take no hints
-        predictor.hint_pull = not args.raw_hints
+    translate = None  # label-map models score their own translate_tensor
+    if isinstance(predictor, Predictor):  # what the studio serves: the model and the colour pull
+        translate = SketchPipeline(predictor, colour_pull=not args.raw_hints).translate_tensor
     direction = args.direction or predictor.meta.get("config", {}).get("direction", "AtoB")
     scored = evaluate_model(
         predictor,
@@ -123,6 +137,7 @@ def cmd_eval(argv: list[str]) -> int:
         args.batch_size,
         not args.no_fid,
         args.skip_bad_images,
+        translate,
     )
     store = RunStore(args.home)
     for split, results in scored.items():

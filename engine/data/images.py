@@ -27,6 +27,15 @@ def list_images(folder: str | Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
 
 
+def output_paths(files: list[Path], dst: Path) -> list[Path]:
+    """OUT/stem.png for each input; inputs sharing a stem (a.jpg, a.png) keep their extension
+    in the name (a_jpg.png, a_png.png) so no output overwrites another."""
+    stems = [f.stem for f in files]
+    return [
+        dst / (f"{f.stem}.png" if stems.count(f.stem) == 1 else f"{f.stem}_{f.suffix[1:]}.png") for f in files
+    ]
+
+
 def load_image(path: str | Path, mode: str | None = "RGB", max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Decode fully (so truncation shows here, not later) and convert to `mode`; None keeps the
     file's own mode and values (an index PNG's class numbers)."""

@@ -3,10 +3,14 @@
 edges2shoes' A side is binary: 1-pixel black lines on white, the shoe filling the frame. A
 canvas drawing is anything else: transparent background, thick anti-aliased strokes, small in
 a corner, any size. We flatten onto white, find the strokes, fit them into the square with a
-margin (white padding, aspect kept) and thin them to 1-pixel lines.
+margin (white padding, aspect kept) and thin them to 1-pixel lines. Colour hints painted over
+the drawing move with its strokes: one `StrokeFrame` places both. `prepare_drawing` is the
+whole preparation; `engine.pipelines.sketch` runs it before the model.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -15,86 +19,127 @@ from skimage.morphology import skeletonize
 from engine.data.images import flatten_alpha
 from engine.errors import UserError
 
+MARGIN = 0.06  # of the strokes' longer side, on each side: edges2shoes' shoes nearly touch the frame
+COLOUR_SPREAD = 60  # a pixel whose channels differ by more than this is colour, not ink
+
 
 class EmptySketchError(UserError):
     """Nothing drawn: the model would only invent a shoe from noise."""
 
 
-def _ink(img: Image.Image) -> np.ndarray:
-    """Grey levels with the strokes dark, whatever the drawing's polarity."""
-    gray = np.asarray(flatten_alpha(img).convert("L"), dtype=np.uint8)
+@dataclass(frozen=True)
+class StrokeFrame:
+    """Where a drawing's strokes sit: the box cut from the canvas and the square side it is
+    centred in before scaling to the model's size."""
+
+    box: tuple[int, int, int, int]
+    side: int
+
+
+@dataclass(frozen=True)
+class PreparedDrawing:
+    """What the model is shown: the edge map and the hint layer (RGBA, or None) at its size."""
+
+    edges: Image.Image
+    hints: Image.Image | None
+
+
+def ink_of(paper: Image.Image) -> np.ndarray:
+    """Grey levels of a flattened drawing with the strokes dark, whatever its polarity."""
+    gray = np.asarray(paper.convert("L"), dtype=np.uint8)
     return 255 - gray if np.median(gray) < 128 else gray  # light strokes on dark: flip
 
 
-def stroke_frame(img: Image.Image, margin: float = 0.06, crop_to_strokes: bool = True) -> tuple:
-    """(box, side): the strokes' bounding box and the square side that holds it with a margin."""
-    strokes = _ink(img) < 160
+def stroke_frame(ink: np.ndarray, margin: float = MARGIN, crop_to_strokes: bool = True) -> StrokeFrame:
+    """The strokes' bounding box (or the whole canvas) and the square side that holds it."""
+    strokes = ink < 160
     if not strokes.any():
         raise EmptySketchError("the sketch is empty: draw some lines first")
-    box = (0, 0, img.width, img.height)
+    box = (0, 0, ink.shape[1], ink.shape[0])
     if crop_to_strokes:
         rows, cols = np.nonzero(strokes)
         box = (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
     side = int(max(box[2] - box[0], box[3] - box[1]) * (1 + 2 * margin)) + 1
-    return box, side
+    return StrokeFrame(box, side)
 
 
-def fit_to_frame(img: Image.Image, frame: tuple, size: int, fill, resample) -> Image.Image:
+def fit_to_frame(img: Image.Image, frame: StrokeFrame, size: int, fill, resample) -> Image.Image:
     """Crop `img` to the frame's box and centre it on a `fill` square, scaled to size x size."""
-    (left, top, right, bottom), side = frame
-    square = Image.new(img.mode, (side, side), fill)
-    square.paste(
-        img.crop((left, top, right, bottom)), ((side - right + left) // 2, (side - bottom + top) // 2)
-    )
+    left, top, right, bottom = frame.box
+    square = Image.new(img.mode, (frame.side, frame.side), fill)
+    offset = ((frame.side - right + left) // 2, (frame.side - bottom + top) // 2)
+    square.paste(img.crop(frame.box), offset)
     return square.resize((size, size), resample)
 
 
-def prepare_sketch(
-    img: Image.Image, size: int = 256, margin: float = 0.06, crop_to_strokes: bool = True, thin: bool = True
-) -> Image.Image:
-    """Any drawing (RGBA canvas, photo of paper, white on black) -> RGB edge map size x size."""
-    frame = stroke_frame(img, margin, crop_to_strokes)
-    gray = Image.fromarray(_ink(img))
-    lines = np.asarray(fit_to_frame(gray, frame, size, 255, Image.LANCZOS)) < 200
+def edge_map(ink: np.ndarray, frame: StrokeFrame, size: int, thin: bool = True) -> Image.Image:
+    """The ink fitted to the frame as black lines on white (1 px wide when `thin`), RGB."""
+    fitted = np.asarray(fit_to_frame(Image.fromarray(ink), frame, size, 255, Image.LANCZOS)) < 200
     if thin:
-        lines = skeletonize(lines)
-    out = np.where(lines, 0, 255).astype(np.uint8)
-    return ImageOps.grayscale(Image.fromarray(out)).convert("RGB")
+        fitted = skeletonize(fitted)
+    return Image.fromarray(np.where(fitted, 0, 255).astype(np.uint8)).convert("RGB")
 
 
-def prepare_hints(
-    hints: Image.Image,
-    drawing: Image.Image,
-    size: int = 256,
-    margin: float = 0.06,
-    crop_to_strokes: bool = True,
-) -> Image.Image:
-    """An RGBA hint layer drawn over `drawing` -> RGBA size x size, moved and scaled exactly as
-    `prepare_sketch` moves the drawing's strokes (nearest neighbours: a dab keeps its colour)."""
-    if hints.size != drawing.size:
-        hints = hints.resize(drawing.size, Image.NEAREST)
-    frame = stroke_frame(drawing, margin, crop_to_strokes)
-    return fit_to_frame(hints.convert("RGBA"), frame, size, (0, 0, 0, 0), Image.NEAREST)
+def hint_layer(img: Image.Image, name: str = "the hint image") -> Image.Image:
+    """An RGBA hint image (transparent = no hint, opaque = a colour dab), checked: an image
+    without transparency would mark every pixel as a hint and wash the output out."""
+    transparent = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+    rgba = img.convert("RGBA")
+    if not transparent or np.asarray(rgba)[..., 3].min() == 255:
+        raise UserError(
+            f"{name} has no transparent pixels: hints need transparency (an RGBA PNG where only "
+            "the colour dabs are opaque)"
+        )
+    return rgba
 
 
-def fit_hints_square(hints: Image.Image, size: int) -> Image.Image:
-    """An RGBA hint image fitted as `edges.fit_square` fits its photo (transparent padding)."""
-    return ImageOps.pad(hints.convert("RGBA"), (size, size), method=Image.NEAREST, color=(0, 0, 0, 0))
-
-
-def split_colour_hints(img: Image.Image, spread: int = 60) -> tuple[Image.Image, Image.Image | None]:
-    """One drawing with black lines and coloured strokes -> (the lines on white, an RGBA hint
-    layer of the coloured strokes, or None without any). A pixel is a hint when its channels
-    differ by more than `spread` (grey and black ink never do)."""
-    rgb = np.asarray(flatten_alpha(img).convert("RGB")).astype(np.int16)
-    coloured = (rgb.max(axis=2) - rgb.min(axis=2)) > spread
+def split_colour_hints(paper: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """A flattened drawing with black lines and coloured strokes -> (the lines on white, an RGBA
+    hint layer of the coloured strokes, or None without any). Grey and black ink is never a hint."""
+    rgb = np.asarray(paper.convert("RGB")).astype(np.int16)
+    coloured = (rgb.max(axis=2) - rgb.min(axis=2)) > COLOUR_SPREAD
     if not coloured.any():
-        return Image.fromarray(rgb.astype(np.uint8)), None
+        return paper.convert("RGB"), None
     lines = np.where(coloured[..., None], 255, rgb).astype(np.uint8)
     hints = np.zeros(rgb.shape[:2] + (4,), np.uint8)
     hints[coloured, :3] = rgb[coloured]
     hints[coloured, 3] = 255
     return Image.fromarray(lines), Image.fromarray(hints, mode="RGBA")
+
+
+def prepare_drawing(
+    drawing: Image.Image,
+    hints: Image.Image | None = None,
+    size: int = 256,
+    thin: bool = True,
+    crop_to_strokes: bool = True,
+) -> PreparedDrawing:
+    """Any drawing (RGBA canvas, photo of paper, white on black) and its optional RGBA hint
+    layer (same canvas; scaled to it if its size differs) -> what the model is shown. Without
+    a hint layer, coloured strokes in the drawing itself are the hints. The drawing is
+    flattened once and its stroke frame found once; the hints move exactly as the strokes."""
+    paper = flatten_alpha(drawing)
+    if hints is None:
+        paper, hints = split_colour_hints(paper)
+    else:
+        hints = hint_layer(hints)
+    ink = ink_of(paper)
+    frame = stroke_frame(ink, crop_to_strokes=crop_to_strokes)
+    if hints is not None:
+        if hints.size != drawing.size:
+            hints = hints.resize(drawing.size, Image.NEAREST)
+        hints = fit_to_frame(hints, frame, size, (0, 0, 0, 0), Image.NEAREST)  # a dab keeps its colour
+    return PreparedDrawing(edge_map(ink, frame, size, thin), hints)
+
+
+def prepare_sketch(drawing: Image.Image, size: int = 256, thin: bool = True) -> Image.Image:
+    """The edge map alone (pages that show the bundled example sketches)."""
+    return prepare_drawing(drawing, None, size, thin).edges
+
+
+def fit_hints_square(hints: Image.Image, size: int) -> Image.Image:
+    """An RGBA hint layer fitted as `edges.fit_square` fits its photo (transparent padding)."""
+    return ImageOps.pad(hints, (size, size), method=Image.NEAREST, color=(0, 0, 0, 0))
 
 
 def paint_hints_over(edges: Image.Image, hints: Image.Image | None) -> Image.Image:

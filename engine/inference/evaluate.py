@@ -77,12 +77,16 @@ def evaluate_model(
     batch_size: int = 5,
     with_fid: bool = True,
     skip_bad: bool = False,
+    translate: Callable | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Score a loaded `Predictor` on a dataset split: clean inputs, and with `drawing_style` also
+    """Score a loaded model on a dataset split: clean inputs, and with `drawing_style` also
     the inputs redrawn as people draw; `hints` gives N colour dabs from each target. Returns
     {split label (e.g. "val drawing-style +12 hints"): metrics}. A dataset in the unaligned
     layout (testA/, testB/) has no pairs: its inputs' translations are scored by FID/KID
-    against the other domain's images."""
+    against the other domain's images. `translate` (default: the model's translate_tensor) is
+    what turns a batch into outputs: the `eval` command passes the sketch pipeline's, so the
+    scores are those of what the studio serves (colour pull included)."""
+    translate = translate or predictor.translate_tensor
     from engine.data.datasets import open_paired_dataset
     from engine.data.drawing import PairAugment
     from engine.data.unpaired import UnpairedImages, domain_folders, is_unaligned
@@ -96,7 +100,7 @@ def evaluate_model(
         domain_a, domain_b = domain_folders(data, split)
         inputs, targets = (domain_a, domain_b) if direction == "AtoB" else (domain_b, domain_a)
         dataset = UnpairedImages(inputs, targets, predictor.size, predictor.size, False, skip_bad)
-        scored = evaluate_domains(predictor.translate_tensor, dataset, batch_size)
+        scored = evaluate_domains(translate, dataset, batch_size)
         return {f"{split} {direction} unpaired": scored}
 
     if hasattr(predictor, "palette"):  # a label-map model: the maps decode with its own palette
@@ -105,7 +109,7 @@ def evaluate_model(
         half = predictor.meta["config"].get("label_half", "B")
         size = predictor.size
         dataset = open_label_dataset(data, split, size, size, False, half, predictor.palette, skip_bad)
-        return {split: evaluate_pairs(predictor.translate_tensor, dataset, batch_size, with_fid=with_fid)}
+        return {split: evaluate_pairs(translate, dataset, batch_size, with_fid=with_fid)}
 
     scored = {}
     for label, drawing in [("", "off")] + ([(" drawing-style", "replace")] if drawing_style else []):
@@ -114,9 +118,7 @@ def evaluate_model(
             data, split, direction, predictor.size, predictor.size, False, skip_bad, augment
         )
         hinted = f" +{hints} hints" if hints else ""
-        scored[split + label + hinted] = evaluate_pairs(
-            predictor.translate_tensor, dataset, batch_size, with_fid=with_fid
-        )
+        scored[split + label + hinted] = evaluate_pairs(translate, dataset, batch_size, with_fid=with_fid)
     return scored
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from engine.data.images import image_to_tensor, list_images, load_image, tensor_to_image
+from engine.data.images import image_to_tensor, list_images, load_image, output_paths, tensor_to_image
 from engine.data.label_maps import Palette, one_hot, open_label_image, read_label_map
 from engine.errors import UserError
 from engine.runtime.allocator import keep_large_buffers_mapped
@@ -72,8 +72,6 @@ def synthesize_paths(
     model: LabelMapModel, src: Path, dst: Path, style: Path | None = None, seed: int | None = None
 ) -> list[Path]:
     """Label map file(s) -> photo file(s): one file to one file, or a folder to a folder."""
-    from engine.inference.translate import output_paths
-
     files = list_images(src) if src.is_dir() else [src]
     if not files:
         raise UserError(f"no label maps in {src}")

@@ -2,8 +2,8 @@
 
 `resolve_model` finds the file (a bundled name, a path, or a run's latest checkpoint); the
 checkpoint's own metadata names its task; the task builds the networks inference needs
-(`Task.build_served`); the weights go in; the server of the task's kind wraps them (a
-`Predictor` for image-to-image, a `LatentModel` for latent). `resolve_model` (engine.store.models)
+(`Task.build_served`); the weights go in; the server of the task's kind wraps them, as
+`engine.inference.kinds.KINDS` declares (a `Predictor` for image-to-image, ...). `resolve_model` (engine.store.models)
 is re-exported here for callers that only want the file. Asking for one kind and getting
 another is a clear error naming the file and both kinds. Official pix2pix `.pth` generators
 load as image-to-image models.
@@ -17,8 +17,7 @@ from pathlib import Path
 import torch
 
 from engine.errors import UserError
-from engine.inference.label_maps import LabelMapModel
-from engine.inference.latent import LatentModel
+from engine.inference.kinds import Loaded, kind_of
 from engine.inference.predictor import Predictor
 from engine.runtime.device import pick_device
 from engine.store.checkpoints import read_weights, save_weights
@@ -86,17 +85,7 @@ def _load_cached(path: str, mtime: float, kinds: tuple | None, device: str, prec
     served = task.build_served(config)
     for name, net in served.items():
         net.load_state_dict({k: v.float() for k, v in nets[name].items()})
-    if task.kind == "image-to-image":
-        return Predictor(served["G"], meta, path, dev, precision)
-    if task.kind == "unpaired":
-        return Predictor(
-            served[task.generator_for(direction)], {**meta, "direction": direction}, path, dev, precision
-        )
-    if task.kind == "latent":
-        return LatentModel(served["G"], meta, path, dev)
-    if task.kind == "label-map":
-        return LabelMapModel(served, meta, path, dev, precision)
-    raise UserError(f"{path}: this version cannot serve {task.kind} models yet")
+    return kind_of(task.kind).serve(Loaded(task, served, meta, path, dev, precision, direction))
 
 
 MAX_SIDE = 4096  # image sizes a checkpoint's config may ask for

@@ -1,8 +1,10 @@
 """The image-to-image server: a generator in eval mode that translates PIL images or tensors,
-with optional colour hints. `engine.inference.loader.load_predictor` builds one from any model."""
+with optional colour hints. `engine.inference.loader.load_predictor` builds one from any model;
+`engine.pipelines.sketch` runs a person's drawing through it (preparation, colour pull)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +15,10 @@ from PIL import Image
 from engine.data.drawing import HINT_CHANNELS, hints_from_rgba
 from engine.data.images import image_to_tensor, tensor_to_image
 from engine.errors import UserError
-from engine.inference.hint_pull import pull_toward_hints
 from engine.runtime.allocator import keep_large_buffers_mapped
 from engine.runtime.precision import Precision
+
+Translate = Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]
 
 
 class Predictor:
@@ -31,7 +34,6 @@ class Predictor:
         self.size = int(meta.get("config", {}).get("crop_size", 256))
         self.multiple = 2 ** getattr(net, "depth", 8)
         self.takes_hints = bool(meta.get("config", {}).get("hints", False))
-        self.hint_pull = True  # move colours toward the hints after the generator (hint_pull.py)
 
     @torch.inference_mode()
     def translate_tensor(self, x: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
@@ -45,34 +47,39 @@ class Predictor:
             x = torch.cat([x, hints.to(x.device, x.dtype)], 1)
         x = x.to(self.device).contiguous(memory_format=torch.channels_last)
         with self.precision.autocast():
-            out = self.net(x).float().contiguous()
-        if hints is not None and self.hint_pull:
-            out = pull_toward_hints(out, hints, drawing=x[:, :3])
-        return out
+            return self.net(x).float().contiguous()
 
     def translate_batch(
-        self, images: list[Image.Image], fit: str = "resize", hints: list[Image.Image | None] | None = None
+        self,
+        images: list[Image.Image],
+        fit: str = "resize",
+        hints: list[Image.Image | None] | None = None,
+        translate: Translate | None = None,
     ) -> list[Image.Image]:
         """fit='resize': to the model's square size; fit='pad': keep the size, pad to a multiple
         of 2**depth with edge pixels and crop the output back. `hints`: one RGBA image (or None)
-        per input; opaque pixels are colour hints, scaled to the input's size."""
+        per input; opaque pixels are colour hints, scaled to the input's size. `translate`
+        replaces `translate_tensor` (a pipeline adds its post-processing there)."""
+        translate = translate or self.translate_tensor
         hints = hints or [None] * len(images)
         if fit == "resize":
             size = (self.size, self.size)
             batch = torch.stack([image_to_tensor(im.resize(size, Image.BICUBIC)) for im in images])
-            return [tensor_to_image(t) for t in self.translate_tensor(batch, hint_batch(hints, size))]
+            return [tensor_to_image(t) for t in translate(batch, hint_batch(hints, size))]
         if fit != "pad":
             raise UserError(f"fit must be 'resize' or 'pad', got {fit!r}")
-        return [self._translate_padded(im, hint) for im, hint in zip(images, hints)]
+        return [self._translate_padded(im, hint, translate) for im, hint in zip(images, hints)]
 
-    def _translate_padded(self, img: Image.Image, hint: Image.Image | None) -> Image.Image:
+    def _translate_padded(
+        self, img: Image.Image, hint: Image.Image | None, translate: Translate
+    ) -> Image.Image:
         x = image_to_tensor(img)[None]
         hints = hint_batch([hint], img.size)
         h, w = x.shape[-2:]
         ph, pw = -h % self.multiple, -w % self.multiple
         x = F.pad(x, (0, pw, 0, ph), mode="replicate")
         hints = None if hints is None else F.pad(hints, (0, pw, 0, ph))
-        return tensor_to_image(self.translate_tensor(x, hints)[0, :, :h, :w])
+        return tensor_to_image(translate(x, hints)[0, :, :h, :w])
 
     def __call__(self, image: Image.Image, hints: Image.Image | None = None) -> Image.Image:
         return self.translate_batch([image], hints=[hints])[0]

@@ -3,9 +3,9 @@ one loader can serve it.
 
 A task names its losses (`loss_names`, with `loss_titles` for the plots) and the images it shows
 (`visual_names`), owns its networks and optimizers, and implements one training step. It also
-says what kind of model it makes (`kind`: what a UI may do with it) and how to build the
-networks inference needs from a checkpoint's config (`build_served`). The trainer, the run
-store's pages, the loader and the demos do everything else. `template.py` shows a new method.
+says what kind of model it makes (`kind`, served as `engine.inference.kinds.KINDS` says) and
+how to build the networks inference needs from a checkpoint's config (`build_served`). The
+trainer, the run store's pages, the loader and the demos do everything else. `template.py` shows a new method.
 """
 
 from __future__ import annotations
@@ -19,21 +19,16 @@ from torch.utils.data import Dataset
 
 from engine.runtime.precision import Precision
 
-# What a model can be used for; engine.inference serves each kind, UIs filter models by it.
-KINDS = {
-    "image-to-image": "one image in, one image out (pix2pix)",
-    "unpaired": "two domains, a generator each way (CycleGAN)",
-    "label-map": "a segmentation map (and a style) in, an image out (pix2pixHD, SPADE)",
-    "latent": "codes to images and back (autoencoder, VAE, DCGAN)",
-}
-
 
 class Task:
     name: ClassVar[str]
     Config: ClassVar[type]
+    # what a UI may do with the model: a key of engine.inference.kinds.KINDS, which serves it
     kind: ClassVar[str] = "image-to-image"
     # networks inference needs (the rest, such as discriminators, are training-only)
     inference_networks: ClassVar[tuple[str, ...]] = ("G",)
+    # two-way (unpaired) tasks: the network that translates each way ("AtoB": "G_A")
+    directions: ClassVar[dict[str, str]] = {}
     # plot titles of the losses this task logs ("G_L1": "generator L1 loss")
     loss_titles: ClassVar[dict[str, str]] = {}
 
@@ -62,7 +57,9 @@ class Task:
     def distribute(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
         """Wrap the networks that train (DistributedDataParallel under torchrun)."""
 
-    def train_step(self, batch: dict) -> dict[str, float]:
+    def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
+        """One optimisation step; returns each of `loss_names` as a detached 0-d tensor. Not a
+        float: that would wait for the device every step; the recorder converts them in batches."""
         raise NotImplementedError
 
     @torch.no_grad()

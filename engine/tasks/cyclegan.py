@@ -12,13 +12,14 @@ are logged weighted, as the official code logs them. All four networks run in on
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from engine.data.unpaired import HALVES, open_unpaired_dataset
 from engine.errors import UserError
+from engine.flags import knob
 from engine.losses import PLAIN_GAN_MODES, gan_loss, l1_loss
 from engine.models.image_pool import ImagePool
 from engine.models.layers import NORMS
@@ -29,28 +30,26 @@ from engine.tasks.base import Task, adam
 
 @dataclass
 class CycleGANConfig:
-    lambda_A: float = field(default=10.0, metadata={"help": "cycle loss weight A -> B -> A"})
-    lambda_B: float = field(default=10.0, metadata={"help": "cycle loss weight B -> A -> B"})
-    lambda_identity: float = field(default=0.5, metadata={"help": "identity loss, times the cycle weights"})
-    gan_mode: str = field(default="lsgan", metadata={"choices": PLAIN_GAN_MODES})
+    lambda_A: float = knob(10.0, "cycle loss weight A -> B -> A")
+    lambda_B: float = knob(10.0, "cycle loss weight B -> A -> B")
+    lambda_identity: float = knob(0.5, "identity loss, times the cycle weights")
+    gan_mode: str = knob("lsgan", choices=PLAIN_GAN_MODES)
     load_size: int = 286
     crop_size: int = 256
     ngf: int = 64
     ndf: int = 64
-    n_blocks: int = field(default=9, metadata={"help": "residual blocks (9 at 256 px, 6 at 128 px)"})
-    n_layers: int = field(default=3, metadata={"help": "PatchGAN depth (3 gives 70x70 patches)"})
-    norm: str = field(default="instance", metadata={"choices": NORMS})
+    n_blocks: int = knob(9, "residual blocks (9 at 256 px, 6 at 128 px)")
+    n_layers: int = knob(3, "PatchGAN depth (3 gives 70x70 patches)")
+    norm: str = knob("instance", choices=NORMS)
     dropout: bool = False
-    pool_size: int = field(default=50, metadata={"help": "generated images the discriminators remember"})
+    pool_size: int = knob(50, "generated images the discriminators remember")
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
-    unpaired: bool = field(
-        default=False, metadata={"help": "one aligned A|B dataset as two unpaired domains"}
-    )
-    data_b: str = field(default="", metadata={"help": "domain B's dataset (then --data is domain A's)"})
-    half_a: str = field(default="whole", metadata={"choices": HALVES, "help": "half of A|B images for A"})
-    half_b: str = field(default="whole", metadata={"choices": HALVES, "help": "half of A|B images for B"})
+    unpaired: bool = knob(False, "one aligned A|B dataset as two unpaired domains")
+    data_b: str = knob("", "domain B's dataset (then --data is domain A's)")
+    half_a: str = knob("whole", "half of A|B images for A", HALVES)
+    half_b: str = knob("whole", "half of A|B images for B", HALVES)
 
 
 class CycleGenerators(nn.Module):
@@ -84,6 +83,7 @@ class CycleGAN(Task):
     Config = CycleGANConfig
     kind = "unpaired"
     inference_networks = ("G_A", "G_B")
+    directions = {"AtoB": "G_A", "BtoA": "G_B"}
     loss_titles = {
         "D_A": "discriminator A (judges domain B)",
         "G_A": "generator A→B adversarial loss",
@@ -98,11 +98,6 @@ class CycleGAN(Task):
     @classmethod
     def build_served(cls, config: CycleGANConfig) -> dict[str, nn.Module]:
         return {name: build_generator(config) for name in cls.inference_networks}
-
-    @classmethod
-    def generator_for(cls, direction: str) -> str:
-        """The network that translates in `direction`: AtoB is G_A, BtoA is G_B."""
-        return "G_B" if direction == "BtoA" else "G_A"
 
     def __init__(self, config: CycleGANConfig, device, precision) -> None:
         super().__init__(config, device, precision)
@@ -134,7 +129,7 @@ class CycleGAN(Task):
     def distribute(self, wrap) -> None:
         self.generators, self.discriminators = wrap(self.generators), wrap(self.discriminators)
 
-    def train_step(self, batch: dict) -> dict[str, float]:
+    def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
         c = self.config
         real_A, real_B = batch["A"].to(self.device), batch["B"].to(self.device)
         with self.precision.autocast():
@@ -148,7 +143,7 @@ class CycleGAN(Task):
         losses["D_A"] = (gan_loss(real_b, True, c.gan_mode) + gan_loss(fake_b, False, c.gan_mode)) * 0.5
         losses["D_B"] = (gan_loss(real_a, True, c.gan_mode) + gan_loss(fake_a, False, c.gan_mode)) * 0.5
         self.precision.step(losses["D_A"] + losses["D_B"], self.optimizers["D"])
-        return {k: float(v.detach()) for k, v in losses.items()}
+        return {k: v.detach() for k, v in losses.items()}
 
     def generator_losses(self, real_A, real_B, out: dict) -> dict[str, torch.Tensor]:
         """Adversarial terms through frozen discriminators (unwrapped: no gradient sync), cycle

@@ -1,4 +1,6 @@
-"""How to add a method: copy this file to engine/tasks/<name>.py, rename, fill in the math.
+"""How to add a method: copy this file to engine/tasks/<name>.py, rename the class, set `name`,
+fill in the math, and name the class `TASK` at the bottom (a module is a task when it assigns
+TASK; this template names it EXAMPLE so that it is not offered as a task itself).
 
 That is all: the trainer, `python -m engine train <name> --help` (flags come from Config), the
 Streamlit Train page (fields and presets), live loss curves with your titles, sample grids,
@@ -7,16 +9,27 @@ eval_outputs), the one loader and every demo of your `kind` pick it up. Put new 
 engine/models/ (one family a file) and a preset line in engine/training/presets.py.
 
 This example is a plain image-to-image regressor (one generator, L1 loss) on paired data.
+
+A method with its own kind: `kind` says what a model serves. A method of a kind that exists
+(engine.inference.kinds.KINDS: image-to-image, unpaired, label-map, latent) needs nothing more.
+To serve something new, say a "depth" kind (a photo in, a depth map out), set `kind = "depth"`
+and add one entry beside the others in KINDS, naming its server:
+
+    "depth": Kind("a photo in, a depth map out", lambda m: DepthModel(m.nets["G"], m.meta, ...)),
+
+The loader builds your `build_served` networks, loads the weights and hands them (`m.nets`) to
+that server; the registry, the model pickers and `export` find the kind's models by its name.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from engine.data.datasets import open_paired_dataset
+from engine.flags import knob
 from engine.losses import l1_loss
 from engine.models.unet import UNetGenerator, depth_for_size
 from engine.tasks.base import Task, adam
@@ -24,19 +37,20 @@ from engine.tasks.base import Task, adam
 
 @dataclass
 class TemplateConfig:
-    """Every field becomes a --flag (metadata help/choices show in --help and on the Train page)
-    and travels inside each checkpoint, so loading never depends on matching flags."""
+    """Every field becomes a --flag (a `knob`'s help and choices show in --help and on the Train
+    page; a value outside its choices is refused) and travels inside each checkpoint, so loading
+    never depends on matching flags."""
 
-    crop_size: int = field(default=256, metadata={"help": "training and output size"})
+    crop_size: int = knob(256, "training and output size")
     load_size: int = 286
-    ngf: int = field(default=64, metadata={"help": "generator width"})
+    ngf: int = knob(64, "generator width")
     lr: float = 2e-4
 
 
 class TemplateTask(Task):
     name = "template"  # what `train NAME` and the run store call it (the file name)
     Config = TemplateConfig
-    kind = "image-to-image"  # what the model serves: engine.tasks.base.KINDS
+    kind = "image-to-image"  # what the model serves: a key of engine.inference.kinds.KINDS
     inference_networks = ("G",)  # what `export` keeps and the loader builds
     loss_titles = {"G_L1": "generator L1 loss"}  # plot titles on the Runs and Compare pages
 
@@ -60,13 +74,13 @@ class TemplateTask(Task):
     def distribute(self, wrap) -> None:
         self.G = wrap(self.nets["G"])  # DDP under torchrun; identity otherwise
 
-    def train_step(self, batch: dict) -> dict[str, float]:
+    def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
         real_A, real_B = batch["A"].to(self.device), batch["B"].to(self.device)
         with self.precision.autocast():
             fake_B = self.G(real_A)
         loss = l1_loss(fake_B, real_B)
         self.precision.step(loss, self.optimizers["G"])  # zero_grad, backward (scaled for fp16), step
-        return {"G_L1": float(loss.detach())}
+        return {"G_L1": loss.detach()}
 
     @torch.no_grad()
     def eval_outputs(self, batch: dict) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -81,4 +95,4 @@ class TemplateTask(Task):
         return {"real_A": batch["A"].to(self.device), "fake_B": fake_B, "real_B": real_B}
 
 
-TASK = TemplateTask
+EXAMPLE = TemplateTask  # a copy says TASK = ... (see the top)

@@ -1,4 +1,5 @@
-"""Translate one image or a folder of images with a predictor (the `translate` command)."""
+"""Translate one image or a folder of images (the `translate` command) through the sketch
+pipeline, so a drawing and its hint file are prepared exactly as the studio prepares them."""
 
 from __future__ import annotations
 
@@ -10,26 +11,24 @@ from PIL import Image
 from tqdm import tqdm
 
 from engine.data.datasets import split_aligned
-from engine.data.images import ImageLoadError, list_images, load_image
-from engine.data.sketch import prepare_sketch
+from engine.data.images import ImageLoadError, list_images, load_image, output_paths
+from engine.data.sketch import hint_layer
 from engine.errors import UserError
-from engine.inference.predictor import Predictor
+from engine.pipelines.sketch import SketchPipeline
 
 
-def read_input(path: Path, direction: str | None, sketch: bool, size: int) -> Image.Image:
-    """The model's input from a file: the input half of an A|B pair, a sketch, or as is."""
+def read_input(path: Path, direction: str | None) -> Image.Image:
+    """The model's input from a file: the input half of an A|B pair, or the image as is."""
     img = load_image(path)
-    if direction:
-        img = split_aligned(img, direction, str(path))[0]
-    return prepare_sketch(img, size) if sketch else img
+    return split_aligned(img, direction, str(path))[0] if direction else img
 
 
 def translate_paths(
-    predictor: Predictor,
+    pipeline: SketchPipeline,
     src: Path,
     dst: Path,
     direction: str | None = None,
-    sketch: bool = False,
+    source: str | None = None,
     fit: str = "resize",
     batch_size: int = 8,
     progress: bool = True,
@@ -37,6 +36,8 @@ def translate_paths(
     skip_bad: bool = False,
 ) -> list[Path]:
     """IN file -> OUT file (or OUT/stem.png if OUT is a folder); IN folder -> OUT/stem.png each.
+    `source`: None takes inputs as the model's own input (an edge map, a photo for CycleGAN);
+    "drawing" or "photo" prepares each as the sketch pipeline does (engine.pipelines.sketch).
     `hints`: an RGBA hint image for a single input, or a folder of them matched by stem (inputs
     without one get no hints). `skip_bad`: warn about unreadable inputs (or, with `direction`,
     ones that are not A|B pairs) and go on; returns the files written."""
@@ -52,6 +53,9 @@ def translate_paths(
         targets[0].parent.mkdir(parents=True, exist_ok=True)
     else:
         raise UserError(f"no such file or folder: {src}")
+    if hints is not None and not pipeline.takes_hints:
+        name = Path(pipeline.predictor.source).name
+        raise UserError(f"{name} was not trained with colour hints; drop --hints")
     if fit == "pad":
         batch_size = 1  # sizes differ from file to file
     find_hint = hint_finder(hints, src)
@@ -62,15 +66,19 @@ def translate_paths(
         inputs = []
         for path, target in chunk:
             try:
-                inputs.append((read_input(path, direction, sketch, predictor.size), target, path))
+                inputs.append((read_input(path, direction), find_hint(path), target))
             except ImageLoadError as err:
                 if not skip_bad:
                     raise ImageLoadError(f"{err}; --skip-bad-images skips such files") from err
                 warnings.warn(f"skipping {err}", stacklevel=2)
         if not inputs:
             continue
-        images, chunk_targets, paths = zip(*inputs)
-        outputs = predictor.translate_batch(list(images), fit, [find_hint(p) for p in paths])
+        images, hint_images, chunk_targets = (list(column) for column in zip(*inputs))
+        if source is None:
+            outputs = pipeline.translate_images(images, hint_images, fit)
+        else:
+            prepared = [pipeline.prepare(img, hint, source) for img, hint in zip(images, hint_images)]
+            outputs = pipeline.translate(prepared)
         for target, out in zip(chunk_targets, outputs):
             out.save(target)
             written.append(target)
@@ -85,13 +93,9 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[i : i + size]
 
 
-def output_paths(files: list[Path], dst: Path) -> list[Path]:
-    """OUT/stem.png for each input; inputs sharing a stem (a.jpg, a.png) keep their extension
-    in the name (a_jpg.png, a_png.png) so no output overwrites another."""
-    stems = [f.stem for f in files]
-    return [
-        dst / (f"{f.stem}.png" if stems.count(f.stem) == 1 else f"{f.stem}_{f.suffix[1:]}.png") for f in files
-    ]
+def read_hints(path: Path) -> Image.Image:
+    """An RGBA hint file, refused in one line when it has no transparency."""
+    return hint_layer(load_image(path, mode=None), str(path))
 
 
 def hint_finder(hints: Path | None, src: Path):
@@ -102,9 +106,9 @@ def hint_finder(hints: Path | None, src: Path):
     if hints.is_file():
         if src.is_dir():
             raise UserError(f"{hints} is one hint image; for the folder {src} give a folder of hints")
-        image = load_image(hints, mode="RGBA")
+        image = read_hints(hints)
         return lambda path: image
     if not hints.is_dir():
         raise UserError(f"no hint image or folder at {hints}")
     by_stem = {p.stem: p for p in list_images(hints)}
-    return lambda path: load_image(by_stem[path.stem], mode="RGBA") if path.stem in by_stem else None
+    return lambda path: read_hints(by_stem[path.stem]) if path.stem in by_stem else None
