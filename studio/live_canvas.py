@@ -1,7 +1,7 @@
 """A light drawing canvas for the live sketch path: strokes -> shoe in tens of milliseconds.
 
-Gradio's ImageEditor exports and uploads its layers after every stroke (about 0.6 s before a
-request even starts). This canvas is plain HTML: on pointer-up it sends a 256 px PNG data URL
+Gradio's ImageEditor exports and uploads its layers after every stroke before a request even
+starts (the README's latency section has the figure). This canvas is plain HTML: on pointer-up it sends a 256 px PNG data URL
 (and, once colour was painted, a second one: the transparent hint layer) straight to a server
 function and shows the two images it gets back. The server function only
 ever runs the demo's own first model and caps what it decodes.

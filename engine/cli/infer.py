@@ -10,12 +10,7 @@ RAW_HINTS_HELP = "the generator's colours as they come, without moving them towa
 SKIP_HELP = "warn about unreadable images (or aligned ones that are not A|B pairs) and skip them"
 
 
-def cmd_translate(argv: list[str]) -> int:
-    from engine.inference.label_maps import LabelMapModel, synthesize_paths
-    from engine.inference.loader import load_model
-    from engine.pipelines.sketch import SketchPipeline
-    from engine.pipelines.translate import translate_paths
-
+def translate_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m engine translate",
         description="Translate an image or a folder of images (label maps for pix2pixHD/SPADE models).",
@@ -69,8 +64,18 @@ def cmd_translate(argv: list[str]) -> int:
     parser.add_argument("--skip-bad-images", action="store_true", help=SKIP_HELP)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
-    args = parser.parse_args(argv)
-    kinds = ("image-to-image", "unpaired", "label-map")
+    return parser
+
+
+def cmd_translate(argv: list[str]) -> int:
+    from engine.inference.kinds import image_translating_kinds
+    from engine.inference.label_maps import LabelMapModel, synthesize_paths
+    from engine.inference.loader import load_model
+    from engine.pipelines.sketch import SketchPipeline
+    from engine.pipelines.translate import translate_paths
+
+    args = translate_parser().parse_args(argv)
+    kinds = (*image_translating_kinds(), "label-map")
     predictor = load_model(args.model, kinds, args.home, args.device, direction=args.direction or "AtoB")
     if isinstance(predictor, LabelMapModel):
         written = synthesize_paths(predictor, args.input, args.output, args.style, args.seed)
@@ -94,6 +99,7 @@ def cmd_translate(argv: list[str]) -> int:
 
 def cmd_eval(argv: list[str]) -> int:
     from engine.inference.evaluate import evaluate_model
+    from engine.inference.kinds import image_translating_kinds
     from engine.inference.loader import load_model
     from engine.inference.predictor import Predictor
     from engine.pipelines.sketch import SketchPipeline
@@ -121,7 +127,7 @@ def cmd_eval(argv: list[str]) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
     args = parser.parse_args(argv)
-    kinds = ("image-to-image", "unpaired", "label-map")
+    kinds = (*image_translating_kinds(), "label-map")
     predictor = load_model(args.model, kinds, args.home, args.device, direction=args.direction or "AtoB")
     translate = None  # label-map models score their own translate_tensor
     if isinstance(predictor, Predictor):  # what the studio serves: the model and the colour pull

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from engine.errors import UserError
-from engine.inference.kinds import Loaded, kind_of
+from engine.inference.kinds import Loaded, image_translating_kinds, kind_of
 from engine.inference.predictor import Predictor
 from engine.runtime.device import pick_device
 from engine.store.checkpoints import read_weights, save_weights
@@ -49,7 +49,7 @@ def load_predictor(
 ):
     """A model that translates images one way: pix2pix, an official pix2pix or CycleGAN
     generator, or one direction (`AtoB`: G_A, `BtoA`: G_B) of a CycleGAN run."""
-    return load_model(model, ("image-to-image", "unpaired"), home, device, precision, direction)
+    return load_model(model, image_translating_kinds(), home, device, precision, direction)
 
 
 def load_label_model(model: str, home: str | None = None, device: str = "auto"):

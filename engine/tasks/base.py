@@ -87,6 +87,6 @@ class Task:
 
 def adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
     """Adam as one fused kernel per step where torch has one for the device (CPU and CUDA):
-    the default multi-tensor Adam walks the weights about ten times; fused cut a 256 px pix2pix
-    step at batch 4 by 5% here. A checkpoint from either kind resumes into the other."""
+    the default multi-tensor Adam walks the weights about ten times (the training-speed section
+    of the README has the figure). A checkpoint from either kind resumes into the other."""
     return torch.optim.Adam(params, lr, betas=betas, fused=True)
