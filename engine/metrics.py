@@ -54,6 +54,25 @@ def psnr(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
 
 
 @functools.lru_cache(maxsize=8)
+def dark_below_lines(drawing: torch.Tensor, output: torch.Tensor, gap: int = 2) -> torch.Tensor:
+    """(N,) the smudge under a drawn shoe: dark output pixels (luminance under 200 of 255) below
+    the drawing's lowest line (`gap` px on), counted per column of the drawing's width. A shoe
+    on white paper has none; a model that paints a shadow or a smudge under the sole has rows of
+    them. `drawing`: the model's edge input (dark lines on white), both NCHW in [-1, 1]."""
+    _check_pair(drawing, output)
+    ink = drawing.mean(1) < 0
+    dark = (0.299 * output[:, 0] + 0.587 * output[:, 1] + 0.114 * output[:, 2]) < 200 / 127.5 - 1
+    heights = []
+    for lines, shadow in zip(ink, dark):
+        rows, cols = torch.nonzero(lines, as_tuple=True)
+        if len(rows) == 0:
+            heights.append(0.0)
+            continue
+        below = shadow[int(rows.max()) + gap :, int(cols.min()) : int(cols.max()) + 1]
+        heights.append(float(below.sum()) / (int(cols.max()) - int(cols.min()) + 1))
+    return torch.tensor(heights)
+
+
 def _gaussian_1d(size: int, sigma: float) -> torch.Tensor:
     """The normalised sampled Gaussian scipy's gaussian_filter uses (truncate 3.5 -> 11 taps)."""
     x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2

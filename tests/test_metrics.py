@@ -164,3 +164,14 @@ def test_evaluate_pairs_with_inception_fid() -> None:
     )
     assert result["count"] == 4 and result["FID"] == pytest.approx(0.0, abs=1e-6)
     assert math.isfinite(result["KID"]) and math.isfinite(result["KID_std"])
+
+
+def test_dark_below_lines_counts_the_smudge_rows_under_the_lowest_line() -> None:
+    from engine.metrics import dark_below_lines
+
+    drawing = torch.ones(2, 3, 40, 40)
+    drawing[:, :, 20, 10:30] = -1  # a sole line at row 20, columns 10-29
+    output = torch.ones(2, 3, 40, 40)
+    output[1, :, 24:34, 10:30] = -0.5  # ten dark rows under it
+    output[1, :, 24:34, 0:10] = -0.5  # beside the drawing: not counted
+    assert dark_below_lines(drawing, output).tolist() == [0.0, 10.0]

@@ -19,7 +19,11 @@ from skimage.morphology import skeletonize
 from engine.data.images import flatten_alpha
 from engine.errors import UserError
 
-MARGIN = 0.06  # of the strokes' longer side, on each side: edges2shoes' shoes nearly touch the frame
+# edges2shoes' shoes fill the width and stand on the bottom edge (over its train split the
+# strokes' box spans columns 5-250 and ends at row 251 of 256, medians): a drawing is placed the
+# same way. Centred in a square instead, a wide shoe left white rows under its sole that the
+# model had never seen white, and it painted a dark smudge there.
+EDGE_MARGIN = 0.02  # of the side, kept free left, right, below and (at least) above
 COLOUR_SPREAD = 60  # a pixel whose channels differ by more than this is colour, not ink
 
 
@@ -29,11 +33,12 @@ class EmptySketchError(UserError):
 
 @dataclass(frozen=True)
 class StrokeFrame:
-    """Where a drawing's strokes sit: the box cut from the canvas and the square side it is
-    centred in before scaling to the model's size."""
+    """Where a drawing's strokes go: the box cut from the canvas, its scale, and where its
+    top-left corner lands in the model's square."""
 
     box: tuple[int, int, int, int]
-    side: int
+    scale: float
+    offset: tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,9 @@ def ink_of(paper: Image.Image) -> np.ndarray:
     return 255 - gray if np.median(gray) < 128 else gray  # light strokes on dark: flip
 
 
-def stroke_frame(ink: np.ndarray, margin: float = MARGIN, crop_to_strokes: bool = True) -> StrokeFrame:
-    """The strokes' bounding box (or the whole canvas) and the square side that holds it."""
+def stroke_frame(ink: np.ndarray, size: int, crop_to_strokes: bool = True) -> StrokeFrame:
+    """The strokes' bounding box (or the whole canvas), scaled to fit the model's square inside
+    EDGE_MARGIN, centred left to right and standing on the bottom margin, as edges2shoes' shoes."""
     strokes = ink < 160
     if not strokes.any():
         raise EmptySketchError("the sketch is empty: draw some lines first")
@@ -59,17 +65,21 @@ def stroke_frame(ink: np.ndarray, margin: float = MARGIN, crop_to_strokes: bool 
     if crop_to_strokes:
         rows, cols = np.nonzero(strokes)
         box = (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
-    side = int(max(box[2] - box[0], box[3] - box[1]) * (1 + 2 * margin)) + 1
-    return StrokeFrame(box, side)
+    width, height = box[2] - box[0], box[3] - box[1]
+    inner = size * (1 - 2 * EDGE_MARGIN)
+    scale = min(inner / width, inner / height)
+    left = round((size - width * scale) / 2)
+    top = round(size * (1 - EDGE_MARGIN) - height * scale)
+    return StrokeFrame(box, scale, (left, top))
 
 
 def fit_to_frame(img: Image.Image, frame: StrokeFrame, size: int, fill, resample) -> Image.Image:
-    """Crop `img` to the frame's box and centre it on a `fill` square, scaled to size x size."""
-    left, top, right, bottom = frame.box
-    square = Image.new(img.mode, (frame.side, frame.side), fill)
-    offset = ((frame.side - right + left) // 2, (frame.side - bottom + top) // 2)
-    square.paste(img.crop(frame.box), offset)
-    return square.resize((size, size), resample)
+    """Crop `img` to the frame's box, scale it and place it on a `fill` square of size x size."""
+    width, height = frame.box[2] - frame.box[0], frame.box[3] - frame.box[1]
+    scaled = (max(1, round(width * frame.scale)), max(1, round(height * frame.scale)))
+    square = Image.new(img.mode, (size, size), fill)
+    square.paste(img.crop(frame.box).resize(scaled, resample), frame.offset)
+    return square
 
 
 def edge_map(ink: np.ndarray, frame: StrokeFrame, size: int, thin: bool = True) -> Image.Image:
@@ -124,7 +134,7 @@ def prepare_drawing(
     else:
         hints = hint_layer(hints)
     ink = ink_of(paper)
-    frame = stroke_frame(ink, crop_to_strokes=crop_to_strokes)
+    frame = stroke_frame(ink, size, crop_to_strokes)
     if hints is not None:
         if hints.size != drawing.size:
             hints = hints.resize(drawing.size, Image.NEAREST)

@@ -30,7 +30,7 @@ from engine.pipelines.hint_pull import pull_toward_hints
 # what a person may hand the pipeline, and how it becomes the model's input
 SOURCES = {
     "drawing": "a drawing on any canvas: strokes fitted to the frame and thinned like edges2shoes",
-    "photo": "a photo: fitted to the square, its edges extracted (HED where installed, else XDoG)",
+    "photo": "a photo: its edges extracted (HED where installed, else XDoG), then placed as a drawing",
 }
 NO_HINTS_NOTE = "This model was not trained with colour hints: the colours are ignored."
 
@@ -73,11 +73,11 @@ class SketchPipeline:
         """What the model is shown for `picture` read as `source` (see SOURCES)."""
         if source == "drawing":
             return prepare_drawing(picture, hints, self.size)
-        hints = hint_layer(hints) if hints is not None else None
-        if source == "photo":
+        if source == "photo":  # its edges, then placed in the square as a drawing is
             method = "hed" if "hed" in available_methods() else "xdog"
-            edges = extract_edges(fit_square(picture, self.size), method).convert("RGB")
-            return PreparedDrawing(edges, fit_hints_square(hints, self.size) if hints else None)
+            edges = extract_edges(fit_square(picture, self.size), method)
+            fitted = fit_hints_square(hint_layer(hints), self.size) if hints is not None else None
+            return prepare_drawing(edges, fitted, self.size)
         raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
 
     @torch.inference_mode()
