@@ -1,4 +1,5 @@
-"""`data download NAME` and `data make-edges PHOTOS OUT`: getting datasets in standard layouts."""
+"""`data download NAME`, `data make-edges PHOTOS OUT` and `data make-drawings DATA OUT`: getting
+datasets in standard layouts."""
 
 from __future__ import annotations
 
@@ -34,6 +35,14 @@ def cmd_data(argv: list[str]) -> int:
     drawings.add_argument("--split", default="val")
     drawings.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
     drawings.add_argument("--size", type=int, default=256)
+    drawings.add_argument(
+        "--style",
+        choices=("drawing", "outline"),
+        default="drawing",
+        help="drawing: the edge maps redrawn (as --drawing-aug trains); outline: the photos' "
+        "outlines drawn on a canvas at a random place and size (the `eval --outlines` set)",
+    )
+    drawings.add_argument("--seed", type=int, help="--style outline: the set's seed (default: eval's)")
     args = parser.parse_args(argv)
     if args.action == "make-drawings":
         return make_drawings(args)
@@ -68,13 +77,27 @@ def cmd_data(argv: list[str]) -> int:
 
 def make_drawings(args: argparse.Namespace) -> int:
     """Each pair's drawing comes from a generator seeded by its index: the same set every time,
-    and the same drawings `eval --drawing-style` scores."""
+    and the same drawings `eval --drawing-style` (or `--outlines`) scores."""
     from engine.data.datasets import open_paired_dataset
     from engine.data.drawing import PairAugment, write_drawing_set
+    from engine.data.outline_set import OUTLINE_SEED, write_outline_set
+    from engine.errors import UserError
 
+    out = args.out / args.split
+    if args.style == "outline":
+        dataset = open_paired_dataset(args.data, args.split, args.direction, args.size, args.size, False)
+        seed = OUTLINE_SEED if args.seed is None else args.seed
+        count, left_out = write_outline_set(dataset, out, seed)
+        print(
+            f"wrote {count} outline pairs to {out}"
+            + (f" ({left_out} photos had no object to outline)" if left_out else "")
+        )
+        return 0
+    if args.seed is not None:
+        raise UserError("--seed applies to --style outline (drawings are seeded by the pair's index)")
     dataset = open_paired_dataset(
         args.data, args.split, args.direction, args.size, args.size, False, augment=PairAugment("replace")
     )
-    count = write_drawing_set(dataset, args.out / args.split)
-    print(f"wrote {count} drawing-style pairs to {args.out / args.split}")
+    count = write_drawing_set(dataset, out)
+    print(f"wrote {count} drawing-style pairs to {out}")
     return 0

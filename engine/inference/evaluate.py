@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
@@ -78,6 +79,7 @@ def evaluate_model(
     with_fid: bool = True,
     skip_bad: bool = False,
     translate: Callable | None = None,
+    outlines: Callable[[Image.Image], Image.Image] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Score a loaded model on a dataset split: clean inputs, and with `drawing_style` also
     the inputs redrawn as people draw; `hints` gives N colour dabs from each target. Returns
@@ -85,7 +87,9 @@ def evaluate_model(
     layout (testA/, testB/) has no pairs: its inputs' translations are scored by FID/KID
     against the other domain's images. `translate` (default: the model's translate_tensor) is
     what turns a batch into outputs: the `eval` command passes the sketch pipeline's, so the
-    scores are those of what the studio serves (colour pull included)."""
+    scores are those of what the studio serves (colour pull included). `outlines`, a drawing's
+    preparation (the `eval` command passes the pipeline's), adds the split's outline set as
+    people draw it ("val outlines", without hints: an outline carries no dabs of the photo)."""
     translate = translate or predictor.translate_tensor
     from engine.data.datasets import open_paired_dataset
     from engine.data.drawing import PairAugment
@@ -96,6 +100,8 @@ def evaluate_model(
         or predictor.meta.get("direction")
         or predictor.meta.get("config", {}).get("direction", "AtoB")
     )
+    if outlines is not None and (is_unaligned(data) or hasattr(predictor, "palette")):
+        raise UserError("outlines are scored on paired edge -> photo data only")
     if is_unaligned(data):
         domain_a, domain_b = domain_folders(data, split)
         inputs, targets = (domain_a, domain_b) if direction == "AtoB" else (domain_b, domain_a)
@@ -119,6 +125,12 @@ def evaluate_model(
         )
         hinted = f" +{hints} hints" if hints else ""
         scored[split + label + hinted] = evaluate_pairs(translate, dataset, batch_size, with_fid=with_fid)
+    if outlines is not None:
+        from engine.data.outline_set import OutlinePairs
+
+        pairs = open_paired_dataset(data, split, direction, predictor.size, predictor.size, False, skip_bad)
+        dataset = OutlinePairs(pairs, outlines)
+        scored[f"{split} outlines"] = evaluate_pairs(translate, dataset, batch_size, with_fid=with_fid)
     return scored
 
 
