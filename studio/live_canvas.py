@@ -17,6 +17,7 @@ import gradio as gr
 from PIL import Image
 
 from engine.errors import UserError
+from engine.pipelines.sketch import Look
 
 MAX_DATA_URL = 4 * 2**20  # a 256 px PNG is a few kB; refuse anything near this
 
@@ -40,7 +41,15 @@ HTML = """
   </div>
   <figure><img class="live-edges" alt=""><figcaption>what the model sees</figcaption></figure>
   <figure><img class="live-photo" alt=""><figcaption>shoe · <a class="live-download" download="shoe.png">download</a>
-    <span class="live-status"></span></figcaption></figure>
+    <span class="live-status"></span></figcaption>
+    <div class="live-looks" hidden>
+      <div class="live-looks-row"></div>
+      <div class="live-bar"><button class="live-more">more looks</button>
+        <button class="live-typical">typical look</button>
+        <label class="live-ref-label">look of a photo <input type="file" accept="image/*" class="live-ref"></label></div>
+      <span class="live-look-name">typical look</span>
+    </div>
+  </figure>
 </div>
 """
 CSS = """
@@ -53,6 +62,10 @@ CSS = """
 .live figure img { width: 320px; height: 320px; background: #fafafa; border: 1px solid #eee; display: block; }
 .live-bar { margin: 6px 0; display: flex; gap: 12px; align-items: center; }
 .live-download:not([href]) { display: none; }
+.live-looks-row { display: flex; gap: 4px; margin-top: 6px; }
+.live-looks-row img { width: 76px; height: 76px; border: 2px solid #eee; cursor: pointer; }
+.live-looks-row img.chosen { border-color: #f97316; }
+.live-ref { max-width: 180px; }
 """
 JS = """
 const canvas = element.querySelector('.live-canvas');
@@ -61,6 +74,7 @@ const hintCtx = element.querySelector('.live-hints').getContext('2d', {willReadF
 const $ = (c) => element.querySelector(c);
 const history = [];
 let drawing = false, busy = false, again = false, hinted = false;
+let seed = null, reference = '', firstSeed = 0;  // the chosen look: a seed's, a photo's, or the typical one
 function blank() { ctx.fillStyle = 'white'; ctx.fillRect(0, 0, 256, 256); hintCtx.clearRect(0, 0, 256, 256); hinted = false; }
 function reset() { $('.live-edges').removeAttribute('src'); $('.live-photo').removeAttribute('src'); $('.live-download').removeAttribute('href'); $('.live-status').textContent = ''; }
 function at(e) { const r = canvas.getBoundingClientRect(); return [(e.clientX - r.left) * 256 / r.width, (e.clientY - r.top) * 256 / r.height]; }
@@ -72,9 +86,11 @@ async function send() {
   busy = true;
   try {
     const hints = hinted ? hintCtx.canvas.toDataURL('image/png') : '';
-    const [edges, photo, message] = await server.translate([canvas.toDataURL('image/png'), hints]);
+    const drawn = canvas.toDataURL('image/png');
+    const [edges, photo, message] = await server.translate([drawn, hints, seed === null ? '' : seed, reference]);
     if (photo) { $('.live-edges').src = edges; $('.live-photo').src = photo; $('.live-download').href = photo; }
     $('.live-status').textContent = message;
+    if (photo && !$('.live-looks').hidden) showLooks(drawn, hints);
   } catch (err) {
     $('.live-status').textContent = 'The server did not answer; draw again to retry.';
   } finally {
@@ -82,6 +98,32 @@ async function send() {
   }
   if (again) { again = false; send(); }
 }
+async function showLooks(drawn, hints) {
+  const looks = await server.looks([drawn, hints, firstSeed]);
+  const row = $('.live-looks-row');
+  row.replaceChildren(...looks.map((src, i) => {
+    const img = document.createElement('img');
+    img.src = src; img.title = 'look ' + (firstSeed + i);
+    if (seed === firstSeed + i && !reference) img.classList.add('chosen');
+    img.addEventListener('click', () => { seed = firstSeed + i; reference = ''; lookName('look ' + seed); send(); });
+    return img;
+  }));
+}
+function lookName(text) { $('.live-look-name').textContent = text; }
+$('.live-looks').hidden = !LOOKS;
+$('.live-more').addEventListener('click', () => { firstSeed += 4; send(); });
+$('.live-typical').addEventListener('click', () => { seed = null; reference = ''; lookName('typical look'); send(); });
+$('.live-ref').addEventListener('change', (e) => {
+  const file = e.target.files[0]; if (!file) return;
+  const image = new Image();
+  image.onload = () => {  // sent as a small PNG: the look is global, 256 px is plenty
+    const side = 256, scale = side / Math.max(image.width, image.height);
+    const c = document.createElement('canvas'); c.width = Math.round(image.width * scale); c.height = Math.round(image.height * scale);
+    c.getContext('2d').drawImage(image, 0, 0, c.width, c.height);
+    reference = c.toDataURL('image/png'); seed = null; lookName('look of ' + file.name); URL.revokeObjectURL(image.src); send();
+  };
+  image.src = URL.createObjectURL(file);
+});
 blank();
 canvas.addEventListener('pointerdown', (e) => {
   history.push([ctx.getImageData(0, 0, 256, 256), hintCtx.getImageData(0, 0, 256, 256), hinted]); drawing = true;
@@ -129,27 +171,58 @@ def encode_data_url(img: Image.Image) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def live_canvas(sketch_to_photo: Callable) -> gr.HTML:
-    """The canvas, wired to `sketch_to_photo(image, hints) -> (edges, photo, message)`; hints is
-    the RGBA colour layer, or None when no colour was painted."""
+LOOKS_IN_ROW = 4
+
+
+def read_look(seed, reference_url: str) -> Look:
+    """The look the page asked for: a seed ("" or None: none) or a reference photo's data URL."""
+    if reference_url:
+        return Look(reference=decode_data_url(reference_url))
+    if seed in ("", None):
+        return Look()
+    if not isinstance(seed, int | float) or not 0 <= int(seed) < 2**31:
+        raise UserError("the look's seed must be a whole number")
+    return Look(seed=int(seed))
+
+
+def live_canvas(sketch_to_photo: Callable, looks_of: Callable | None = None) -> gr.HTML:
+    """The canvas, wired to `sketch_to_photo(image, hints, look) -> (edges, photo, message)`;
+    hints is the RGBA colour layer, or None when no colour was painted. With `looks_of(image,
+    hints, seeds) -> photos` (a multimodal model) a row of looks shows under the photo: clicking
+    one keeps that look while the drawing goes on, and a photo can lend its look."""
 
     def translate(layers: list | str) -> list:
-        """`layers`: [drawing data URL, hint-layer data URL or ""] (Gradio hands a server
-        function the JS call's arguments as one list), or the drawing's data URL alone."""
+        """`layers`: [drawing data URL, hint-layer data URL or "", seed or "", reference photo
+        data URL or ""] (Gradio hands a server function the JS call's arguments as one list),
+        or the drawing's data URL alone."""
         try:
-            data_url, hints_url = (layers, "") if isinstance(layers, str) else (list(layers) + [""])[:2]
+            data_url, hints_url, seed, reference_url = (
+                (layers, "", "", "") if isinstance(layers, str) else (list(layers) + ["", "", ""])[:4]
+            )
             hints = decode_data_url(hints_url) if hints_url else None
-            edges, photo, message = sketch_to_photo(decode_data_url(data_url), hints)
+            look = read_look(seed, reference_url)
+            edges, photo, message = sketch_to_photo(decode_data_url(data_url), hints, look)
         except (ValueError, OSError) as err:
             return [None, None, f"Could not use that: {err}"]
         if photo is None:
             return [None, None, message]
         return [encode_data_url(edges), encode_data_url(photo), message]
 
+    def looks(layers: list) -> list:
+        """[drawing data URL, hint-layer data URL or "", first seed] -> a row of looks."""
+        try:
+            data_url, hints_url, first = (list(layers) + ["", 0])[:3]
+            hints = decode_data_url(hints_url) if hints_url else None
+            seeds = [int(read_look(first, "").seed or 0) + i for i in range(LOOKS_IN_ROW)]
+            photos = looks_of(decode_data_url(data_url), hints, seeds) if looks_of else []
+        except (ValueError, OSError):
+            return []
+        return [encode_data_url(photo) for photo in photos]
+
     return gr.HTML(
         html_template=HTML,
         css_template=CSS,
-        js_on_load=JS,
-        server_functions=[translate],
+        js_on_load=f"const LOOKS = {'true' if looks_of else 'false'};\n" + JS,
+        server_functions=[translate, looks],
         elem_id="live-canvas",
     )

@@ -19,7 +19,7 @@ from engine.data.sketch import EmptySketchError
 from engine.errors import UserError
 from engine.inference.registry import available_models as models_of_kind
 from engine.inference.registry import choose_model
-from engine.pipelines.sketch import SketchAnswer, SketchPipeline
+from engine.pipelines.sketch import Look, SketchAnswer, SketchPipeline
 from studio.live_canvas import live_canvas
 from studio.uploads import CACHE_CLEANUP, MAX_SIDE, image_upload, limit_decoding, read_upload
 
@@ -65,19 +65,36 @@ class SketchDemo:
     def pipeline(self, model: str) -> SketchPipeline:
         return SketchPipeline.load(choose_model(self.models, model))
 
-    def from_sketch(self, value, model: str, hints: Image.Image | None = None) -> Shown:
+    def from_sketch(
+        self, value, model: str, hints: Image.Image | None = None, look: Look | None = None
+    ) -> Shown:
         """(what the model sees, generated photo, status message) for a canvas drawing. Colour
         comes as a separate RGBA layer (`hints`, the live canvas) or as coloured strokes in the
-        drawing itself (the editor's palette)."""
+        drawing itself (the editor's palette); `look` picks one of a multimodal model's shoes."""
         try:
             drawing = editor_image(value)
             if drawing is None:
                 return None, None, "Draw a shoe outline to begin."
-            return shown(self.pipeline(model)(drawing, hints))
+            return shown(self.pipeline(model)(drawing, hints, look=look))
         except EmptySketchError:
             return None, None, "The canvas is empty: draw a shoe outline."
         except UserError as err:
             return None, None, f"Could not use that: {err}"
+
+    def is_multimodal(self, model: str) -> bool:
+        """Whether `model` answers with several looks (False for none or one it cannot load)."""
+        try:
+            return bool(model) and self.pipeline(model).multimodal
+        except UserError:
+            return False
+
+    def looks_of(self, drawing: Image.Image, model: str, hints: Image.Image | None, seeds: list[int]) -> list:
+        """The drawing in one look per seed (the live canvas's row); [] for an empty canvas."""
+        try:
+            pipeline = self.pipeline(model)
+            return pipeline.looks(pipeline.prepare(drawing, hints), seeds)
+        except UserError:
+            return []
 
     def from_upload(self, path: str | None, kind: str, model: str, hints_path: str | None = None) -> Shown:
         """An uploaded edge map, sketch or photo (+ an optional RGBA hint image) ->
@@ -108,11 +125,22 @@ def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Draw (live)"):
                 live_model = next(iter(demo_fns.models.items()), ("none", ""))
+                multimodal = demo_fns.is_multimodal(live_model[1])
                 gr.Markdown(
                     f"The shoe answers each stroke at once. Model: **{live_model[0]}**. "
                     "Pick **colour** and paint a few dabs to say what colour the shoe is."
+                    + (
+                        " Click a look under the shoe to keep it, or give a photo whose look to take."
+                        if multimodal
+                        else ""
+                    )
                 )
-                live_canvas(lambda img, hints: demo_fns.from_sketch(img, live_model[1], hints))
+                live_canvas(
+                    lambda img, hints, look: demo_fns.from_sketch(img, live_model[1], hints, look),
+                    (lambda img, hints, seeds: demo_fns.looks_of(img, live_model[1], hints, seeds))
+                    if multimodal
+                    else None,
+                )
             with gr.Tab("Editor, upload, other models") as editor_tab:
                 model = gr.Dropdown(choices, value=choices[0] if choices else None, label="Model")
                 with gr.Row():

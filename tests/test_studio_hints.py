@@ -40,9 +40,9 @@ def test_live_canvas_sends_a_hint_layer_that_changes_the_shoe(hint_run):
     demo = SketchDemo({"m": hint_run})
     seen = []
 
-    def sketch_to_photo(img, hints):
+    def sketch_to_photo(img, hints, look):
         seen.append(hints)
-        return demo.from_sketch(img, hint_run, hints)
+        return demo.from_sketch(img, hint_run, hints, look)
 
     translate = live_canvas(sketch_to_photo).server_fns[0]
     edges_plain, photo_plain, message = translate([encode_data_url(ink()), ""])

@@ -59,7 +59,17 @@ def translate_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--style", type=Path, help="label-map models with a style encoder: a photo whose style to use"
     )
-    parser.add_argument("--seed", type=int, help="label-map models with style codes: the random code's seed")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="models with latent codes (bicyclegan, SPADE): the look's seed, one look per seed",
+    )
+    parser.add_argument(
+        "--variations", type=int, metavar="K", help="multimodal models: K looks of each input, STEM_0.png ..."
+    )
+    parser.add_argument(
+        "--reference", type=Path, help="multimodal models: draw the shoe in the look of this photo"
+    )
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--skip-bad-images", action="store_true", help=SKIP_HELP)
     parser.add_argument("--device", default="auto")
@@ -82,8 +92,9 @@ def cmd_translate(argv: list[str]) -> int:
         print(f"wrote {len(written)} image(s) to {written[0] if len(written) == 1 else args.output}")
         return 0
     two_way = "direction" in predictor.meta  # a CycleGAN run serves the generator asked for
+    pipeline = SketchPipeline(predictor, colour_pull=not args.raw_hints)
     written = translate_paths(
-        SketchPipeline(predictor, colour_pull=not args.raw_hints),
+        pipeline,
         args.input,
         args.output,
         args.direction if args.pairs or not two_way else None,
@@ -92,19 +103,39 @@ def cmd_translate(argv: list[str]) -> int:
         args.batch_size,
         hints=args.hints,
         skip_bad=args.skip_bad_images,
+        looks=looks_asked(args, pipeline),
     )
     print(f"wrote {len(written)} image(s) to {written[0] if len(written) == 1 else args.output}")
     return 0
 
 
-def cmd_eval(argv: list[str]) -> int:
-    from engine.inference.evaluate import evaluate_model
-    from engine.inference.kinds import image_translating_kinds
-    from engine.inference.loader import load_model
-    from engine.inference.predictor import Predictor
-    from engine.pipelines.sketch import SketchPipeline
-    from engine.store.runs import RunStore
+def looks_asked(args: argparse.Namespace, pipeline) -> dict:
+    """File-name suffix -> Look, from --seed, --variations and --reference."""
+    from engine.data.images import load_image
+    from engine.errors import UserError
+    from engine.pipelines.sketch import Look
 
+    if args.seed is None and args.variations is None and args.reference is None:
+        return {"": Look()}
+    if not pipeline.multimodal:
+        name = Path(pipeline.predictor.source).name
+        raise UserError(
+            f"{name} draws one look per input; --seed, --variations and --reference need a multimodal "
+            "model (python -m engine train bicyclegan ...)"
+        )
+    if args.reference is not None:
+        if args.variations:
+            raise UserError("--reference gives one look; leave out --variations")
+        return {"": Look(reference=load_image(args.reference))}
+    if args.variations is not None:
+        if not 1 <= args.variations <= 64:
+            raise UserError(f"--variations must be 1 to 64, got {args.variations}")
+        first = args.seed or 0
+        return {f"_{k}": Look(seed=first + k) for k in range(args.variations)}
+    return {"": Look(seed=args.seed)}
+
+
+def eval_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m engine eval", description="L1, PSNR, SSIM, FID and KID on a held-out split."
     )
@@ -121,17 +152,46 @@ def cmd_eval(argv: list[str]) -> int:
         help="also score inputs redrawn as people draw (the `data make-drawings` set)",
     )
     parser.add_argument(
+        "--outlines",
+        action="store_true",
+        help="also score outlines of the photos drawn on a canvas, prepared as the studio prepares "
+        "a drawing (the `data make-drawings --style outline` set; scored without hints)",
+    )
+    parser.add_argument(
         "--hints", type=int, default=0, metavar="N", help="give N colour dabs taken from each target"
     )
     parser.add_argument("--raw-hints", action="store_true", help=RAW_HINTS_HELP)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
+    return parser
+
+
+def cmd_eval(argv: list[str]) -> int:
+    from PIL import Image
+
+    from engine.inference.evaluate import evaluate_model
+    from engine.inference.kinds import image_translating_kinds
+    from engine.inference.loader import load_model
+    from engine.inference.predictor import Predictor
+    from engine.pipelines.sketch import SketchPipeline
+    from engine.store.runs import RunStore
+
+    parser = eval_parser()
     args = parser.parse_args(argv)
     kinds = (*image_translating_kinds(), "label-map")
     predictor = load_model(args.model, kinds, args.home, args.device, direction=args.direction or "AtoB")
     translate = None  # label-map models score their own translate_tensor
     if isinstance(predictor, Predictor):  # what the studio serves: the model and the colour pull
-        translate = SketchPipeline(predictor, colour_pull=not args.raw_hints).translate_tensor
+        pipeline = SketchPipeline(predictor, colour_pull=not args.raw_hints)
+        translate = pipeline.translate_tensor
+
+        def prepare(canvas: Image.Image) -> Image.Image:  # a drawing's way to the model's input
+            return pipeline.prepare(canvas).edges
+
+    elif args.outlines:
+        parser.error("--outlines needs an edge -> photo model")
+    if args.outlines and args.hints:
+        print("the outline set is scored without hints (a drawn outline carries none)")
     direction = args.direction or predictor.meta.get("config", {}).get("direction", "AtoB")
     scored = evaluate_model(
         predictor,
@@ -144,10 +204,11 @@ def cmd_eval(argv: list[str]) -> int:
         not args.no_fid,
         args.skip_bad_images,
         translate,
+        prepare if args.outlines else None,
     )
     store = RunStore(args.home)
     for split, results in scored.items():
-        split += " raw" if args.raw_hints and args.hints else ""
+        split += " raw" if args.raw_hints and split.endswith(" hints") else ""
         store.log_eval(args.model, str(Path(args.data).resolve()), split, results)
         how = "label map" if hasattr(predictor, "palette") else direction
         print(f"{args.model} on {args.data} ({split}, {how}):")

@@ -23,6 +23,7 @@ from skimage.feature import canny
 from skimage.morphology import skeletonize
 
 from engine.data.images import uint8_to_unit
+from engine.data.outlines import outline_drawing, shoe_mask
 from engine.errors import UserError
 
 HINT_CHANNELS = 4  # hint RGB in [-1, 1] where a hint is, 0 elsewhere; then the 0/1 mask
@@ -34,22 +35,11 @@ class DrawingStyle:
 
     photo_edges: float = 0.15  # XDoG or Canny of the photo instead of HED
     outline_only: float = 0.2  # only the silhouette's outline
+    simple_outline: float = 0.0  # the silhouette in a few strokes, as people draw it (outlines.py)
     drop_fragments: float = 0.5  # drop a share of the short strokes and interior detail
     wobble: float = 0.4  # a smooth random displacement of the lines
     erase: float = 0.3  # erase random blocks of ink
     widths: tuple[int, ...] = (0, 1, 1, 3, 3, 5, 7)  # 0: thinned to one pixel; else max-filter size
-
-
-def shoe_mask(photo: np.ndarray) -> np.ndarray:
-    """The object on its white product-photo background, holes filled (H x W bool)."""
-    dark = photo.min(axis=2) < 235
-    dark = ndimage.binary_closing(dark, iterations=2)
-    filled = ndimage.binary_fill_holes(dark)
-    labels, count = ndimage.label(filled)
-    if count <= 1:
-        return filled
-    sizes = ndimage.sum_labels(filled, labels, range(1, count + 1))
-    return labels == (int(np.argmax(sizes)) + 1)
 
 
 def xdog_lines(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -120,6 +110,9 @@ def make_drawing(
     lines = edges
     if rng.random() < style.photo_edges:
         lines = xdog_lines(photo, rng) if rng.random() < 0.5 else canny_lines(photo, rng)
+    if style.simple_outline and rng.random() < style.simple_outline:
+        lines = outline_drawing(photo, rng)
+        return set_width(lines, int(rng.choice(style.widths)))
     if rng.random() < style.outline_only:
         mask = shoe_mask(photo)
         if mask.any():

@@ -41,7 +41,8 @@ class Kind:
 
 
 def one_way(m: Loaded) -> Predictor:
-    return Predictor(m.nets["G"], m.meta, m.source, m.device, m.precision)
+    """The generator, with the look encoder where the model has one (BicycleGAN)."""
+    return Predictor(m.nets["G"], m.meta, m.source, m.device, m.precision, m.nets.get("E"))
 
 
 def two_way(m: Loaded) -> Predictor:

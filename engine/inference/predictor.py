@@ -25,20 +25,32 @@ class Predictor:
     """An image-to-image generator in eval mode, with the config it was trained with."""
 
     def __init__(
-        self, net: torch.nn.Module, meta: dict, source: str, device: torch.device, precision: str = "auto"
+        self,
+        net: torch.nn.Module,
+        meta: dict,
+        source: str,
+        device: torch.device,
+        precision: str = "auto",
+        encoder: torch.nn.Module | None = None,
     ) -> None:
         keep_large_buffers_mapped()
         self.net = net.to(device).eval().to(memory_format=torch.channels_last)
+        self.encoder = encoder.to(device).eval() if encoder is not None else None
         self.meta, self.source, self.device = meta, source, device
         self.precision = Precision(device, precision)
-        self.size = int(meta.get("config", {}).get("crop_size", 256))
+        config = meta.get("config", {})
+        self.size = int(config.get("crop_size", 256))
         self.multiple = 2 ** getattr(net, "depth", 8)
-        self.takes_hints = bool(meta.get("config", {}).get("hints", False))
+        self.takes_hints = bool(config.get("hints", False))
+        self.nz = int(config.get("nz", 0))  # a latent code's size: several looks per input
 
     @torch.inference_mode()
-    def translate_tensor(self, x: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+    def translate_tensor(
+        self, x: torch.Tensor, hints: torch.Tensor | None = None, z: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """NCHW in [-1, 1] -> NCHW in [-1, 1]; sides must be multiples of 2**depth. `hints`:
-        N x 4 x H x W colour hints (see engine.data.drawing); None means no hint anywhere."""
+        N x 4 x H x W colour hints (see engine.data.drawing); None means no hint anywhere. `z`:
+        N x nz codes of the look for models with one (None: the zero code, the typical look)."""
         if hints is not None and not self.takes_hints:
             raise UserError(f"{Path(self.source).name} was not trained with colour hints; drop the hints")
         if self.takes_hints:
@@ -47,7 +59,17 @@ class Predictor:
             x = torch.cat([x, hints.to(x.device, x.dtype)], 1)
         x = x.to(self.device).contiguous(memory_format=torch.channels_last)
         with self.precision.autocast():
-            return self.net(x).float().contiguous()
+            if not self.nz:
+                return self.net(x).float().contiguous()
+            z = torch.zeros(len(x), self.nz) if z is None else z.expand(len(x), -1)
+            return self.net(x, z.to(self.device)).float().contiguous()
+
+    @torch.inference_mode()
+    def encode(self, photos: torch.Tensor) -> torch.Tensor:
+        """N x 3 x H x W photos in [-1, 1] -> N x nz codes of their looks (the encoder's mean)."""
+        if self.encoder is None:
+            raise UserError(f"{Path(self.source).name} has no look encoder; it cannot take a reference photo")
+        return self.encoder(photos.to(self.device))[0].float()
 
     def translate_batch(
         self,

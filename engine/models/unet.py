@@ -42,6 +42,7 @@ class UNetGenerator(nn.Module):
         norm: str = "batch",
         dropout: bool = True,
         skips: bool = True,
+        nz: int = 0,
     ) -> None:
         super().__init__()
         if depth < 2:
@@ -78,17 +79,40 @@ class UNetGenerator(nn.Module):
             nn.ReLU(True), nn.ConvTranspose2d(ch[0] * widen, out_channels, 4, 2, 1), nn.Tanh()
         )
         init_weights(self)
+        # a latent code's say in each decoder level (BicycleGAN); zero at first: no say
+        self.looks = (
+            nn.ModuleList([LookModulation(nz, ch[depth - 2 - j]) for j in range(depth - 1)]) if nz else None
+        )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
         skips = []
         for enc in self.encoders:
             x = enc(x)
             skips.append(x)
         skips.pop()  # the innermost output feeds the decoder directly
-        for dec in self.decoders:
+        for j, dec in enumerate(self.decoders):
             up = dec(x)
+            if self.looks is not None and z is not None:
+                up = self.looks[j](up, z)
             x = concat_channels([skips.pop(), up]) if self.skips else up  # [skip, up], as the official code
         return self.final(x)
+
+
+class LookModulation(nn.Module):
+    """Scale and shift a decoder level's normalised features by a latent code, as AdaIN and
+    StyleGAN do: instance norm removes each channel's mean, so a code appended to the input as
+    constant maps is mostly normalised away, while a shift after the norm sets the colour and
+    material the level draws. Starts at zero: a generator trained without codes is unchanged."""
+
+    def __init__(self, nz: int, channels: int) -> None:
+        super().__init__()
+        self.scale_shift = nn.Linear(nz, 2 * channels)
+        nn.init.zeros_(self.scale_shift.weight)
+        nn.init.zeros_(self.scale_shift.bias)
+
+    def forward(self, features: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        scale, shift = self.scale_shift(z.to(features.dtype))[:, :, None, None].chunk(2, 1)
+        return features * (1 + scale) + shift
 
 
 def depth_for_size(size: int) -> int:

@@ -10,12 +10,14 @@ drawing one way and its hints another.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
 from PIL import Image
 
 from engine.data.edges import available_methods, extract_edges, fit_square
+from engine.data.images import image_to_tensor
 from engine.data.sketch import (
     PreparedDrawing,
     fit_hints_square,
@@ -33,6 +35,16 @@ SOURCES = {
     "photo": "a photo: its edges extracted (HED where installed, else XDoG), then placed as a drawing",
 }
 NO_HINTS_NOTE = "This model was not trained with colour hints: the colours are ignored."
+ONE_LOOK_NOTE = "This model draws one look per drawing: seeds and reference photos need a multimodal model."
+
+
+@dataclass(frozen=True)
+class Look:
+    """Which of a multimodal model's shoes to draw: the code of a seed, or the look of a
+    reference photo (read by the model's encoder). Neither: the typical look (the zero code)."""
+
+    seed: int | None = None
+    reference: Image.Image | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,20 @@ class SketchPipeline:
     def takes_hints(self) -> bool:
         return self.predictor.takes_hints
 
+    @property
+    def multimodal(self) -> bool:
+        """True when the model takes a latent code: one drawing, many looks."""
+        return self.predictor.nz > 0
+
+    def code(self, look: Look | None) -> torch.Tensor | None:
+        """1 x nz: the look's code (None for the typical look or a one-look model)."""
+        if look is None or not self.multimodal or (look.seed is None and look.reference is None):
+            return None
+        if look.reference is not None:
+            photo = fit_square(look.reference.convert("RGB"), self.size, "the reference photo")
+            return self.predictor.encode(image_to_tensor(photo)[None]).cpu()
+        return torch.randn(1, self.predictor.nz, generator=torch.Generator().manual_seed(look.seed))
+
     def prepare(
         self, picture: Image.Image, hints: Image.Image | None = None, source: str = "drawing"
     ) -> PreparedDrawing:
@@ -81,32 +107,55 @@ class SketchPipeline:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
 
     @torch.inference_mode()
-    def translate_tensor(self, x: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+    def translate_tensor(
+        self, x: torch.Tensor, hints: torch.Tensor | None = None, z: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """The model and the colour pull on a prepared batch (NCHW in [-1, 1], hints N x 4 x H x W
-        or None); what `eval` scores. Hints given to a model without hint inputs are dropped."""
+        or None, codes N x nz or 1 x nz or None); what `eval` scores. Hints given to a model
+        without hint inputs, and codes to a one-look model, are dropped."""
         if not self.takes_hints:
             hints = None
-        out = self.predictor.translate_tensor(x, hints)
+        out = self.predictor.translate_tensor(x, hints, z if self.multimodal else None)
         if hints is not None and self.colour_pull:
             out = pull_toward_hints(out, hints.to(out.device), drawing=x[:, :3].to(out.device))
         return out
 
-    def translate(self, prepared: list[PreparedDrawing]) -> list[Image.Image]:
-        """Photos for prepared drawings, in one batch."""
+    def translate(self, prepared: list[PreparedDrawing], look: Look | None = None) -> list[Image.Image]:
+        """Photos for prepared drawings, in one batch, all in one look."""
         hints = [p.hints if self.takes_hints else None for p in prepared]
-        return self.translate_images([p.edges for p in prepared], hints)
+        return self.translate_images([p.edges for p in prepared], hints, look=look)
 
     def translate_images(
-        self, images: list[Image.Image], hints: list[Image.Image | None], fit: str = "resize"
+        self,
+        images: list[Image.Image],
+        hints: list[Image.Image | None],
+        fit: str = "resize",
+        look: Look | None = None,
     ) -> list[Image.Image]:
         """Model inputs as they are (resized, or padded with fit='pad') -> photos."""
-        return self.predictor.translate_batch(images, fit, hints, translate=self.translate_tensor)
+        translate = functools.partial(self.translate_tensor, z=self.code(look))
+        return self.predictor.translate_batch(images, fit, hints, translate=translate)
+
+    def looks(self, prepared: PreparedDrawing, seeds: list[int]) -> list[Image.Image]:
+        """One drawing in several looks (one per seed), in one batch."""
+        codes = torch.cat([self.code(Look(seed)) for seed in seeds]) if self.multimodal else None
+        translate = functools.partial(self.translate_tensor, z=codes)
+        hints = [prepared.hints if self.takes_hints else None] * len(seeds)
+        return self.predictor.translate_batch([prepared.edges] * len(seeds), hints=hints, translate=translate)
 
     def __call__(
-        self, picture: Image.Image, hints: Image.Image | None = None, source: str = "drawing"
+        self,
+        picture: Image.Image,
+        hints: Image.Image | None = None,
+        source: str = "drawing",
+        look: Look | None = None,
     ) -> SketchAnswer:
         prepared = self.prepare(picture, hints, source)
-        photo = self.translate([prepared])[0]
+        photo = self.translate([prepared], look)[0]
+        notes = []
         if prepared.hints is not None and not self.takes_hints:
-            return SketchAnswer(prepared.edges, photo, NO_HINTS_NOTE)
-        return SketchAnswer(paint_hints_over(prepared.edges, prepared.hints), photo)
+            notes.append(NO_HINTS_NOTE)
+        if look is not None and (look.seed is not None or look.reference is not None) and not self.multimodal:
+            notes.append(ONE_LOOK_NOTE)
+        shown = paint_hints_over(prepared.edges, prepared.hints if self.takes_hints else None)
+        return SketchAnswer(shown, photo, " ".join(notes))

@@ -14,7 +14,7 @@ from engine.data.datasets import split_aligned
 from engine.data.images import ImageLoadError, list_images, load_image, output_paths
 from engine.data.sketch import hint_layer
 from engine.errors import UserError
-from engine.pipelines.sketch import SketchPipeline
+from engine.pipelines.sketch import Look, SketchPipeline
 
 
 def read_input(path: Path, direction: str | None) -> Image.Image:
@@ -34,25 +34,17 @@ def translate_paths(
     progress: bool = True,
     hints: Path | None = None,
     skip_bad: bool = False,
+    looks: dict[str, Look] | None = None,
 ) -> list[Path]:
     """IN file -> OUT file (or OUT/stem.png if OUT is a folder); IN folder -> OUT/stem.png each.
     `source`: None takes inputs as the model's own input (an edge map, a photo for CycleGAN);
     "drawing" or "photo" prepares each as the sketch pipeline does (engine.pipelines.sketch).
     `hints`: an RGBA hint image for a single input, or a folder of them matched by stem (inputs
     without one get no hints). `skip_bad`: warn about unreadable inputs (or, with `direction`,
-    ones that are not A|B pairs) and go on; returns the files written."""
-    if src.is_dir():
-        files = list_images(src)
-        if not files:
-            raise UserError(f"no images in {src}")
-        dst.mkdir(parents=True, exist_ok=True)
-        targets = output_paths(files, dst)
-    elif src.is_file():
-        files = [src]
-        targets = [dst / f"{src.stem}.png" if dst.is_dir() or not dst.suffix else dst]
-        targets[0].parent.mkdir(parents=True, exist_ok=True)
-    else:
-        raise UserError(f"no such file or folder: {src}")
+    ones that are not A|B pairs) and go on. `looks`: file-name suffix -> look, for a multimodal
+    model (default: its typical look, no suffix). Returns the files written."""
+    files, targets = input_and_output_paths(src, dst)
+    looks = looks or {"": Look()}
     if hints is not None and not pipeline.takes_hints:
         name = Path(pipeline.predictor.source).name
         raise UserError(f"{name} was not trained with colour hints; drop --hints")
@@ -74,18 +66,36 @@ def translate_paths(
         if not inputs:
             continue
         images, hint_images, chunk_targets = (list(column) for column in zip(*inputs))
-        if source is None:
-            outputs = pipeline.translate_images(images, hint_images, fit)
-        else:
+        if source is not None:
             prepared = [pipeline.prepare(img, hint, source) for img, hint in zip(images, hint_images)]
-            outputs = pipeline.translate(prepared)
-        for target, out in zip(chunk_targets, outputs):
-            out.save(target)
-            written.append(target)
+        for suffix, look in looks.items():
+            if source is None:
+                outputs = pipeline.translate_images(images, hint_images, fit, look)
+            else:
+                outputs = pipeline.translate(prepared, look)
+            for target, out in zip(chunk_targets, outputs):
+                target = target.with_name(f"{target.stem}{suffix}{target.suffix}")
+                out.save(target)
+                written.append(target)
     bar.close()
     if not written:
         raise UserError(f"none of the inputs in {src} could be translated")
     return written
+
+
+def input_and_output_paths(src: Path, dst: Path) -> tuple[list[Path], list[Path]]:
+    """The input files and where each one's output goes (the output folder is made)."""
+    if src.is_dir():
+        files = list_images(src)
+        if not files:
+            raise UserError(f"no images in {src}")
+        dst.mkdir(parents=True, exist_ok=True)
+        return files, output_paths(files, dst)
+    if src.is_file():
+        target = dst / f"{src.stem}.png" if dst.is_dir() or not dst.suffix else dst
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return [src], [target]
+    raise UserError(f"no such file or folder: {src}")
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
