@@ -73,6 +73,38 @@ def dark_below_lines(drawing: torch.Tensor, output: torch.Tensor, gap: int = 2) 
     return torch.tensor(heights)
 
 
+class LookDistance:
+    """How different two pictures look: VGG19 activations at relu1_1..relu5_1, each position's
+    channel vector scaled to unit length, squared differences summed over channels and averaged
+    over positions, then over layers (LPIPS's "baseline" distance, without its learned layer
+    weights: comparable between our own runs, not with published LPIPS figures). Pictures are
+    read at `size` px, enough for colour and material."""
+
+    LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+    def __init__(self, vgg: torch.nn.Module | None = None, size: int = 128) -> None:
+        if vgg is None:
+            from engine.models.vgg import load_vgg19
+
+            vgg = load_vgg19()
+        self.vgg, self.size = vgg, size
+
+    @torch.no_grad()
+    def __call__(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """(N,) distances between NCHW [-1, 1] batches."""
+        _check_pair(a, b)
+        a, b = (F.interpolate(x.float(), size=(self.size, self.size), mode="area") for x in (a, b))
+        found, other = self.vgg(a, self.LAYERS), self.vgg(b, self.LAYERS)
+        per_layer = [
+            (F.normalize(found[k].float(), dim=1) - F.normalize(other[k].float(), dim=1))
+            .pow(2)
+            .sum(1)
+            .mean((1, 2))
+            for k in self.LAYERS
+        ]
+        return torch.stack(per_layer).mean(0).cpu()
+
+
 def _gaussian_1d(size: int, sigma: float) -> torch.Tensor:
     """The normalised sampled Gaussian scipy's gaussian_filter uses (truncate 3.5 -> 11 taps)."""
     x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2

@@ -122,3 +122,30 @@ def test_starting_from_a_pix2pix_model_changes_nothing_until_it_trains(aligned_d
 def test_a_code_size_out_of_range_is_refused(aligned_dataset):
     with pytest.raises(UserError):
         train("bicyclegan", TrainSettings(data=str(aligned_dataset), max_steps=1), {**TINY_BICYCLE, "nz": 0})
+
+
+def test_every_look_is_scored_and_their_diversity_reported():
+    from engine.inference.evaluate import Looks, evaluate_pairs
+
+    items = [{"A": torch.zeros(3, 16, 16), "B": torch.zeros(3, 16, 16)} for _ in range(4)]
+
+    def translate(a, hint=None, z=None):  # a model whose output is its code's mean
+        return torch.zeros_like(a) + z.mean()
+
+    def distance(x, y):
+        return (x - y).abs().mean((1, 2, 3))
+
+    looks = Looks([torch.full((1, 2), 0.0), torch.full((1, 2), 0.5), torch.full((1, 2), 1.0)], distance)
+    scored = evaluate_pairs(translate, items, batch_size=2, with_fid=False, progress=False, looks=looks)
+    assert scored["count"] == 12  # 4 inputs x 3 looks, every look scored
+    assert scored["L1"] == pytest.approx(0.5)  # |0|, |0.5|, |1| against the zero target
+    assert scored["diversity"] == pytest.approx((0.5 + 1.0 + 0.5) / 3)
+
+
+def test_eval_of_a_multimodal_model_reports_diversity(bicycle_run, aligned_dataset, capsys):
+    args = ["eval", bicycle_run, "--data", str(aligned_dataset), "--no-fid", "--looks", "2", "--outlines"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.count("diversity") == 2  # the clean row and the outline row
+    stored = {row[3] for row in RunStore().evals(bicycle_run)}
+    assert "diversity" in stored

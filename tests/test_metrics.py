@@ -175,3 +175,18 @@ def test_dark_below_lines_counts_the_smudge_rows_under_the_lowest_line() -> None
     output[1, :, 24:34, 10:30] = -0.5  # ten dark rows under it
     output[1, :, 24:34, 0:10] = -0.5  # beside the drawing: not counted
     assert dark_below_lines(drawing, output).tolist() == [0.0, 10.0]
+
+
+def test_look_distance_is_zero_for_the_same_picture_and_grows_with_difference(tiny_vgg) -> None:
+    from engine.metrics import LookDistance
+    from engine.models.vgg import load_vgg19
+
+    distance = LookDistance(load_vgg19(tiny_vgg, last_layer="relu2_1"), size=32)
+    distance.LAYERS = ("relu1_1", "relu2_1")  # what the tiny VGG has
+    torch.manual_seed(0)
+    a = torch.rand(2, 3, 40, 40) * 2 - 1
+    near = (a + 0.05 * torch.randn_like(a)).clamp(-1, 1)
+    far = torch.rand(2, 3, 40, 40) * 2 - 1
+    same, small, large = distance(a, a), distance(a, near), distance(a, far)
+    assert same.shape == (2,) and torch.allclose(same, torch.zeros(2), atol=1e-6)
+    assert (small > 0).all() and (large > small).all()

@@ -161,6 +161,14 @@ def eval_parser() -> argparse.ArgumentParser:
         "--hints", type=int, default=0, metavar="N", help="give N colour dabs taken from each target"
     )
     parser.add_argument("--raw-hints", action="store_true", help=RAW_HINTS_HELP)
+    parser.add_argument(
+        "--looks",
+        type=int,
+        default=3,
+        metavar="K",
+        help="multimodal models: score K looks of each input (seeds 0..K-1, all counted in FID/KID) "
+        "and their diversity (VGG19 feature distance between looks); 1: the typical look only",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
     return parser
@@ -180,10 +188,11 @@ def cmd_eval(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     kinds = (*image_translating_kinds(), "label-map")
     predictor = load_model(args.model, kinds, args.home, args.device, direction=args.direction or "AtoB")
-    translate = None  # label-map models score their own translate_tensor
+    translate, looks = None, None  # label-map models score their own translate_tensor
     if isinstance(predictor, Predictor):  # what the studio serves: the model and the colour pull
         pipeline = SketchPipeline(predictor, colour_pull=not args.raw_hints)
         translate = pipeline.translate_tensor
+        looks = looks_to_score(pipeline, args.looks)
 
         def prepare(canvas: Image.Image) -> Image.Image:  # a drawing's way to the model's input
             return pipeline.prepare(canvas).edges
@@ -205,6 +214,7 @@ def cmd_eval(argv: list[str]) -> int:
         args.skip_bad_images,
         translate,
         prepare if args.outlines else None,
+        looks,
     )
     store = RunStore(args.home)
     for split, results in scored.items():
@@ -215,6 +225,21 @@ def cmd_eval(argv: list[str]) -> int:
         for name, value in results.items():
             print(f"  {name:<8} {value:.4f}")
     return 0
+
+
+def looks_to_score(pipeline, count: int):
+    """The looks `eval` scores for a multimodal model: seeds 0..count-1 (the typical look alone
+    for count 1 or a one-look model)."""
+    from engine.errors import UserError
+    from engine.inference.evaluate import Looks
+    from engine.metrics import LookDistance
+    from engine.pipelines.sketch import Look
+
+    if not 1 <= count <= 16:
+        raise UserError(f"--looks must be 1 to 16, got {count}")
+    if not pipeline.multimodal or count == 1:
+        return None
+    return Looks([pipeline.code(Look(seed=k)) for k in range(count)], LookDistance())
 
 
 def cmd_export(argv: list[str]) -> int:

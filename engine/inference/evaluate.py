@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -19,40 +20,73 @@ from engine.errors import UserError
 from engine.metrics import InceptionFeatures, fid_from_features, kid_from_features, l1_per_image, psnr, ssim
 
 
+@dataclass(frozen=True)
+class Looks:
+    """Several looks of each input for a multimodal model: every look is scored (L1, FID, KID...)
+    and `distance` (a perceptual distance per image pair) gives the diversity between them."""
+
+    codes: list[torch.Tensor]
+    distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+
+
+def outputs_of(translate: Callable, batch: dict, looks: Looks | None) -> list[torch.Tensor]:
+    """One output batch per look (one in all without `looks`)."""
+    hint = batch.get("hint")
+    if looks is None:
+        return [translate(batch["A"], hint) if hint is not None else translate(batch["A"])]
+    return [translate(batch["A"], hint, z=code) for code in looks.codes]
+
+
+def pairwise_distance(outputs: list[torch.Tensor], distance: Callable) -> torch.Tensor:
+    """(N,) mean distance between the looks of each input, over all pairs of looks."""
+    pairs = [(i, j) for i in range(len(outputs)) for j in range(i + 1, len(outputs))]
+    return torch.stack([distance(outputs[i], outputs[j]).float().cpu() for i, j in pairs]).mean(0)
+
+
 @torch.no_grad()
 def evaluate_pairs(
-    translate: Callable[[torch.Tensor], torch.Tensor],
+    translate: Callable[..., torch.Tensor],
     dataset: Dataset,
     batch_size: int = 5,
     with_fid: bool = True,
     progress: bool = True,
     inception: Callable[[torch.Tensor], np.ndarray] | None = None,
+    looks: Looks | None = None,
 ) -> dict[str, float]:
-    """Run `translate` (NCHW [-1, 1] inputs, plus the colour hints when items carry "hint", -> outputs of the targets' shape, on any device) over
-    a dataset of {"A": input, "B": target} items and return the mean "L1", "PSNR", "SSIM", and,
-    with `with_fid`, "FID", "KID" and "KID_std" (NaN with fewer than two images), and "count".
-    `inception` defaults to the standard FID network (loaded once per process)."""
+    """Run `translate` (NCHW [-1, 1] inputs, plus the colour hints when items carry "hint", and
+    `z=` a code per look with `looks`, -> outputs of the targets' shape, on any device) over a
+    dataset of {"A": input, "B": target} items and return the mean "L1", "PSNR", "SSIM", and,
+    with `with_fid`, "FID", "KID" and "KID_std" (NaN with fewer than two images), "count" (the
+    outputs scored) and, with two or more looks and a distance, "diversity". `inception`
+    defaults to the standard FID network (loaded once per process)."""
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
     extract = (inception or InceptionFeatures()) if with_fid else None
-    sums = {"L1": 0.0, "PSNR": 0.0, "SSIM": 0.0}
+    sums = {"L1": 0.0, "PSNR": 0.0, "SSIM": 0.0, "diversity": 0.0}
     fake_feats: list[np.ndarray] = []
     real_feats: list[np.ndarray] = []
-    count = 0
+    count = inputs = 0
     for batch in tqdm(loader, desc="evaluate", unit="batch", disable=not progress, dynamic_ncols=True):
-        fake = translate(batch["A"], batch["hint"]) if "hint" in batch else translate(batch["A"])
-        real = batch["B"].to(fake.device)
-        if fake.shape != real.shape:
-            raise ValueError(f"translate returned {tuple(fake.shape)} for targets of {tuple(real.shape)}")
-        sums["L1"] += l1_per_image(fake, real).sum().item()
-        sums["PSNR"] += psnr(fake, real).sum().item()
-        sums["SSIM"] += ssim(fake, real).sum().item()
-        count += len(fake)
+        fakes = outputs_of(translate, batch, looks)
+        real = batch["B"].to(fakes[0].device)
+        for fake in fakes:
+            if fake.shape != real.shape:
+                raise ValueError(f"translate returned {tuple(fake.shape)} for targets of {tuple(real.shape)}")
+            sums["L1"] += l1_per_image(fake, real).sum().item()
+            sums["PSNR"] += psnr(fake, real).sum().item()
+            sums["SSIM"] += ssim(fake, real).sum().item()
+            count += len(fake)
+            if extract is not None:
+                fake_feats.append(extract(fake))
+        if looks is not None and looks.distance is not None and len(fakes) > 1:
+            sums["diversity"] += pairwise_distance(fakes, looks.distance).sum().item()
+        inputs += len(real)
         if extract is not None:
-            fake_feats.append(extract(fake))
             real_feats.append(extract(real))
     if count == 0:
         raise UserError("the dataset is empty")
-    result = {name: total / count for name, total in sums.items()}
+    result = {name: sums[name] / count for name in ("L1", "PSNR", "SSIM")}
+    if looks is not None and looks.distance is not None and len(looks.codes) > 1:
+        result["diversity"] = sums["diversity"] / inputs
     if extract is not None:
         result.update(_distribution_metrics(np.concatenate(fake_feats), np.concatenate(real_feats)))
     result["count"] = float(count)
@@ -80,6 +114,7 @@ def evaluate_model(
     skip_bad: bool = False,
     translate: Callable | None = None,
     outlines: Callable[[Image.Image], Image.Image] | None = None,
+    looks: Looks | None = None,
 ) -> dict[str, dict[str, float]]:
     """Score a loaded model on a dataset split: clean inputs, and with `drawing_style` also
     the inputs redrawn as people draw; `hints` gives N colour dabs from each target. Returns
@@ -89,7 +124,8 @@ def evaluate_model(
     what turns a batch into outputs: the `eval` command passes the sketch pipeline's, so the
     scores are those of what the studio serves (colour pull included). `outlines`, a drawing's
     preparation (the `eval` command passes the pipeline's), adds the split's outline set as
-    people draw it ("val outlines", without hints: an outline carries no dabs of the photo)."""
+    people draw it ("val outlines", without hints: an outline carries no dabs of the photo).
+    `looks` scores every look of a multimodal model and their diversity (edge -> photo sets)."""
     translate = translate or predictor.translate_tensor
     from engine.data.datasets import open_paired_dataset
     from engine.data.drawing import PairAugment
@@ -124,13 +160,17 @@ def evaluate_model(
             data, split, direction, predictor.size, predictor.size, False, skip_bad, augment
         )
         hinted = f" +{hints} hints" if hints else ""
-        scored[split + label + hinted] = evaluate_pairs(translate, dataset, batch_size, with_fid=with_fid)
+        scored[split + label + hinted] = evaluate_pairs(
+            translate, dataset, batch_size, with_fid=with_fid, looks=looks
+        )
     if outlines is not None:
         from engine.data.outline_set import OutlinePairs
 
         pairs = open_paired_dataset(data, split, direction, predictor.size, predictor.size, False, skip_bad)
         dataset = OutlinePairs(pairs, outlines)
-        scored[f"{split} outlines"] = evaluate_pairs(translate, dataset, batch_size, with_fid=with_fid)
+        scored[f"{split} outlines"] = evaluate_pairs(
+            translate, dataset, batch_size, with_fid=with_fid, looks=looks
+        )
     return scored
 
 
