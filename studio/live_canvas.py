@@ -63,7 +63,7 @@ CSS = """
 .live-bar { margin: 6px 0; display: flex; gap: 12px; align-items: center; }
 .live-download:not([href]) { display: none; }
 .live-looks-row { display: flex; gap: 4px; margin-top: 6px; }
-.live-looks-row img { width: 76px; height: 76px; border: 2px solid #eee; cursor: pointer; }
+.live figure .live-looks-row img { width: 76px; height: 76px; border: 2px solid #eee; cursor: pointer; }
 .live-looks-row img.chosen { border-color: #f97316; }
 .live-ref { max-width: 180px; }
 """

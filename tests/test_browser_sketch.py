@@ -97,3 +97,54 @@ def test_live_canvas_colour_brush_paints_hints(aligned_dataset):
             page.wait_for_function(f"document.querySelector('.live-photo').src === {plain!r}", timeout=30_000)
     finally:
         demo.close()
+
+
+def test_live_canvas_shows_looks_keeps_the_chosen_one_and_takes_a_photos_look(aligned_dataset, tmp_path):
+    from PIL import Image
+
+    config = {"ngf": 8, "ndf": 8, "nef": 8, "n_layers": 2, "load_size": 36, "crop_size": 32, "nz": 4}
+    run_id = train("bicyclegan", TrainSettings(data=str(aligned_dataset), max_steps=2, batch_size=2), config)
+    demo = build_sketch_demo({"looks": run_id})
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        with chromium_page() as page:
+            page.goto(demo.local_url, wait_until="networkidle")
+
+            def stroke(x0, y0, x1, y1):
+                canvas = page.locator(".live-canvas")
+                canvas.scroll_into_view_if_needed()
+                box = canvas.bounding_box()  # where it is now: choosing a look may scroll the page
+                page.mouse.move(box["x"] + x0, box["y"] + y0)
+                page.mouse.down()
+                page.mouse.move(box["x"] + x1, box["y"] + y1, steps=10)
+                page.mouse.up()
+
+            stroke(60, 250, 320, 120)
+            page.wait_for_function(
+                "document.querySelectorAll('.live-looks-row img').length === 4", timeout=30_000
+            )
+            typical = page.locator(".live-photo").get_attribute("src")
+            page.locator(".live-looks-row img").nth(2).click()  # look 2
+            page.wait_for_function(
+                f"document.querySelector('.live-photo').src !== {typical!r}", timeout=30_000
+            )
+            assert page.locator(".live-look-name").text_content() == "look 2"
+            chosen = page.locator(".live-photo").get_attribute("src")
+            stroke(80, 300, 300, 300)  # drawing on keeps look 2
+            page.wait_for_function(
+                f"document.querySelector('.live-photo').src !== {chosen!r}", timeout=30_000
+            )
+            page.wait_for_function(
+                "document.querySelector('.live-looks-row img.chosen') !== null", timeout=30_000
+            )
+            assert page.locator(".live-looks-row img.chosen").get_attribute("title") == "look 2"
+            Image.new("RGB", (60, 40), (200, 30, 30)).save(tmp_path / "red.png")
+            before = page.locator(".live-photo").get_attribute("src")
+            page.locator(".live-ref").set_input_files(str(tmp_path / "red.png"))
+            page.wait_for_function(
+                f"document.querySelector('.live-photo').src !== {before!r}", timeout=30_000
+            )
+            assert page.locator(".live-look-name").text_content() == "look of red.png"
+            page.screenshot(path=str(tmp_path / "looks.png"))
+    finally:
+        demo.close()
