@@ -142,10 +142,14 @@ def test_every_look_is_scored_and_their_diversity_reported():
     assert scored["diversity"] == pytest.approx((0.5 + 1.0 + 0.5) / 3)
 
 
-def test_eval_of_a_multimodal_model_reports_diversity(bicycle_run, aligned_dataset, capsys):
+def test_eval_of_a_multimodal_model_reports_diversity_and_reference_looks(
+    bicycle_run, aligned_dataset, capsys
+):
     args = ["eval", bicycle_run, "--data", str(aligned_dataset), "--no-fid", "--looks", "2", "--outlines"]
-    assert main(args) == 0
+    assert main([*args, "--reference-looks"]) == 0
     out = capsys.readouterr().out
     assert out.count("diversity") == 2  # the clean row and the outline row
-    stored = {row[3] for row in RunStore().evals(bicycle_run)}
-    assert "diversity" in stored
+    assert "(val reference look, AtoB)" in out
+    stored = RunStore().evals(bicycle_run)
+    assert "diversity" in {row[3] for row in stored}
+    assert "val reference look" in {row[2] for row in stored}

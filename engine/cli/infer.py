@@ -169,6 +169,11 @@ def eval_parser() -> argparse.ArgumentParser:
         help="multimodal models: score K looks of each input (seeds 0..K-1, all counted in FID/KID) "
         "and their diversity (VGG19 feature distance between looks); 1: the typical look only",
     )
+    parser.add_argument(
+        "--reference-looks",
+        action="store_true",
+        help="multimodal models: also score each input in the look of its own target photo",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
     return parser
@@ -177,7 +182,7 @@ def eval_parser() -> argparse.ArgumentParser:
 def cmd_eval(argv: list[str]) -> int:
     from PIL import Image
 
-    from engine.inference.evaluate import evaluate_model
+    from engine.inference.evaluate import Looks, evaluate_model
     from engine.inference.kinds import image_translating_kinds
     from engine.inference.loader import load_model
     from engine.inference.predictor import Predictor
@@ -216,6 +221,14 @@ def cmd_eval(argv: list[str]) -> int:
         prepare if args.outlines else None,
         looks,
     )
+    if args.reference_looks:
+        if not isinstance(predictor, Predictor) or not pipeline.multimodal:
+            parser.error("--reference-looks needs a multimodal model (bicyclegan)")
+        by_reference = evaluate_model(
+            predictor, args.data, args.split, direction, False, args.hints, args.batch_size,
+            not args.no_fid, args.skip_bad_images, translate, None, Looks([], encode=predictor.encode),
+        )  # fmt: skip
+        scored.update({f"{split} reference look": results for split, results in by_reference.items()})
     store = RunStore(args.home)
     for split, results in scored.items():
         split += " raw" if args.raw_hints and split.endswith(" hints") else ""

@@ -23,10 +23,13 @@ from engine.metrics import InceptionFeatures, fid_from_features, kid_from_featur
 @dataclass(frozen=True)
 class Looks:
     """Several looks of each input for a multimodal model: every look is scored (L1, FID, KID...)
-    and `distance` (a perceptual distance per image pair) gives the diversity between them."""
+    and `distance` (a perceptual distance per image pair) gives the diversity between them. With
+    `encode` (photos -> codes) each input instead takes the look of its own target photo, as
+    a reference photo gives it in the studio."""
 
     codes: list[torch.Tensor]
     distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    encode: Callable[[torch.Tensor], torch.Tensor] | None = None
 
 
 def outputs_of(translate: Callable, batch: dict, looks: Looks | None) -> list[torch.Tensor]:
@@ -34,6 +37,8 @@ def outputs_of(translate: Callable, batch: dict, looks: Looks | None) -> list[to
     hint = batch.get("hint")
     if looks is None:
         return [translate(batch["A"], hint) if hint is not None else translate(batch["A"])]
+    if looks.encode is not None:
+        return [translate(batch["A"], hint, z=looks.encode(batch["B"]))]
     return [translate(batch["A"], hint, z=code) for code in looks.codes]
 
 

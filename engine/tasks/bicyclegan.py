@@ -66,6 +66,9 @@ class BicycleGANConfig:
     outline_rate: float = knob(0.35, "share of drawings that are people's outlines")
     hints: bool = knob(True, "the generator takes colour-hint channels")
     hint_rate: float = knob(0.65, "share of training pairs given hints")
+    new_lr_factor: float = knob(
+        4.0, "learning-rate factor of the parts a pix2pix start lacks (look layers, encoder)"
+    )
     init_from: str = knob("", "start the generator from this pix2pix model (name, run or file)")
 
 
@@ -107,8 +110,10 @@ class BicycleGAN(Task):
         self.nets.update({k: v.to(device) for k, v in self.build_served(config).items()})
         self.nets["D"] = build_discriminator(1, 3, config.ndf, config.n_layers, "instance").to(device)
         betas = (config.beta1, config.beta2)
-        generator_and_encoder = [*self.nets["G"].parameters(), *self.nets["E"].parameters()]
-        self.optimizers["G"] = adam(generator_and_encoder, config.lr, betas)
+        new = [*self.nets["G"].looks.parameters(), *self.nets["E"].parameters()]  # absent from pix2pix
+        known = [p for p in self.nets["G"].parameters() if all(p is not q for q in new)]
+        groups = [{"params": known}, {"params": new, "lr": config.lr * config.new_lr_factor}]
+        self.optimizers["G"] = adam(groups, config.lr, betas)
         self.optimizers["D"] = adam(self.nets["D"].parameters(), config.lr, betas)
         if config.init_from:
             load_initial_weights({"G": self.nets["G"]}, config.init_from)

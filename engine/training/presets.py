@@ -38,6 +38,18 @@ PRESETS: dict[str, dict[str, dict]] = {
         },
         "paper: 256 px, 9 blocks, LSGAN": {},
     },
+    "bicyclegan": {
+        "looks from the bundled default (as bicycle runs here: L1 100, KL 0.1, z 2, mode seeking)": {
+            "init_from": "default",
+            "lr": 5e-5,
+            "lambda_l1": 100.0,
+            "lambda_kl": 0.1,
+            "lambda_z": 2.0,
+            "lambda_ms": 1.0,
+            "new_lr_factor": 4.0,
+        },
+        "paper: from scratch, ngf 64, L1 10, KL 0.01": {"ngf": 64, "ndf": 64, "nef": 64, "lambda_l1": 10.0},
+    },
     "pix2pixhd": {
         "facades, reduced (as default-pix2pixhd: ngf 16, batch 1)": {"ngf": 16, "ndf": 32},
         "paper: ngf 64, 2 scales, FM and VGG 10": {},
