@@ -39,14 +39,15 @@ PRESETS: dict[str, dict[str, dict]] = {
         "paper: 256 px, 9 blocks, LSGAN": {},
     },
     "bicyclegan": {
-        "looks from the bundled default (as bicycle runs here: L1 100, KL 0.1, z 2, mode seeking)": {
+        "looks from the bundled default (as trained here: L1 100, KL 0.1, GAN 0.1)": {
             "init_from": "default",
             "lr": 5e-5,
+            "new_lr_factor": 4.0,
             "lambda_l1": 100.0,
             "lambda_kl": 0.1,
-            "lambda_z": 2.0,
-            "lambda_ms": 1.0,
-            "new_lr_factor": 4.0,
+            "lambda_z": 0.5,
+            "lambda_gan": 0.1,
+            "lambda_ms": 0.5,
         },
         "paper: from scratch, ngf 64, L1 10, KL 0.01": {"ngf": 64, "ndf": 64, "nef": 64, "lambda_l1": 10.0},
     },
