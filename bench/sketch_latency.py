@@ -86,12 +86,12 @@ def client_latencies(url: str, model: str, runs: int) -> list[float]:
     return times
 
 
-def in_process_ms(pipeline, drawing: Image.Image, hints: Image.Image | None, args) -> list[float]:
+def in_process_ms(pipeline, drawing: Image.Image, hints: Image.Image | None, args, look=None) -> list[float]:
     """The sketch pipeline every surface calls: sketch preparation, model, colour pull."""
     times = []
     for i in range(args.strokes + 3):
         start = time.perf_counter()
-        pipeline(drawing, hints)
+        pipeline(drawing, hints, look=look)
         if i >= 3:  # the first calls warm up
             times.append((time.perf_counter() - start) * 1000)
     return times
@@ -103,7 +103,7 @@ def main() -> None:
     parser.add_argument("--model", default="default")
     args = parser.parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from engine.pipelines.sketch import SketchPipeline
+    from engine.pipelines.sketch import Look, SketchPipeline
     from studio.sketch import build_sketch_demo
 
     demo = build_sketch_demo({args.model: args.model})
@@ -141,6 +141,10 @@ def main() -> None:
         x, y = 90 + 28 * i, 290 + 5 * i
         ImageDraw.Draw(hints).ellipse([x, y, x + 10, y + 10], fill=(30, 80, 200, 255))
     rows.append(("in-process, 12 colour dabs (+ pull)", in_process_ms(direct, outline, hints, args)))
+    if direct.multimodal:  # a look chosen on the live canvas: its seed's code goes in too
+        rows.append(
+            ("in-process, a chosen look (seed 3)", in_process_ms(direct, outline, None, args, Look(seed=3)))
+        )
     for name, ms in rows:
         p50, p95 = percentiles(ms)
         print(f"{name:<38} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   (n={len(ms)})")

@@ -79,7 +79,7 @@ class UNetGenerator(nn.Module):
             nn.ReLU(True), nn.ConvTranspose2d(ch[0] * widen, out_channels, 4, 2, 1), nn.Tanh()
         )
         init_weights(self)
-        # a latent code's say in each decoder level (BicycleGAN); zero at first: no say
+        # a latent code's say in each decoder level (BicycleGAN)
         self.looks = (
             nn.ModuleList([LookModulation(nz, ch[depth - 2 - j]) for j in range(depth - 1)]) if nz else None
         )
@@ -102,13 +102,14 @@ class LookModulation(nn.Module):
     """Scale and shift a decoder level's normalised features by a latent code, as AdaIN and
     StyleGAN do: instance norm removes each channel's mean, so a code appended to the input as
     constant maps is mostly normalised away, while a shift after the norm sets the colour and
-    material the level draws. Starts at zero: a generator trained without codes is unchanged."""
+    material the level draws. No bias and small weights: the zero code leaves a generator
+    trained without codes exactly as it was, and other codes move it a little from the first
+    step (zero weights would give the encoder no gradient until they grew)."""
 
     def __init__(self, nz: int, channels: int) -> None:
         super().__init__()
-        self.scale_shift = nn.Linear(nz, 2 * channels)
-        nn.init.zeros_(self.scale_shift.weight)
-        nn.init.zeros_(self.scale_shift.bias)
+        self.scale_shift = nn.Linear(nz, 2 * channels, bias=False)
+        nn.init.normal_(self.scale_shift.weight, 0.0, 0.02)
 
     def forward(self, features: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         scale, shift = self.scale_shift(z.to(features.dtype))[:, :, None, None].chunk(2, 1)
