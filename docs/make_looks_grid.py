@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from make_sketch_grid import paste_grid
 from PIL import Image
 
 from engine.data.datasets import split_aligned
@@ -23,7 +24,7 @@ from engine.pipelines.sketch import Look, SketchPipeline
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE.parent / "assets" / "examples"
-SIDE, PAD = 160, 4
+SIDE = 160
 
 
 def row(
@@ -34,15 +35,6 @@ def row(
     seeded = pipeline.looks(prepared, list(range(looks)))
     referenced = pipeline.translate([prepared], Look(reference=reference))[0]
     return [drawing.convert("RGB"), typical, *seeded, referenced, reference.convert("RGB")]
-
-
-def paste_grid(rows: list[list[Image.Image]]) -> Image.Image:
-    columns = max(len(r) for r in rows)
-    grid = Image.new("RGB", (columns * (SIDE + PAD) - PAD, len(rows) * (SIDE + PAD) - PAD), "white")
-    for r, images in enumerate(rows):
-        for c, image in enumerate(images):
-            grid.paste(image.resize((SIDE, SIDE), Image.BICUBIC), (c * (SIDE + PAD), r * (SIDE + PAD)))
-    return grid
 
 
 def main() -> None:
@@ -65,7 +57,7 @@ def main() -> None:
     for i, photo in enumerate(photos[3 : 3 + args.outlines]):
         canvas = outline_canvas(np.asarray(photo), np.random.default_rng([0, i]))
         rows.append(row(pipeline, canvas, photo, args.looks))
-    paste_grid(rows).save(args.out, quality=90)
+    paste_grid(rows, side=SIDE).save(args.out, quality=90)
     print(f"wrote {args.out} ({len(rows)} rows)")
 
 

@@ -69,6 +69,18 @@ def test_live_canvas_answers_each_stroke(tiny_run, tmp_path):
         demo.close()
 
 
+def live_stroke(page, x0: float, y0: float, x1: float, y1: float) -> None:
+    """A pen stroke on the live canvas, in its own pixels (where it is now: choosing a look may
+    scroll the page)."""
+    canvas = page.locator(".live-canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + x0, box["y"] + y0)
+    page.mouse.down()
+    page.mouse.move(box["x"] + x1, box["y"] + y1, steps=10)
+    page.mouse.up()
+
+
 def test_live_canvas_colour_brush_paints_hints(aligned_dataset):
     config = {**TINY_PIX2PIX, "hints": True, "mode": "l1"}
     run_id = train("pix2pix", TrainSettings(data=str(aligned_dataset), max_steps=1, batch_size=2), config)
@@ -77,20 +89,13 @@ def test_live_canvas_colour_brush_paints_hints(aligned_dataset):
     try:
         with chromium_page() as page:
             page.goto(demo.local_url, wait_until="networkidle")
-            box = page.locator(".live-canvas").bounding_box()
 
-            def stroke(x0, y0, x1, y1):
-                page.mouse.move(box["x"] + x0, box["y"] + y0)
-                page.mouse.down()
-                page.mouse.move(box["x"] + x1, box["y"] + y1, steps=10)
-                page.mouse.up()
-
-            stroke(60, 250, 320, 120)
+            live_stroke(page, 60, 250, 320, 120)
             page.wait_for_function("document.querySelector('.live-photo').src.startsWith('data:')")
             plain = page.locator(".live-photo").get_attribute("src")
             page.locator("input[value=colour]").check()
             page.locator(".live-colour").evaluate("e => e.value = '#1f618d'")
-            stroke(80, 200, 300, 220)
+            live_stroke(page, 80, 200, 300, 220)
             page.wait_for_function(f"document.querySelector('.live-photo').src !== {plain!r}", timeout=30_000)
             assert page.locator(".live-status").text_content() == ""
             page.locator(".live-undo").click()  # the colour stroke goes: the plain shoe comes back
@@ -110,16 +115,7 @@ def test_live_canvas_shows_looks_keeps_the_chosen_one_and_takes_a_photos_look(al
         with chromium_page() as page:
             page.goto(demo.local_url, wait_until="networkidle")
 
-            def stroke(x0, y0, x1, y1):
-                canvas = page.locator(".live-canvas")
-                canvas.scroll_into_view_if_needed()
-                box = canvas.bounding_box()  # where it is now: choosing a look may scroll the page
-                page.mouse.move(box["x"] + x0, box["y"] + y0)
-                page.mouse.down()
-                page.mouse.move(box["x"] + x1, box["y"] + y1, steps=10)
-                page.mouse.up()
-
-            stroke(60, 250, 320, 120)
+            live_stroke(page, 60, 250, 320, 120)
             page.wait_for_function(
                 "document.querySelectorAll('.live-looks-row img').length === 4", timeout=30_000
             )
@@ -130,7 +126,7 @@ def test_live_canvas_shows_looks_keeps_the_chosen_one_and_takes_a_photos_look(al
             )
             assert page.locator(".live-look-name").text_content() == "look 2"
             chosen = page.locator(".live-photo").get_attribute("src")
-            stroke(80, 300, 300, 300)  # drawing on keeps look 2
+            live_stroke(page, 80, 300, 300, 300)  # drawing on keeps look 2
             page.wait_for_function(
                 f"document.querySelector('.live-photo').src !== {chosen!r}", timeout=30_000
             )
