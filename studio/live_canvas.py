@@ -62,6 +62,8 @@ CSS = """
 .live figure img { width: 320px; height: 320px; background: #fafafa; border: 1px solid #eee; display: block; }
 .live-bar { margin: 6px 0; display: flex; gap: 12px; align-items: center; }
 .live-download:not([href]) { display: none; }
+.live-looks { max-width: 330px; }
+.live-looks .live-bar { flex-wrap: wrap; gap: 6px; }
 .live-looks-row { display: flex; gap: 4px; margin-top: 6px; }
 .live figure .live-looks-row img { width: 76px; height: 76px; border: 2px solid #eee; cursor: pointer; }
 .live-looks-row img.chosen { border-color: #f97316; }

@@ -1,5 +1,5 @@
-"""`data download NAME`, `data make-edges PHOTOS OUT` and `data make-drawings DATA OUT`: getting
-datasets in standard layouts."""
+"""`data download NAME`, `data make-edges PHOTOS OUT`, `data make-drawings DATA OUT` and `data
+make-looks DATA OUT`: getting datasets in standard layouts, and what is made from them."""
 
 from __future__ import annotations
 
@@ -43,9 +43,16 @@ def cmd_data(argv: list[str]) -> int:
         "outlines drawn on a canvas at a random place and size (the `eval --outlines` set)",
     )
     drawings.add_argument("--seed", type=int, help="--style outline: the set's seed (default: eval's)")
+    looks = sub.add_parser("make-looks", help="a table of looks (colour dabs) of a split's photos")
+    looks.add_argument("data", type=Path, help="dataset folder (aligned or paired folders)")
+    looks.add_argument("out", type=Path, help="the .safetensors table to write")
+    looks.add_argument("--split", default="train")
+    looks.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.action == "make-drawings":
         return make_drawings(args)
+    if args.action == "make-looks":
+        return make_looks(args)
 
     if args.action == "list":
         for source in DATASETS.values():
@@ -72,6 +79,25 @@ def cmd_data(argv: list[str]) -> int:
         f"wrote {counts['train']} train and {counts['val']} val pairs to {args.out}"
         f" ({counts['skipped']} photos skipped: unreadable or too thin)"
     )
+    return 0
+
+
+def make_looks(args: argparse.Namespace) -> int:
+    """Where each photo's colours sit on its shoe, for models that take colour hints."""
+    import numpy as np
+
+    from engine.data.datasets import open_paired_dataset
+    from engine.data.looks import write_look_table
+    from engine.errors import UserError
+
+    if args.out.exists():
+        raise UserError(f"{args.out} exists; choose a new file")
+    pairs = open_paired_dataset(args.data, args.split, "AtoB", 256, 256, False)
+    photos = [pairs[i]["B"].permute(1, 2, 0).numpy() for i in range(len(pairs))]
+    kept = write_look_table(
+        [np.asarray(((p + 1) * 127.5).round(), np.uint8) for p in photos], args.out, args.seed
+    )
+    print(f"wrote {kept} looks (of {len(photos)} photos) to {args.out}")
     return 0
 
 

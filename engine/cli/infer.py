@@ -81,7 +81,7 @@ def cmd_translate(argv: list[str]) -> int:
     from engine.inference.kinds import image_translating_kinds
     from engine.inference.label_maps import LabelMapModel, synthesize_paths
     from engine.inference.loader import load_model
-    from engine.pipelines.sketch import SketchPipeline
+    from engine.pipelines.sketch import SketchPipeline, bundled_look_table
     from engine.pipelines.translate import translate_paths
 
     args = translate_parser().parse_args(argv)
@@ -92,7 +92,7 @@ def cmd_translate(argv: list[str]) -> int:
         print(f"wrote {len(written)} image(s) to {written[0] if len(written) == 1 else args.output}")
         return 0
     two_way = "direction" in predictor.meta  # a CycleGAN run serves the generator asked for
-    pipeline = SketchPipeline(predictor, colour_pull=not args.raw_hints)
+    pipeline = SketchPipeline(predictor, not args.raw_hints, bundled_look_table())
     written = translate_paths(
         pipeline,
         args.input,
@@ -186,7 +186,7 @@ def cmd_eval(argv: list[str]) -> int:
     from engine.inference.kinds import image_translating_kinds
     from engine.inference.loader import load_model
     from engine.inference.predictor import Predictor
-    from engine.pipelines.sketch import SketchPipeline
+    from engine.pipelines.sketch import SketchPipeline, bundled_look_table
     from engine.store.runs import RunStore
 
     parser = eval_parser()
@@ -195,7 +195,7 @@ def cmd_eval(argv: list[str]) -> int:
     predictor = load_model(args.model, kinds, args.home, args.device, direction=args.direction or "AtoB")
     translate, looks = None, None  # label-map models score their own translate_tensor
     if isinstance(predictor, Predictor):  # what the studio serves: the model and the colour pull
-        pipeline = SketchPipeline(predictor, colour_pull=not args.raw_hints)
+        pipeline = SketchPipeline(predictor, not args.raw_hints, bundled_look_table())
         translate = pipeline.translate_tensor
         looks = looks_to_score(pipeline, args.looks)
 
@@ -222,8 +222,8 @@ def cmd_eval(argv: list[str]) -> int:
         looks,
     )
     if args.reference_looks:
-        if not isinstance(predictor, Predictor) or not pipeline.multimodal:
-            parser.error("--reference-looks needs a multimodal model (bicyclegan)")
+        if not isinstance(predictor, Predictor) or not predictor.nz:
+            parser.error("--reference-looks needs a model with a look encoder (bicyclegan)")
         by_reference = evaluate_model(
             predictor, args.data, args.split, direction, False, args.hints, args.batch_size,
             not args.no_fid, args.skip_bad_images, translate, None, Looks([], encode=predictor.encode),
@@ -252,7 +252,7 @@ def looks_to_score(pipeline, count: int):
         raise UserError(f"--looks must be 1 to 16, got {count}")
     if not pipeline.multimodal or count == 1:
         return None
-    return Looks([pipeline.code(Look(seed=k)) for k in range(count)], LookDistance())
+    return Looks([Look(seed=k) for k in range(count)], LookDistance())
 
 
 def cmd_export(argv: list[str]) -> int:

@@ -27,7 +27,7 @@ class Looks:
     `encode` (photos -> codes) each input instead takes the look of its own target photo, as
     a reference photo gives it in the studio."""
 
-    codes: list[torch.Tensor]
+    codes: list  # what `translate` takes as z=: codes, or the pipeline's Look objects
     distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
     encode: Callable[[torch.Tensor], torch.Tensor] | None = None
 

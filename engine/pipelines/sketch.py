@@ -13,11 +13,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from PIL import Image
 
+from engine.data.drawing import hints_to_rgba
 from engine.data.edges import available_methods, extract_edges, fit_square
-from engine.data.images import image_to_tensor
+from engine.data.images import image_to_tensor, tensor_to_image
+from engine.data.looks import paint_look, photo_look, read_look_table
 from engine.data.sketch import (
     PreparedDrawing,
     fit_hints_square,
@@ -25,15 +28,18 @@ from engine.data.sketch import (
     paint_hints_over,
     prepare_drawing,
 )
+from engine.errors import UserError
 from engine.inference.loader import load_predictor
-from engine.inference.predictor import Predictor
+from engine.inference.predictor import Predictor, hint_batch
 from engine.pipelines.hint_pull import pull_toward_hints
+from engine.store.models import assets_models_dir
 
 # what a person may hand the pipeline, and how it becomes the model's input
 SOURCES = {
     "drawing": "a drawing on any canvas: strokes fitted to the frame and thinned like edges2shoes",
     "photo": "a photo: its edges extracted (HED where installed, else XDoG), then placed as a drawing",
 }
+LOOK_TABLE = "looks-edges2shoes.safetensors"  # the bundled table, beside the bundled models
 NO_HINTS_NOTE = "This model was not trained with colour hints: the colours are ignored."
 ONE_LOOK_NOTE = "This model draws one look per drawing: seeds and reference photos need a multimodal model."
 
@@ -58,18 +64,31 @@ class SketchAnswer:
 
 
 class SketchPipeline:
-    """Drawing (+ hints) -> photo with one image-to-image model."""
+    """Drawing (+ hints) -> photo with one image-to-image model. Looks come from the model's
+    latent code (BicycleGAN) or, for a model that takes colour hints, from a table of training
+    shoes' looks painted as hints (engine/data/looks.py)."""
 
-    def __init__(self, predictor: Predictor, colour_pull: bool = True) -> None:
+    def __init__(
+        self, predictor: Predictor, colour_pull: bool = True, look_table: np.ndarray | None = None
+    ) -> None:
         self.predictor = predictor
         self.colour_pull = colour_pull  # move colours toward the hints after the generator
+        self.look_table = look_table if predictor.takes_hints and not predictor.nz else None
 
     @classmethod
     def load(
-        cls, model: str = "default", home: str | None = None, device: str = "auto", colour_pull: bool = True
+        cls,
+        model: str = "default",
+        home: str | None = None,
+        device: str = "auto",
+        colour_pull: bool = True,
+        table_looks: bool = True,
     ) -> SketchPipeline:
-        """The pipeline around any image-to-image model (a bundled name, run id or file)."""
-        return cls(load_predictor(model, home, device), colour_pull)
+        """The pipeline around any image-to-image model (a bundled name, run id or file); a hint
+        model gets the bundled table of shoe looks unless `table_looks` is False."""
+        predictor = load_predictor(model, home, device)
+        table = bundled_look_table() if table_looks and predictor.takes_hints else None
+        return cls(predictor, colour_pull, table)
 
     @property
     def size(self) -> int:
@@ -81,12 +100,12 @@ class SketchPipeline:
 
     @property
     def multimodal(self) -> bool:
-        """True when the model takes a latent code: one drawing, many looks."""
-        return self.predictor.nz > 0
+        """True when one drawing can have many looks (a latent code, or a table of looks)."""
+        return self.predictor.nz > 0 or self.look_table is not None
 
     def code(self, look: Look | None) -> torch.Tensor | None:
-        """1 x nz: the look's code (None for the typical look or a one-look model)."""
-        if look is None or not self.multimodal or (look.seed is None and look.reference is None):
+        """1 x nz: the look's code (None for the typical look or a model without codes)."""
+        if look is None or not self.predictor.nz or (look.seed is None and look.reference is None):
             return None
         if look.reference is not None:
             photo = fit_square(look.reference.convert("RGB"), self.size, "the reference photo")
@@ -108,17 +127,56 @@ class SketchPipeline:
 
     @torch.inference_mode()
     def translate_tensor(
-        self, x: torch.Tensor, hints: torch.Tensor | None = None, z: torch.Tensor | None = None
+        self, x: torch.Tensor, hints: torch.Tensor | None = None, z: torch.Tensor | Look | None = None
     ) -> torch.Tensor:
         """The model and the colour pull on a prepared batch (NCHW in [-1, 1], hints N x 4 x H x W
-        or None, codes N x nz or 1 x nz or None); what `eval` scores. Hints given to a model
-        without hint inputs, and codes to a one-look model, are dropped."""
+        or None, codes N x nz or 1 x nz, or a Look, or None); what `eval` scores. Hints given to a
+        model without hint inputs, and codes to a model without them, are dropped."""
+        if isinstance(z, Look):
+            hints = self.look_hint_tensor(z, x, hints)
+            z = self.code(z)
         if not self.takes_hints:
             hints = None
-        out = self.predictor.translate_tensor(x, hints, z if self.multimodal else None)
+        out = self.predictor.translate_tensor(x, hints, z if self.predictor.nz else None)
         if hints is not None and self.colour_pull:
             out = pull_toward_hints(out, hints.to(out.device), drawing=x[:, :3].to(out.device))
         return out
+
+    def table_hints(
+        self, look: Look | None, edges: Image.Image, hints: Image.Image | None
+    ) -> Image.Image | None:
+        """The hint layer of a table look (a seed's row, or a reference photo's own dabs) under
+        the user's hints; the user's alone for the typical look or a model without a table."""
+        if self.look_table is None or look is None or (look.seed is None and look.reference is None):
+            return hints
+        if look.reference is not None:
+            photo = fit_square(look.reference.convert("RGB"), self.size, "the reference photo")
+            dabs = photo_look(np.asarray(photo), np.random.default_rng(0))
+            if dabs is None:
+                raise UserError("the reference photo shows no shoe on a light background")
+        else:
+            dabs = self.look_table[look.seed % len(self.look_table)]
+        layer = paint_look(dabs, edges.resize((self.size, self.size), Image.NEAREST))
+        return (
+            Image.alpha_composite(layer, hints.convert("RGBA").resize(layer.size, Image.NEAREST))
+            if hints
+            else layer
+        )
+
+    def look_hint_tensor(
+        self, look: Look, x: torch.Tensor, hints: torch.Tensor | None
+    ) -> torch.Tensor | None:
+        """A batch's hint tensor with a table look painted under the hints it had."""
+        if self.look_table is None:
+            return hints
+        given = (
+            [hints_to_rgba(h.permute(1, 2, 0).cpu().numpy()) for h in hints] if hints is not None else None
+        )
+        layers = [
+            self.table_hints(look, tensor_to_image(edges[:3]), given[i] if given else None)
+            for i, edges in enumerate(x)
+        ]
+        return hint_batch(layers, (x.shape[-1], x.shape[-2]))
 
     def translate(self, prepared: list[PreparedDrawing], look: Look | None = None) -> list[Image.Image]:
         """Photos for prepared drawings, in one batch, all in one look."""
@@ -133,14 +191,16 @@ class SketchPipeline:
         look: Look | None = None,
     ) -> list[Image.Image]:
         """Model inputs as they are (resized, or padded with fit='pad') -> photos."""
+        hints = [self.table_hints(look, image, hint) for image, hint in zip(images, hints)]
         translate = functools.partial(self.translate_tensor, z=self.code(look))
         return self.predictor.translate_batch(images, fit, hints, translate=translate)
 
     def looks(self, prepared: PreparedDrawing, seeds: list[int]) -> list[Image.Image]:
         """One drawing in several looks (one per seed), in one batch."""
-        codes = torch.cat([self.code(Look(seed)) for seed in seeds]) if self.multimodal else None
+        codes = torch.cat([self.code(Look(seed)) for seed in seeds]) if self.predictor.nz else None
         translate = functools.partial(self.translate_tensor, z=codes)
-        hints = [prepared.hints if self.takes_hints else None] * len(seeds)
+        own = prepared.hints if self.takes_hints else None
+        hints = [self.table_hints(Look(seed), prepared.edges, own) for seed in seeds]
         return self.predictor.translate_batch([prepared.edges] * len(seeds), hints=hints, translate=translate)
 
     def __call__(
@@ -151,7 +211,11 @@ class SketchPipeline:
         look: Look | None = None,
     ) -> SketchAnswer:
         prepared = self.prepare(picture, hints, source)
-        photo = self.translate([prepared], look)[0]
+        if self.look_table is not None:  # a table look is hints: shown with the user's
+            prepared = PreparedDrawing(prepared.edges, self.table_hints(look, prepared.edges, prepared.hints))
+            photo = self.translate([prepared])[0]
+        else:
+            photo = self.translate([prepared], look)[0]
         notes = []
         if prepared.hints is not None and not self.takes_hints:
             notes.append(NO_HINTS_NOTE)
@@ -159,3 +223,10 @@ class SketchPipeline:
             notes.append(ONE_LOOK_NOTE)
         shown = paint_hints_over(prepared.edges, prepared.hints if self.takes_hints else None)
         return SketchAnswer(shown, photo, " ".join(notes))
+
+
+@functools.cache
+def bundled_look_table() -> np.ndarray | None:
+    """The looks of edges2shoes' training shoes (`data make-looks`), or None where not installed."""
+    path = assets_models_dir() / LOOK_TABLE
+    return read_look_table(path) if path.is_file() else None
