@@ -77,12 +77,15 @@ const $ = (c) => element.querySelector(c);
 const history = [];
 let drawing = false, busy = false, again = false, hinted = false;
 let seed = null, reference = '', firstSeed = 0;  // the chosen look: a seed's, a photo's, or the typical one
+let rowTimer = null;
+const ROW_PAUSE_MS = 600;
 function blank() { ctx.fillStyle = 'white'; ctx.fillRect(0, 0, 256, 256); hintCtx.clearRect(0, 0, 256, 256); hinted = false; }
 function reset() { $('.live-edges').removeAttribute('src'); $('.live-photo').removeAttribute('src'); $('.live-download').removeAttribute('href'); $('.live-status').textContent = ''; }
 function at(e) { const r = canvas.getBoundingClientRect(); return [(e.clientX - r.left) * 256 / r.width, (e.clientY - r.top) * 256 / r.height]; }
 function tool() { return element.querySelector('input[name="live-tool"]:checked').value; }
 function empty() { return !ctx.getImageData(0, 0, 256, 256).data.some((v, i) => i % 4 !== 3 && v < 250); }
 async function send() {
+  clearTimeout(rowTimer);
   if (busy) { again = true; return; }
   if (empty()) { reset(); return; }
   busy = true;
@@ -92,7 +95,9 @@ async function send() {
     const [edges, photo, message] = await server.translate([drawn, hints, seed === null ? '' : seed, reference]);
     if (photo) { $('.live-edges').src = edges; $('.live-photo').src = photo; $('.live-download').href = photo; }
     $('.live-status').textContent = message;
-    if (photo && !$('.live-looks').hidden) showLooks(drawn, hints);
+    if (photo && !$('.live-looks').hidden) {  // the row waits for a pause: strokes come first
+      clearTimeout(rowTimer); rowTimer = setTimeout(() => showLooks(drawn, hints), ROW_PAUSE_MS);
+    }
   } catch (err) {
     $('.live-status').textContent = 'The server did not answer; draw again to retry.';
   } finally {

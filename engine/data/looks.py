@@ -55,12 +55,18 @@ def paint_look(look: np.ndarray, edges: Image.Image) -> Image.Image:
         inside[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1] = True
     top, left, height, width = rows.min(), cols.min(), np.ptp(rows) + 1, np.ptp(cols) + 1
     layer = np.zeros((*ink.shape, 4), np.uint8)
-    yy, xx = np.mgrid[0 : ink.shape[0], 0 : ink.shape[1]]
+    offsets = np.arange(-RADIUS, RADIUS + 1)
+    disc = offsets[:, None] ** 2 + offsets[None, :] ** 2 <= RADIUS**2
     for u, v, *rgb in look.astype(int):
         x, y = left + u * width // 255, top + v * height // 255
-        if inside[min(y, ink.shape[0] - 1), min(x, ink.shape[1] - 1)]:
-            disc = (yy - y) ** 2 + (xx - x) ** 2 <= RADIUS**2
-            layer[disc & inside] = (*rgb, 255)
+        if not inside[min(y, ink.shape[0] - 1), min(x, ink.shape[1] - 1)]:
+            continue
+        y0, x0 = max(0, y - RADIUS), max(0, x - RADIUS)
+        window = (slice(y0, y + RADIUS + 1), slice(x0, x + RADIUS + 1))
+        cut = disc[y0 - (y - RADIUS) :, x0 - (x - RADIUS) :][
+            : layer[window].shape[0], : layer[window].shape[1]
+        ]
+        layer[window][cut & inside[window]] = (*rgb, 255)
     return Image.fromarray(layer, mode="RGBA")
 
 
