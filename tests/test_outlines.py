@@ -121,3 +121,22 @@ def test_eval_outlines_prints_and_stores_its_row(
     stored = {row[3]: row[4] for row in rows if row[2] == "val outlines"}
     assert {"L1", "PSNR", "SSIM", "FID", "KID", "KID_std", "count"} <= set(stored)
     assert stored["count"] == 3 and 0 < stored["L1"] < 2 and np.isfinite(stored["FID"])
+
+
+def test_pix2pix_trains_on_peoples_outlines_when_asked(aligned_dataset):
+    import torch
+
+    from engine.runtime.precision import Precision
+    from engine.tasks.pix2pix import Pix2Pix, Pix2PixConfig
+    from support.tiny import TINY_PIX2PIX
+
+    cpu = torch.device("cpu")
+    drawn = []
+    for rate in (0.0, 1.0):
+        config = Pix2PixConfig(**TINY_PIX2PIX, drawing_aug=True, outline_rate=rate)
+        data = Pix2Pix(config, cpu, Precision(cpu, "fp32")).make_dataset(str(aligned_dataset), "train", True)
+        drawn.append([data[i, 7]["A"] for i in range(4)])
+    assert any(not torch.equal(a, b) for a, b in zip(*drawn))
+    for item in drawn[1]:  # an outline: ink only where the drawing's silhouette is
+        ink = item.mean(0) < 0
+        assert ink.any() and ink.float().mean() < 0.35

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from engine.data.datasets import open_paired_dataset
-from engine.data.drawing import HINT_CHANNELS, PairAugment
+from engine.data.drawing import HINT_CHANNELS, DrawingStyle, PairAugment
 from engine.errors import UserError
 from engine.flags import knob
 from engine.losses import (
@@ -56,6 +56,7 @@ class Pix2PixConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     drawing_aug: bool = knob(False, "redraw edge inputs like human drawings")
+    outline_rate: float = knob(0.0, "with drawing_aug: share of drawings that are people's outlines")
     hints: bool = knob(False, "the generator takes colour-hint channels")
     hint_rate: float = knob(0.65, "share of training pairs given hints")
     init_from: str = knob("", "start from this model (name, run or file)")
@@ -117,7 +118,11 @@ class Pix2Pix(Task):
         c = self.config
         drawing = ("replace" if train else "extra") if c.drawing_aug else "off"
         augment = (
-            PairAugment(drawing, c.hints, hint_rate=c.hint_rate) if drawing != "off" or c.hints else None
+            PairAugment(
+                drawing, c.hints, hint_rate=c.hint_rate, style=DrawingStyle(simple_outline=c.outline_rate)
+            )
+            if drawing != "off" or c.hints
+            else None
         )
         return open_paired_dataset(
             data, phase, c.direction, c.load_size, c.crop_size, train, skip_bad, augment
