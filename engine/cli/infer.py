@@ -81,7 +81,7 @@ def cmd_translate(argv: list[str]) -> int:
     from engine.inference.kinds import image_translating_kinds
     from engine.inference.label_maps import LabelMapModel, synthesize_paths
     from engine.inference.loader import load_model
-    from engine.pipelines.sketch import SketchPipeline, bundled_look_table
+    from engine.pipelines.sketch import SketchPipeline
     from engine.pipelines.translate import translate_paths
 
     args = translate_parser().parse_args(argv)
@@ -92,7 +92,7 @@ def cmd_translate(argv: list[str]) -> int:
         print(f"wrote {len(written)} image(s) to {written[0] if len(written) == 1 else args.output}")
         return 0
     two_way = "direction" in predictor.meta  # a CycleGAN run serves the generator asked for
-    pipeline = SketchPipeline(predictor, not args.raw_hints, bundled_look_table())
+    pipeline = SketchPipeline.serving(predictor, not args.raw_hints)
     written = translate_paths(
         pipeline,
         args.input,
@@ -186,7 +186,7 @@ def cmd_eval(argv: list[str]) -> int:
     from engine.inference.kinds import image_translating_kinds
     from engine.inference.loader import load_model
     from engine.inference.predictor import Predictor
-    from engine.pipelines.sketch import SketchPipeline, bundled_look_table
+    from engine.pipelines.sketch import SketchPipeline
     from engine.store.runs import RunStore
 
     parser = eval_parser()
@@ -195,7 +195,7 @@ def cmd_eval(argv: list[str]) -> int:
     predictor = load_model(args.model, kinds, args.home, args.device, direction=args.direction or "AtoB")
     translate, looks = None, None  # label-map models score their own translate_tensor
     if isinstance(predictor, Predictor):  # what the studio serves: the model and the colour pull
-        pipeline = SketchPipeline(predictor, not args.raw_hints, bundled_look_table())
+        pipeline = SketchPipeline.serving(predictor, not args.raw_hints)
         translate = pipeline.translate_tensor
         looks = looks_to_score(pipeline, args.looks)
 

@@ -17,10 +17,9 @@ from torch.utils.data import Dataset
 
 from engine.data.datasets import join_aligned
 from engine.data.images import image_to_tensor, tensor_to_image
-from engine.data.outlines import outline_canvas, shoe_mask
+from engine.data.outlines import MIN_OBJECT, outline_canvas, shoe_mask
 
 OUTLINE_SEED = 0  # the set's seed unless one is asked for: make-drawings and eval agree on it
-MIN_OBJECT = 16  # px: a photo with less object on its white background has nothing to outline
 
 
 class OutlinePairs(Dataset):

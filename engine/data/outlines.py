@@ -18,6 +18,7 @@ from skimage.measure import approximate_polygon, find_contours
 
 CANVAS = 256  # the live canvas's drawing size in pixels
 PEN_WIDTHS = (1, 2, 2, 2, 3, 4)  # px on that canvas: its size slider's common settings
+MIN_OBJECT = 16  # px: a photo with less object on its white background has nothing to outline
 
 
 def shoe_mask(photo: np.ndarray) -> np.ndarray:
@@ -71,7 +72,7 @@ def outline_strokes(photo: np.ndarray, rng: np.random.Generator, sole: float = 0
     """Polylines (x, y in photo pixels) of a person's outline of the shoe in `photo`; [] when
     the photo has no object on its white background."""
     mask = shoe_mask(photo)
-    if mask.sum() < 16:
+    if mask.sum() < MIN_OBJECT:
         return []
     strokes = [silhouette(mask, rng)]
     if rng.random() < sole:

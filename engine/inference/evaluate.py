@@ -70,6 +70,7 @@ def evaluate_pairs(
     fake_feats: list[np.ndarray] = []
     real_feats: list[np.ndarray] = []
     count = inputs = 0
+    with_diversity = looks is not None and looks.distance is not None and len(looks.codes) > 1
     for batch in tqdm(loader, desc="evaluate", unit="batch", disable=not progress, dynamic_ncols=True):
         fakes = outputs_of(translate, batch, looks)
         real = batch["B"].to(fakes[0].device)
@@ -82,7 +83,7 @@ def evaluate_pairs(
             count += len(fake)
             if extract is not None:
                 fake_feats.append(extract(fake))
-        if looks is not None and looks.distance is not None and len(fakes) > 1:
+        if with_diversity:
             sums["diversity"] += pairwise_distance(fakes, looks.distance).sum().item()
         inputs += len(real)
         if extract is not None:
@@ -90,7 +91,7 @@ def evaluate_pairs(
     if count == 0:
         raise UserError("the dataset is empty")
     result = {name: sums[name] / count for name in ("L1", "PSNR", "SSIM")}
-    if looks is not None and looks.distance is not None and len(looks.codes) > 1:
+    if with_diversity:
         result["diversity"] = sums["diversity"] / inputs
     if extract is not None:
         result.update(_distribution_metrics(np.concatenate(fake_feats), np.concatenate(real_feats)))

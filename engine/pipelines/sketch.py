@@ -1,9 +1,9 @@
 """A drawing's whole way to a photo: preparation, the model, the colour pull, a note.
 
 As a diffusers pipeline owns pre-processing, model and post-processing in one `__call__`, a
-`SketchPipeline` owns everything between what a person gives (a drawing on any canvas or a photo,
-with an optional RGBA hint layer; or a batch of edge maps as the training data frames them) and what they get back (what the model was shown, the
-photo, a note). The live canvas, the editor and upload tabs, `translate --sketch/--photo`,
+`SketchPipeline` owns everything between what a person gives (a drawing on any canvas or a
+photo, with an optional RGBA hint layer and a look; or a batch of edge maps as the training data
+frames them) and what they get back (what the model was shown, the photo, a note). The live canvas, the editor and upload tabs, `translate --sketch/--photo`,
 `eval`, the exported Space and the latency bench all call it, so none of them can frame a
 drawing one way and its hints another.
 """
@@ -52,6 +52,10 @@ class Look:
     seed: int | None = None
     reference: Image.Image | None = None
 
+    @property
+    def typical(self) -> bool:
+        return self.seed is None and self.reference is None
+
 
 @dataclass(frozen=True)
 class SketchAnswer:
@@ -76,6 +80,11 @@ class SketchPipeline:
         self.look_table = look_table if predictor.takes_hints and not predictor.nz else None
 
     @classmethod
+    def serving(cls, predictor: Predictor, colour_pull: bool = True) -> SketchPipeline:
+        """What the studio serves around `predictor`: a hint model gets the bundled table of looks."""
+        return cls(predictor, colour_pull, bundled_look_table())
+
+    @classmethod
     def load(
         cls,
         model: str = "default",
@@ -87,8 +96,7 @@ class SketchPipeline:
         """The pipeline around any image-to-image model (a bundled name, run id or file); a hint
         model gets the bundled table of shoe looks unless `table_looks` is False."""
         predictor = load_predictor(model, home, device)
-        table = bundled_look_table() if table_looks and predictor.takes_hints else None
-        return cls(predictor, colour_pull, table)
+        return cls.serving(predictor, colour_pull) if table_looks else cls(predictor, colour_pull)
 
     @property
     def size(self) -> int:
@@ -105,12 +113,15 @@ class SketchPipeline:
 
     def code(self, look: Look | None) -> torch.Tensor | None:
         """1 x nz: the look's code (None for the typical look or a model without codes)."""
-        if look is None or not self.predictor.nz or (look.seed is None and look.reference is None):
+        if look is None or look.typical or not self.predictor.nz:
             return None
         if look.reference is not None:
-            photo = fit_square(look.reference.convert("RGB"), self.size, "the reference photo")
-            return self.predictor.encode(image_to_tensor(photo)[None]).cpu()
+            return self.predictor.encode(image_to_tensor(self.reference_photo(look))[None]).cpu()
         return torch.randn(1, self.predictor.nz, generator=torch.Generator().manual_seed(look.seed))
+
+    def reference_photo(self, look: Look) -> Image.Image:
+        """A look's reference photo fitted to the model's square, as a drawing's photo is."""
+        return fit_square(look.reference.convert("RGB"), self.size, "the reference photo")
 
     def prepare(
         self, picture: Image.Image, hints: Image.Image | None = None, source: str = "drawing"
@@ -147,11 +158,10 @@ class SketchPipeline:
     ) -> Image.Image | None:
         """The hint layer of a table look (a seed's row, or a reference photo's own dabs) under
         the user's hints; the user's alone for the typical look or a model without a table."""
-        if self.look_table is None or look is None or (look.seed is None and look.reference is None):
+        if self.look_table is None or look is None or look.typical:
             return hints
         if look.reference is not None:
-            photo = fit_square(look.reference.convert("RGB"), self.size, "the reference photo")
-            dabs = photo_look(np.asarray(photo), np.random.default_rng(0))
+            dabs = photo_look(np.asarray(self.reference_photo(look)), np.random.default_rng(0))
             if dabs is None:
                 raise UserError("the reference photo shows no shoe on a light background")
         else:
@@ -192,16 +202,21 @@ class SketchPipeline:
     ) -> list[Image.Image]:
         """Model inputs as they are (resized, or padded with fit='pad') -> photos."""
         hints = [self.table_hints(look, image, hint) for image, hint in zip(images, hints)]
-        translate = functools.partial(self.translate_tensor, z=self.code(look))
+        return self.run(images, hints, self.code(look), fit)
+
+    def run(
+        self, images: list[Image.Image], hints: list, codes: torch.Tensor | None, fit: str = "resize"
+    ) -> list[Image.Image]:
+        """The model (and the colour pull) on inputs whose hints already carry any table look."""
+        translate = functools.partial(self.translate_tensor, z=codes)
         return self.predictor.translate_batch(images, fit, hints, translate=translate)
 
     def looks(self, prepared: PreparedDrawing, seeds: list[int]) -> list[Image.Image]:
         """One drawing in several looks (one per seed), in one batch."""
         codes = torch.cat([self.code(Look(seed)) for seed in seeds]) if self.predictor.nz else None
-        translate = functools.partial(self.translate_tensor, z=codes)
         own = prepared.hints if self.takes_hints else None
         hints = [self.table_hints(Look(seed), prepared.edges, own) for seed in seeds]
-        return self.predictor.translate_batch([prepared.edges] * len(seeds), hints=hints, translate=translate)
+        return self.run([prepared.edges] * len(seeds), hints, codes)
 
     def __call__(
         self,
@@ -211,18 +226,15 @@ class SketchPipeline:
         look: Look | None = None,
     ) -> SketchAnswer:
         prepared = self.prepare(picture, hints, source)
-        if self.look_table is not None:  # a table look is hints: shown with the user's
-            prepared = PreparedDrawing(prepared.edges, self.table_hints(look, prepared.edges, prepared.hints))
-            photo = self.translate([prepared])[0]
-        else:
-            photo = self.translate([prepared], look)[0]
+        # what the model is given and shown: the user's dabs over a table look's
+        given = self.table_hints(look, prepared.edges, prepared.hints if self.takes_hints else None)
+        photo = self.run([prepared.edges], [given], self.code(look))[0]
         notes = []
         if prepared.hints is not None and not self.takes_hints:
             notes.append(NO_HINTS_NOTE)
-        if look is not None and (look.seed is not None or look.reference is not None) and not self.multimodal:
+        if look is not None and not look.typical and not self.multimodal:
             notes.append(ONE_LOOK_NOTE)
-        shown = paint_hints_over(prepared.edges, prepared.hints if self.takes_hints else None)
-        return SketchAnswer(shown, photo, " ".join(notes))
+        return SketchAnswer(paint_hints_over(prepared.edges, given), photo, " ".join(notes))
 
 
 @functools.cache

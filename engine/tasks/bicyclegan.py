@@ -12,11 +12,11 @@ cycles tie z to the look of the photo:
   z back (L1 on E's mean; E is held fixed for this term, as the official code does).
 
 One unconditional PatchGAN judges both kinds of fakes (the official code can share its two Ds
-as well). `lambda_ms` adds mode seeking (Mao et al. 2019, in DSGAN's capped form) on the pair the step
-already has: shoes from two different codes should differ as much as the codes do. The generator can start
-from a trained pix2pix model (`init_from`): its code channels start at zero weight, so training
-begins exactly where that model was, hints and all. Drawings include people's outlines
-(`outline_rate`, engine/data/outlines.py).
+as well). `lambda_ms` adds mode seeking (Mao et al. 2019, in DSGAN's capped form) on the pair
+the step already has: shoes from two different codes should differ as much as the codes do.
+The generator can start from a trained pix2pix model (`init_from`): the zero code leaves it
+exactly as it was, hints and all, so the typical look is that model's. Drawings include
+people's outlines (`outline_rate`, engine/data/outlines.py).
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from engine.data.datasets import open_paired_dataset
-from engine.data.drawing import HINT_CHANNELS, DrawingStyle, PairAugment
+from engine.data.drawing import HINT_CHANNELS
 from engine.errors import UserError
 from engine.flags import knob
 from engine.losses import PLAIN_GAN_MODES, gan_loss, l1_loss
@@ -36,7 +35,7 @@ from engine.models.layers import NORMS
 from engine.models.patchgan import build_discriminator
 from engine.models.unet import UNetGenerator, depth_for_size
 from engine.tasks.base import Task, adam
-from engine.tasks.pix2pix import load_initial_weights, paint_hints
+from engine.tasks.pix2pix import drawn_pairs, load_initial_weights, paint_hints
 
 # look distance per code distance beyond which mode seeking stops pushing: two val photos of
 # different shoes differ by about 0.44 (mean absolute, [-1, 1]) and two codes by about 1.1
@@ -122,13 +121,7 @@ class BicycleGAN(Task):
         self.G, self.E, self.D = self.nets["G"], self.nets["E"], self.nets["D"]
 
     def make_dataset(self, data: str, phase: str, train: bool, skip_bad: bool = False):
-        c = self.config
-        drawing = ("replace" if train else "extra") if c.drawing_aug else "off"
-        style = DrawingStyle(simple_outline=c.outline_rate)
-        augment = PairAugment(drawing, c.hints, hint_rate=c.hint_rate, style=style)
-        return open_paired_dataset(
-            data, phase, c.direction, c.load_size, c.crop_size, train, skip_bad, augment
-        )
+        return drawn_pairs(self.config, data, phase, train, skip_bad)
 
     def distribute(self, wrap) -> None:
         self.G, self.E, self.D = wrap(self.nets["G"]), wrap(self.nets["E"]), wrap(self.nets["D"])

@@ -115,18 +115,7 @@ class Pix2Pix(Task):
             self.perceptual = PerceptualLoss(vgg)
 
     def make_dataset(self, data: str, phase: str, train: bool, skip_bad: bool = False):
-        c = self.config
-        drawing = ("replace" if train else "extra") if c.drawing_aug else "off"
-        augment = (
-            PairAugment(
-                drawing, c.hints, hint_rate=c.hint_rate, style=DrawingStyle(simple_outline=c.outline_rate)
-            )
-            if drawing != "off" or c.hints
-            else None
-        )
-        return open_paired_dataset(
-            data, phase, c.direction, c.load_size, c.crop_size, train, skip_bad, augment
-        )
+        return drawn_pairs(self.config, data, phase, train, skip_bad)
 
     def generator_input(self, batch: dict, key: str = "A") -> torch.Tensor:
         """A, with the hint channels appended when the generator takes them."""
@@ -193,6 +182,19 @@ class Pix2Pix(Task):
             shown["drawn_A"] = batch["A_drawn"].to(self.device)
             shown["fake_B_drawn"] = self.generate(batch, "A_drawn")
         return shown
+
+
+def drawn_pairs(config, data: str, phase: str, train: bool, skip_bad: bool = False):
+    """A paired split whose edge inputs are redrawn as people draw (`drawing_aug`: as training
+    drawings, or beside the clean input for held-out scoring) and colour hints sampled from the
+    targets (`hints`); what pix2pix and BicycleGAN train on."""
+    c = config
+    drawing = ("replace" if train else "extra") if c.drawing_aug else "off"
+    augment = None
+    if drawing != "off" or c.hints:
+        style = DrawingStyle(simple_outline=c.outline_rate)
+        augment = PairAugment(drawing, c.hints, hint_rate=c.hint_rate, style=style)
+    return open_paired_dataset(data, phase, c.direction, c.load_size, c.crop_size, train, skip_bad, augment)
 
 
 def paint_hints(image: torch.Tensor, hint: torch.Tensor) -> torch.Tensor:
