@@ -75,3 +75,22 @@ def test_make_looks_writes_a_table_and_never_over_a_file(aligned_dataset, tmp_pa
     assert read_look_table(out).shape[1:] == (12, 5)
     assert main(["data", "make-looks", str(aligned_dataset), str(out)]) == 1
     assert "exists" in capsys.readouterr().err
+
+
+def test_each_item_of_a_batch_takes_its_own_reference_look(hint_run, tmp_path):
+    """eval --reference-looks: every drawing in the look of its own target photo, as one at a time."""
+    import torch
+
+    from engine.data.images import image_to_tensor
+
+    table = read_look_table_from([two_tone_shoe()], tmp_path)
+    pipeline = SketchPipeline(SketchPipeline.load(hint_run, table_looks=False).predictor, look_table=table)
+    drawing = Image.new("RGB", (32, 32), "white")
+    ImageDraw.Draw(drawing).rectangle([4, 8, 28, 26], outline="black", width=1)
+    x = image_to_tensor(drawing)[None].repeat(2, 1, 1, 1)
+    red, blue = Image.fromarray(two_tone_shoe()), Image.fromarray(two_tone_shoe()[:, :, ::-1].copy())
+    looks = [Look(reference=red), Look(reference=blue)]
+    both = pipeline.translate_tensor(x, z=looks)
+    alone = [pipeline.translate_tensor(x[:1], z=look) for look in looks]
+    assert torch.allclose(both, torch.cat(alone), atol=1e-5)
+    assert not torch.allclose(alone[0], alone[1])

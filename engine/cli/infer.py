@@ -222,11 +222,11 @@ def cmd_eval(argv: list[str]) -> int:
         looks,
     )
     if args.reference_looks:
-        if not isinstance(predictor, Predictor) or not predictor.nz:
-            parser.error("--reference-looks needs a model with a look encoder (bicyclegan)")
+        if translate is None or not pipeline.multimodal:
+            parser.error("--reference-looks needs a model with several looks (a look encoder or table)")
         by_reference = evaluate_model(
             predictor, args.data, args.split, direction, False, args.hints, args.batch_size,
-            not args.no_fid, args.skip_bad_images, translate, None, Looks([], encode=predictor.encode),
+            not args.no_fid, args.skip_bad_images, translate, None, Looks([], encode=reference_looks),
         )  # fmt: skip
         scored.update({f"{split} reference look": results for split, results in by_reference.items()})
     store = RunStore(args.home)
@@ -238,6 +238,14 @@ def cmd_eval(argv: list[str]) -> int:
         for name, value in results.items():
             print(f"  {name:<8} {value:.4f}")
     return 0
+
+
+def reference_looks(photos):
+    """Each target photo (a batch in [-1, 1]) as the reference look of its own input."""
+    from engine.data.images import tensor_to_image
+    from engine.pipelines.sketch import Look
+
+    return [Look(reference=tensor_to_image(photo)) for photo in photos]
 
 
 def looks_to_score(pipeline, count: int):

@@ -24,8 +24,8 @@ from engine.metrics import InceptionFeatures, fid_from_features, kid_from_featur
 class Looks:
     """Several looks of each input for a multimodal model: every look is scored (L1, FID, KID...)
     and `distance` (a perceptual distance per image pair) gives the diversity between them. With
-    `encode` (photos -> codes) each input instead takes the look of its own target photo, as
-    a reference photo gives it in the studio."""
+    `encode` (photos -> codes, or one Look per photo) each input instead takes the look of its own
+    target photo, as a reference photo gives it in the studio."""
 
     codes: list  # what `translate` takes as z=: codes, or the pipeline's Look objects
     distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None

@@ -119,6 +119,13 @@ class SketchPipeline:
             return self.predictor.encode(image_to_tensor(self.reference_photo(look))[None]).cpu()
         return torch.randn(1, self.predictor.nz, generator=torch.Generator().manual_seed(look.seed))
 
+    def codes(self, looks: list[Look]) -> torch.Tensor | None:
+        """len(looks) x nz: one code per look (zeros, the typical look, where a look has none)."""
+        if not self.predictor.nz:
+            return None
+        blank = torch.zeros(1, self.predictor.nz)
+        return torch.cat([code if (code := self.code(look)) is not None else blank for look in looks])
+
     def reference_photo(self, look: Look) -> Image.Image:
         """A look's reference photo fitted to the model's square, as a drawing's photo is."""
         return fit_square(look.reference.convert("RGB"), self.size, "the reference photo")
@@ -138,14 +145,19 @@ class SketchPipeline:
 
     @torch.inference_mode()
     def translate_tensor(
-        self, x: torch.Tensor, hints: torch.Tensor | None = None, z: torch.Tensor | Look | None = None
+        self,
+        x: torch.Tensor,
+        hints: torch.Tensor | None = None,
+        z: torch.Tensor | Look | list[Look] | None = None,
     ) -> torch.Tensor:
         """The model and the colour pull on a prepared batch (NCHW in [-1, 1], hints N x 4 x H x W
-        or None, codes N x nz or 1 x nz, or a Look, or None); what `eval` scores. Hints given to a
-        model without hint inputs, and codes to a model without them, are dropped."""
-        if isinstance(z, Look):
-            hints = self.look_hint_tensor(z, x, hints)
-            z = self.code(z)
+        or None, codes N x nz or 1 x nz, a Look for all, one Look per item, or None); what `eval`
+        scores. Hints given to a model without hint inputs, and codes to a model without them, are
+        dropped."""
+        if isinstance(z, (Look, list)):
+            looks = z if isinstance(z, list) else [z] * len(x)
+            hints = self.look_hint_tensor(looks, x, hints)
+            z = self.codes(looks)
         if not self.takes_hints:
             hints = None
         out = self.predictor.translate_tensor(x, hints, z if self.predictor.nz else None)
@@ -174,16 +186,16 @@ class SketchPipeline:
         )
 
     def look_hint_tensor(
-        self, look: Look, x: torch.Tensor, hints: torch.Tensor | None
+        self, looks: list[Look], x: torch.Tensor, hints: torch.Tensor | None
     ) -> torch.Tensor | None:
-        """A batch's hint tensor with a table look painted under the hints it had."""
+        """A batch's hint tensor with each item's table look painted under the hints it had."""
         if self.look_table is None:
             return hints
         given = (
             [hints_to_rgba(h.permute(1, 2, 0).cpu().numpy()) for h in hints] if hints is not None else None
         )
         layers = [
-            self.table_hints(look, tensor_to_image(edges[:3]), given[i] if given else None)
+            self.table_hints(looks[i], tensor_to_image(edges[:3]), given[i] if given else None)
             for i, edges in enumerate(x)
         ]
         return hint_batch(layers, (x.shape[-1], x.shape[-2]))
