@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import UserError
+from engine.store.findings import Budget, planned_budget
 from engine.training.presets import DEFAULTS_NAME, PRESETS, default_settings, preset_config
 
 VIEWS = ("losses", "evals", "samples", "interpolations", "receptive_field", "prior_curve")
@@ -56,11 +57,12 @@ class Problem:
     key: str
     title: str
     asks: str  # the question, as the problem set puts it
-    answer: str  # what to look for in the views
+    answer: str  # what to look for; with runs: what the paper expects (the page adds what they show)
     runs: tuple[PresetRun, ...] = ()
     views: tuple[str, ...] = ()
     links: tuple[Link, ...] = ()
-    commands: tuple[str, ...] = ()  # the same from the command line
+    commands: tuple[str, ...] = ()  # the same from the command line (besides the runs' own)
+    trends: tuple[str, ...] = ()  # losses whose start and end the answer reports
 
 
 def pix2pix_run(label: str, preset: str, dataset: str, steps: int, **overrides) -> PresetRun:
@@ -77,9 +79,11 @@ PROBLEMS: tuple[Problem, ...] = (
         "pix2pix: L1 alone against L1 + cGAN",
         "Train the generator with the L1 loss alone, then with L1 + the conditional GAN loss "
         "(lambda = 100). How do the losses behave, and how do the pictures differ?",
-        "L1 alone reaches a lower L1 but draws blurry, brownish mean shoes; the cGAN term trades a "
-        "little L1 for sharp edges and real colours (a lower FID/KID). D's loss hovers instead of "
-        "falling: the two players balance.",
+        "The pix2pix paper (Isola et al., 2017) expects L1 alone to reach the lower L1 with blurry, "
+        "brownish mean shoes, and the cGAN term to trade a little L1 for sharp edges and real "
+        "colours, which makes the pictures more realistic (a lower FID/KID). It expects D's loss to "
+        "stay roughly level rather than fall towards 0, as the two players balance; a D that falls "
+        "is winning and G's adversarial signal fades. Runs this short may not show that yet.",
         (
             pix2pix_run("L1 only", L1, "edges2shoes", 1500),
             pix2pix_run("L1 + cGAN", CGAN, "edges2shoes", 1500),
@@ -89,7 +93,7 @@ PROBLEMS: tuple[Problem, ...] = (
             Link(COMPARE, "Compare the bundled L1 and L1 + cGAN models"),
             Link(LEARN, "Learn › pix2pix objective"),
         ),
-        ("python -m engine train pix2pix --data DATA/edges2shoes --mode l1 --crop-size 128 --load-size 143",),
+        trends=("G_L1", "D"),
     ),
     Problem(
         "patchgan-rf",
@@ -107,29 +111,27 @@ PROBLEMS: tuple[Problem, ...] = (
         "On CUHK's face photos and sketches (88 training pairs, 100 test pairs), compare a "
         "generator trained with L1 alone, the full pix2pix (L1 + cGAN), and the same U-Net without "
         "its skip connections, by L1, SSIM and FID on the test split.",
-        "Without skips everything must pass the 1x1 bottleneck: one blocky, generic face for "
-        "everyone, the worst on every metric. L1 alone keeps each face's layout with smooth, pale "
-        "strokes. The cGAN adds pencil texture and hair strands, but after 1,500 steps on 88 pairs "
-        "also noise, which costs it L1, SSIM and FID here: the adversarial term needs more training "
-        "than this card gives it (resume the runs to watch it catch up).",
+        "The paper expects the U-Net without skips to do worst: everything must pass the 1x1 "
+        "bottleneck, giving one blocky, generic face for everyone. L1 alone keeps each face's layout "
+        "with smooth, pale strokes; the cGAN adds pencil texture and hair strands, though after a "
+        "short run on 88 pairs also noise, which may cost it L1, SSIM and FID (resume the runs to "
+        "watch whether it catches up).",
         (
             pix2pix_run("L1 only", L1, "cufs", 1500),
             pix2pix_run("pix2pix (L1 + cGAN)", CGAN, "cufs", 1500),
             pix2pix_run("U-Net without skips", CGAN, "cufs", 1500, skips=False),
         ),
         ("evals", "samples", "losses"),
-        commands=(
-            "python -m engine train pix2pix --data DATA/cufs --no-skips --crop-size 128 --load-size 143",
-        ),
     ),
     Problem(
         "fashion-latent",
         "Autoencoder → VAE → DCGAN → a GAN variant (Fashion-MNIST)",
         "Train an autoencoder, a VAE, a DCGAN and a GAN variant on Fashion-MNIST. Which can sample "
         "new clothes, and what do their latent spaces look like between two points?",
-        "The autoencoder reconstructs but its random codes decode to smudges; the VAE samples "
-        "blurry but plausible clothes and interpolates smoothly; the DCGAN's samples are sharper, "
-        "its losses oscillate; WGAN-GP's critic loss tracks sample quality.",
+        "The textbook expects the autoencoder to reconstruct while its random codes decode to "
+        "smudges; the VAE to sample blurry but plausible clothes and interpolate smoothly; the "
+        "DCGAN's samples to be sharper and its losses to oscillate; WGAN-GP's critic loss to track "
+        "sample quality.",
         (
             PresetRun("autoencoder", "autoencoder", dataset="fashion-mnist", settings=LATENT_SETTINGS),
             PresetRun("VAE", "vae", "problem set: VAE, latent 64", "fashion-mnist", settings=LATENT_SETTINGS),
@@ -139,7 +141,8 @@ PROBLEMS: tuple[Problem, ...] = (
             PresetRun("WGAN-GP", "dcgan", "WGAN-GP", "fashion-mnist", settings=LATENT_SETTINGS),
         ),
         ("samples", "interpolations", "losses"),
-        commands=("python -m engine interpolate --model default-vae OUT.gif",),
+        commands=("python -m engine interpolate --model default-vae 1 2 walk.gif --frames 8",),
+        trends=("D",),
     ),
     Problem(
         "gatys-sweeps",
@@ -156,8 +159,8 @@ PROBLEMS: tuple[Problem, ...] = (
         "CycleGAN: translation without pairs",
         "Train edges → shoes from unpaired halves. What keeps the translation tied to its input "
         "when no pairs say what the output should be?",
-        "The cycle loss: A → B → A must give A back. Without it the generator may draw any shoe; "
-        "with it the shoe keeps the outline it came from.",
+        "The CycleGAN paper expects the cycle loss to do it: A → B → A must give A back. Without it "
+        "the generator may draw any shoe; with it the shoe keeps the outline it came from.",
         (
             PresetRun(
                 "edges → shoes, unpaired",
@@ -175,8 +178,9 @@ PROBLEMS: tuple[Problem, ...] = (
         "pix2pixHD and SPADE: pictures from label maps",
         "Train pix2pixHD and SPADE on facades' label maps. Why does SPADE keep the layout better "
         "than a generator that normalises its input away?",
-        "Normalisation washes out a flat label map; SPADE re-injects the map at every layer as a "
-        "learned scale and shift, so windows stay where they were painted (a lower FID).",
+        "The SPADE paper (Park et al., 2019) expects it: normalisation washes out a flat label map, "
+        "and SPADE re-injects the map at every layer as a learned scale and shift, so windows stay "
+        "where they were painted (a lower FID than pix2pixHD in the paper).",
         (
             PresetRun(
                 "pix2pixHD",
@@ -231,6 +235,11 @@ def answers(run: PresetRun, task: str, config: dict) -> bool:
     chosen = config.get("task_config", {})
     data = str(config.get("settings", {}).get("data", ""))
     return Path(data).name == run.dataset and all(chosen.get(k) == v for k, v in wanted.items())
+
+
+def planned(item: Problem, run: PresetRun) -> Budget:
+    """The budget the card gives this run (what its Launch button asks for)."""
+    return planned_budget(*launch_arguments(item, run, ""))
 
 
 def launch_arguments(item: Problem, run: PresetRun, data: str) -> tuple[dict, dict]:

@@ -14,12 +14,14 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from engine.data.sources import get_command, remember_dataset, remembered_dataset, suggested_datasets
 from engine.errors import UserError
 from engine.store.runs import Run
 from engine.tasks import get_task, task_names
+from engine.training.estimate import estimate, measure_and_remember
 from engine.training.launch import dataset_problem, last_error, start_training, wait_for_new_run
 from engine.training.loop import TrainSettings
-from engine.training.presets import default_settings, preset_config, preset_names
+from engine.training.presets import default_size, preset_names, size_names, sized_config, sized_settings
 from pages.common import get_store, is_live, launches, progress_text, run_controls, run_label
 
 MAIN_SETTINGS = ("batch_size", "sample_every", "checkpoint_every", "precision")
@@ -46,13 +48,17 @@ def config_key(task: str, name: str) -> str:
     return f"cfg.{task}.{name}"
 
 
-def seed_state(task: str, preset: str, force: bool = False) -> None:
-    """Put preset and settings defaults into the widgets' session state (force: on a new preset)."""
-    for name, value in preset_config(task, preset).items():
+def seed_state(task: str, force: bool = False) -> None:
+    """Put the preset's config and the size's settings into the widgets' session state (force:
+    on a new preset or size, which then sets the config and the step budget again)."""
+    preset, size = st.session_state[f"train.preset.{task}"], st.session_state[f"train.size.{task}"]
+    for name, value in sized_config(task, preset, size).items():
         if force or config_key(task, name) not in st.session_state:
             st.session_state[config_key(task, name)] = value
-    for name, value in default_settings().items():
-        st.session_state.setdefault(f"set.{name}", value)
+    budget = {name for other in size_names() for name in sized_settings(other)} if force else set()
+    for name, value in sized_settings(size).items():
+        if name in budget or f"set.{name}" not in st.session_state:
+            st.session_state[f"set.{name}"] = value
 
 
 def field_input(field: dataclasses.Field, kind: type, key: str) -> None:
@@ -108,15 +114,72 @@ def options_form(task: str) -> None:
         field_grid(TrainSettings, [n for n in setting_names if n not in MAIN_SETTINGS], lambda n: f"set.{n}")
 
 
-def launch(task: str) -> None:
-    """Start the process, wait a little for its run to appear, say what happened."""
+def chosen(task: str) -> tuple[dict, dict]:
+    """(TrainSettings values, task-config values) as the widgets hold them."""
     settings = collect(TrainSettings, lambda n: f"set.{n}")
     settings.update(data=st.session_state["train.data"].strip(), name=st.session_state["train.name"].strip())
-    if st.session_state["train.length"] == "steps":
+    if st.session_state.get("train.length", "steps") == "steps":
         settings.pop("epochs", None)
     else:
         settings["max_steps"] = 0  # 0: the trainer counts steps from the epochs
-    task_config = collect(get_task(task).Config, lambda n: config_key(task, n))
+    return settings, collect(get_task(task).Config, lambda n: config_key(task, n))
+
+
+def dataset_input(task: str, home: str) -> str:
+    """The dataset box: proposes the folder last used for this task, else one found here, and
+    remembers a folder that holds a dataset (beside the run store) for the next visit."""
+    found = suggested_datasets(get_task(task).kind)
+    if st.session_state.get("train.data_task") != task:  # a new visit or another task
+        st.session_state["train.data_task"] = task
+        proposal = remembered_dataset(f"train:{task}", home) or next(iter(found.values()), "")
+        st.session_state["train.data"] = proposal
+    if found:
+        st.selectbox(
+            "datasets found here", list(found), index=None, key="train.found",
+            format_func=lambda n: f"{n} ({found[n]})", placeholder="pick one to fill the folder box",
+            on_change=lambda: st.session_state.update({"train.data": found[st.session_state["train.found"]]}),
+        )  # fmt: skip
+    data = st.text_input(
+        "dataset folder", key="train.data", placeholder="/data/edges2shoes (with train/ and val/)"
+    )
+    if not found:
+        st.caption("No dataset found where datasets live (see the README). Get one:")
+        st.code(get_command("edges2shoes"), language="bash")
+    problem = dataset_problem(data) if data.strip() else None
+    if problem:
+        st.error(problem)
+    elif data.strip():
+        remember_dataset(f"train:{task}", data.strip(), home)
+    return data if data.strip() and not problem else ""
+
+
+def estimate_panel(task: str, ready: bool) -> None:
+    """The run's estimated time from a measured pace (earlier runs, else a timing of two steps)."""
+    store = get_store()
+    settings, task_config = chosen(task)
+    try:
+        found = estimate(store, task, task_config, settings)
+    except (UserError, ValueError, TypeError) as err:
+        st.caption(f"No estimate: {err}")
+        return
+    cells = st.columns([4, 1])
+    if found:
+        cells[0].info(f"Estimated time: {found.text()}")
+    else:
+        cells[0].caption("No measured pace for this size here yet: time two steps to see how long it takes.")
+    if cells[1].button("Time 2 steps", key="train.measure", disabled=not ready):
+        with st.spinner("Timing two training steps of these options…"):
+            try:
+                measure_and_remember(store, task, task_config, settings)
+            except (UserError, ValueError, OSError, RuntimeError) as err:
+                st.error(f"Could not time it: {err}")
+                return
+        st.rerun()
+
+
+def launch(task: str) -> None:
+    """Start the process, wait a little for its run to appear, say what happened."""
+    settings, task_config = chosen(task)
     try:
         launched = start_training(task, settings, task_config, get_store().home)
     except (UserError, OSError) as err:
@@ -166,29 +229,24 @@ def runs_panel(was_live: bool) -> None:
 def main() -> None:
     st.title("Train")
     names = task_names()
-    top = st.columns(2)
+    top = st.columns(3)
     task = top[0].selectbox(
         "task", names, index=names.index("pix2pix") if "pix2pix" in names else 0, key="train.task"
     )
-    presets = preset_names(task)
-    preset = top[1].selectbox(
-        "preset",
-        presets,
-        key=f"train.preset.{task}",
-        on_change=lambda: seed_state(task, st.session_state[f"train.preset.{task}"], force=True),
+    top[1].selectbox(
+        "preset", preset_names(task), key=f"train.preset.{task}", on_change=seed_state, args=(task, True)
     )
-    seed_state(task, preset)
-    data = st.text_input(
-        "dataset folder", key="train.data", placeholder="/data/edges2shoes (with train/ and val/)"
-    )
-    problem = dataset_problem(data) if data.strip() else None
-    if problem:
-        st.error(problem)
+    sizes = size_names()
+    top[2].selectbox(
+        "size", sizes, index=sizes.index(default_size()), key=f"train.size.{task}",
+        on_change=seed_state, args=(task, True), help="quick: a few minutes on a CPU; full: the preset as written",
+    )  # fmt: skip
+    seed_state(task)
+    data = dataset_input(task, str(get_store().home))
     st.text_input("run name (optional)", key="train.name")
     options_form(task)
-    if st.button(
-        "Launch training", type="primary", key="train.launch", disabled=not data.strip() or bool(problem)
-    ):
+    estimate_panel(task, bool(data))
+    if st.button("Launch training", type="primary", key="train.launch", disabled=not data):
         launch(task)
 
     st.subheader("Runs")

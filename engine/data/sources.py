@@ -9,6 +9,7 @@ one, and the SHA-256 of every download is written beside the dataset (SOURCE.txt
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ PIX2PIX_HOST = "efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
 CYCLEGAN_HOST = "efrosgans.eecs.berkeley.edu/cyclegan/datasets/{name}.zip"
 SPLITS = ("train", "val", "test")
 UNALIGNED_SPLITS = ("trainA", "trainB", "testA", "testB")
+FASHION_MNIST = "fashion-mnist"  # the named dataset engine.data.image_folders reads (it imports this module)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,109 @@ def default_dataset_roots() -> list[Path]:
     return [default_home() / "datasets", *extra]
 
 
+PROJECT = Path(__file__).resolve().parents[2]
+DEVELOPMENT_DATA = PROJECT.parent / "shared" / "data"  # a developer's checkout only, never needed
+KIND_DATASETS = {  # what a task of each kind usually trains on, most usual first
+    "image-to-image": ("edges2shoes", "edges2handbags", "facades", "cufs", "maps"),
+    "unpaired": ("edges2shoes", "horse2zebra", "monet2photo", "apple2orange"),
+    "label-map": ("facades", "cityscapes"),
+    "latent": (FASHION_MNIST,),
+}
+CHOICES_FILE = "dataset_choices.json"  # beside the run store: the folders last chosen
+
+
+def search_roots() -> list[Path]:
+    """Where datasets are looked for, in order: default_dataset_roots() (where `data download`
+    puts them, then $STUDIO_DATASETS), ./datasets and the project's datasets/ (as the README's
+    commands name them), then the development data beside a checkout (../shared/data)."""
+    roots = [*default_dataset_roots(), Path.cwd() / "datasets", PROJECT / "datasets", DEVELOPMENT_DATA]
+    unique: dict[Path, Path] = {}
+    for root in roots:
+        unique.setdefault(root.expanduser().resolve(), root)
+    return list(unique)
+
+
+def local_datasets(roots: Iterable[str | Path] | None = None) -> dict[str, Path]:
+    """Every dataset folder found under the roots (name -> the first copy found)."""
+    found: dict[str, Path] = {}
+    for root in search_roots() if roots is None else [Path(r) for r in roots]:
+        try:
+            folders = sorted(p for p in root.iterdir() if p.is_dir())
+        except OSError:
+            continue
+        for folder in folders:
+            if folder.name not in found and is_dataset_folder(folder):
+                found[folder.name] = folder
+    return found
+
+
+def suggested_datasets(kind: str, roots: Iterable[str | Path] | None = None) -> dict[str, str]:
+    """Datasets here that suit a task of `kind` (name -> folder, the usual ones first, then the
+    others found); Fashion-MNIST by name when its Debian package is installed."""
+    found = {name: str(path) for name, path in local_datasets(roots).items()}
+    usual = KIND_DATASETS.get(kind, ())
+    if FASHION_MNIST in usual and _system_fashion_mnist():
+        found[FASHION_MNIST] = FASHION_MNIST
+    return {
+        **{n: found[n] for n in usual if n in found},
+        **{n: f for n, f in found.items() if n not in usual},
+    }
+
+
+def _system_fashion_mnist() -> bool:
+    from engine.data.image_folders import SYSTEM_FASHION_MNIST
+
+    return SYSTEM_FASHION_MNIST.is_dir()
+
+
+def get_command(name: str) -> str:
+    """How to get dataset `name`: a command that runs, or where to put a copy by hand."""
+    if name in DATASETS:
+        return f"python -m engine data download {name}   # into {default_dataset_roots()[0]}"
+    if name == FASHION_MNIST:
+        return "apt install dataset-fashion-mnist   # or: train with --data fashion-mnist (downloads it)"
+    if name == "cufs":
+        return (
+            "# CUFS is not downloadable here: get the CUHK Face Sketch database from CUHK MMLab and "
+            f"unpack it as {default_dataset_roots()[0] / 'cufs'}/CUHK_student_train/{{photos,sketches}}"
+            " (and CUHK_student_test)"
+        )
+    return f"# put {name} (DIR/train, DIR/val) in {default_dataset_roots()[0] / name}"
+
+
+def remembered_dataset(key: str, home: str | Path | None = None) -> str | None:
+    """The folder last chosen for `key` (a task, or a dataset name), if it is still there."""
+    folder = _read_choices(home).get(key)
+    if not isinstance(folder, str) or not folder:
+        return None
+    return folder if folder == FASHION_MNIST or Path(folder).expanduser().is_dir() else None
+
+
+def remember_dataset(key: str, folder: str, home: str | Path | None = None) -> None:
+    """Keep the folder chosen for `key`, so the next visit proposes it again."""
+    choices = _read_choices(home)
+    if choices.get(key) == folder:
+        return
+    choices[key] = folder
+    path = _choices_path(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(choices, indent=1))
+
+
+def _choices_path(home: str | Path | None) -> Path:
+    from engine.store.runs import default_home
+
+    return Path(home or default_home()) / CHOICES_FILE
+
+
+def _read_choices(home: str | Path | None) -> dict:
+    try:
+        found = json.loads(_choices_path(home).read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 def is_dataset_folder(folder: Path) -> bool:
     """True when `folder` has a split folder (train/val/test, or CycleGAN's trainA...) holding
     at least one image."""
@@ -104,9 +209,8 @@ def is_dataset_folder(folder: Path) -> bool:
 def find_local_dataset(name: str, roots: Iterable[str | Path] | None = None) -> Path | None:
     """An existing copy of dataset `name` as ROOT/name in the standard layout, else None.
 
-    Any folder name works here (a user's own dataset too); `roots` defaults to
-    default_dataset_roots()."""
-    for root in default_dataset_roots() if roots is None else roots:
+    Any folder name works here (a user's own dataset too); `roots` defaults to search_roots()."""
+    for root in search_roots() if roots is None else roots:
         candidate = Path(root).expanduser() / name
         if candidate.is_dir() and is_dataset_folder(candidate):
             return candidate

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import shlex
 import subprocess
 import sys
 import threading
@@ -66,6 +67,23 @@ def config_flags(cls: type, values: dict) -> list[str]:
         else:
             flags.append(f"{flag(name)}={value}")  # '=' keeps values like '-x' from looking like flags
     return flags
+
+
+def launch_command(task: str, settings: dict, task_config: dict | None = None) -> str:
+    """The `python -m engine train` line that trains what `start_training` would with these
+    values (only what differs from the defaults), for a person to run in a shell."""
+    task_type = get_task(task)
+    plain = {**dataclasses.asdict(TrainSettings()), **_defaults(task_type.Config)}
+    chosen = {k: v for k, v in settings.items() if k != "data" and v != plain.get(k)}
+    changed = {k: v for k, v in (task_config or {}).items() if k not in plain or v != plain[k]}
+    flags = config_flags(TrainSettings, {"data": settings.get("data") or "DATA", **chosen})
+    return shlex.join(
+        ["python", "-m", "engine", "train", task, *flags, *config_flags(task_type.Config, changed)]
+    )
+
+
+def _defaults(cls: type) -> dict:
+    return {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
 
 
 def dataset_problem(folder: str | Path) -> str | None:

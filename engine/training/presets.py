@@ -3,12 +3,16 @@
 `PRESETS[task][name]` holds task-config overrides (fields of the task's `Config`);
 `SETTINGS_DEFAULTS` holds loop settings (fields of `TrainSettings`) that suit an interactive
 run better than the CLI's defaults: the problem set trains with batch 4 and looks at samples
-often.
+often. `SIZES` shrink any preset to what a machine can finish: "quick" is minutes on a CPU,
+"full" is the preset as written (the Train page shows each one's estimated time).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
+
+import torch
 
 from engine.errors import UserError
 from engine.tasks import get_task
@@ -106,3 +110,46 @@ def preset_config(task: str, preset: str) -> dict:
 def default_settings() -> dict:
     """Every TrainSettings field: the loop's defaults with SETTINGS_DEFAULTS on top."""
     return {**dataclasses.asdict(TrainSettings()), **SETTINGS_DEFAULTS}
+
+
+@dataclass(frozen=True)
+class Size:
+    """How big a run is: caps on the task's size fields (only those its Config has; a cap never
+    enlarges a preset) and TrainSettings over SETTINGS_DEFAULTS (the step budget)."""
+
+    caps: dict
+    settings: dict
+
+
+SMALL_CAPS = {"load_size": 143, "crop_size": 128, "ngf": 32, "ndf": 32, "nef": 32, "n_blocks": 6}
+QUICK, COURSE, FULL = "quick (CPU minutes)", "course (128 px, 1,500 steps)", "full (as the preset)"
+SIZES: dict[str, Size] = {
+    QUICK: Size(SMALL_CAPS, {"max_steps": 300, "sample_every": 50, "checkpoint_every": 100}),
+    COURSE: Size(SMALL_CAPS, {"max_steps": 1500, "sample_every": 100, "checkpoint_every": 250}),
+    FULL: Size({}, {}),
+}
+ARCHITECTURE = ("ngf", "ndf", "nef", "n_blocks")  # a preset that starts from a checkpoint keeps them
+
+
+def size_names() -> list[str]:
+    return list(SIZES)
+
+
+def default_size() -> str:
+    """Quick where training runs on a CPU, the preset's own size on a GPU."""
+    return FULL if torch.cuda.is_available() else QUICK
+
+
+def sized_config(task: str, preset: str, size: str) -> dict:
+    """The preset's config with the size's caps applied to the fields the task has."""
+    config = preset_config(task, preset)
+    fixed = ARCHITECTURE if config.get("init_from") else ()
+    for name, cap in SIZES[size].caps.items():
+        if isinstance(config.get(name), int) and name not in fixed:
+            config[name] = min(config[name], cap)
+    return config
+
+
+def sized_settings(size: str) -> dict:
+    """Every TrainSettings field for a run of this size."""
+    return {**default_settings(), **SIZES[size].settings}
