@@ -20,6 +20,7 @@ from engine.data.outlines import shoe_mask
 from engine.errors import UserError
 
 DABS = 12  # per look, as the held-out hint evaluation paints
+REFERENCE_DABS = 24  # a reference photo is there in full: more of its colours carry over (README)
 RADIUS = 3  # px at 256
 
 

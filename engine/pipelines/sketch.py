@@ -20,7 +20,7 @@ from PIL import Image
 from engine.data.drawing import hints_to_rgba
 from engine.data.edges import available_methods, extract_edges, fit_square
 from engine.data.images import image_to_tensor, tensor_to_image
-from engine.data.looks import paint_look, photo_look, read_look_table
+from engine.data.looks import REFERENCE_DABS, paint_look, photo_look, read_look_table
 from engine.data.sketch import (
     PreparedDrawing,
     fit_hints_square,
@@ -173,7 +173,9 @@ class SketchPipeline:
         if self.look_table is None or look is None or look.typical:
             return hints
         if look.reference is not None:
-            dabs = photo_look(np.asarray(self.reference_photo(look)), np.random.default_rng(0))
+            dabs = photo_look(
+                np.asarray(self.reference_photo(look)), np.random.default_rng(0), REFERENCE_DABS
+            )
             if dabs is None:
                 raise UserError("the reference photo shows no shoe on a light background")
         else:
