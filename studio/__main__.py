@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,13 +18,47 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+SEARCH = 50  # ports tried after a taken default one
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on host:port now (bound as uvicorn does, with SO_REUSEADDR)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def pick_port(host: str, wanted: int | None, default: int, flag: str, taken: tuple[int, ...] = ()) -> int:
+    """The port to serve on, chosen before any URL is printed: `wanted` (given with `flag`) or
+    refused when in use, else the first free port from `default` (another studio or program may
+    hold it: printing its URL would send people to that server)."""
+    if wanted is not None:
+        if wanted in taken or not port_free(host, wanted):
+            raise UserError(f"port {wanted} is in use by another program; choose a free one with {flag} PORT")
+        return wanted
+    for port in range(default, default + SEARCH):
+        if port not in taken and port_free(host, port):
+            if port != default:
+                print(f"port {default} is in use; using {port} ({flag} PORT chooses one)")
+            return port
+    raise UserError(f"ports {default}-{default + SEARCH - 1} are all in use; choose one with {flag} PORT")
+
+
 def start(args: argparse.Namespace) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    port = pick_port(args.host, args.port, 7860, "--port")
+    streamlit_port = None
+    if not args.no_streamlit:
+        streamlit_port = pick_port(args.host, args.streamlit_port, 8501, "--streamlit-port", (port,))
     from studio.blocks import build_studio
 
-    gradio_url = f"http://{args.host}:{args.port}"
+    gradio_url = f"http://{args.host}:{port}"
     streamlit = None
-    if not args.no_streamlit:
+    if streamlit_port:
         env = {**os.environ, "STUDIO_GRADIO_URL": gradio_url}
         streamlit = subprocess.Popen(
             [
@@ -31,7 +66,7 @@ def start(args: argparse.Namespace) -> int:
                 "-m",
                 "studio.streamlit_server",
                 "--server.port",
-                str(args.streamlit_port),
+                str(streamlit_port),
                 "--server.address",
                 args.host,
                 "--server.headless",
@@ -44,12 +79,25 @@ def start(args: argparse.Namespace) -> int:
         )
     # SIGTERM ends the studio like Ctrl-C, so the Streamlit child is stopped too, not orphaned
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    demo = build_studio()
-    print(f"Gradio demos:   {gradio_url}")
-    if streamlit:
-        print(f"Streamlit app:  http://{args.host}:{args.streamlit_port}  (training, runs, compare, learn)")
     try:
-        demo.launch(server_name=args.host, server_port=args.port, show_error=False, quiet=True)
+        demo = build_studio()
+        try:
+            demo.launch(
+                server_name=args.host,
+                server_port=port,
+                show_error=False,
+                quiet=True,
+                prevent_thread_lock=True,
+            )
+        except OSError as err:  # taken meanwhile; Gradio's own advice (an env variable) is not ours
+            raise UserError(f"could not serve on port {port}; choose a free one with --port PORT") from err
+        print(f"Gradio demos:   {gradio_url}", flush=True)
+        if streamlit:
+            print(
+                f"Streamlit app:  http://{args.host}:{streamlit_port}  (training, runs, compare, learn)",
+                flush=True,
+            )
+        demo.block_thread()
     finally:
         if streamlit:
             streamlit.terminate()
@@ -72,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m studio", description="The Image Synthesis Studio.")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=7860, help="Gradio demos")
-    parser.add_argument("--streamlit-port", type=int, default=8501)
+    parser.add_argument("--port", type=int, help="Gradio demos (default: 7860, or the next free port)")
+    parser.add_argument("--streamlit-port", type=int, help="Streamlit app (default: 8501, or the next free)")
     parser.add_argument("--no-streamlit", action="store_true", help="start the Gradio demos only")
     sub = parser.add_subparsers(dest="command")
     exp = sub.add_parser("export-space", help="write a demo as a Hugging Face Space folder")

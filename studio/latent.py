@@ -136,29 +136,61 @@ class LatentDemo:
 
         return self._guard(run, failed=(None,))
 
-    def preview(self, source: str, index) -> gr.Image:
-        """The dataset sample an end points at (and its class), so people see what they picked."""
-        if source != "dataset sample":
-            return gr.Image(value=None, visible=False)
+    def preview(self, model: str, source: str, index, upload) -> dict:
+        """What an end gives the model: the dataset sample (and its class), or the upload as the
+        model sees it (its size and channels), so a grey blob of a decode is no surprise."""
         try:
-            img, name = dataset_sample(int(index or 0))
-            return gr.Image(value=latent.enlarge(img.convert("RGB"), 3), label=name, visible=True)
+            if source == "dataset sample":
+                img, name = dataset_sample(int(index or 0))
+                return gr.update(value=latent.enlarge(img.convert("RGB"), 3), label=name, visible=True)
+            if source != "upload" or not upload:
+                return gr.update(value=None, visible=False)
+            m = self._model(model)
+            img = read_upload(upload, "uploaded", self.roots, max_side=MAX_SIDE)
+            seen = latent.to_images(m.model_input([img]), 96 // m.image_size or 1)[0]
+            return gr.update(value=seen, label=seen_label(m), visible=True)
         except UserError as err:
-            return gr.Image(value=None, label=str(err), visible=True)
+            return gr.update(value=None, label=str(err), visible=True)
+
+    def model_changed(self) -> tuple:
+        """A new model makes the strip, GIF, samples and arithmetic shown stale: clear them."""
+        note = "Model changed: make them again for this model."
+        return None, None, note, None, "", None, ""
 
 
-def end_picker(label: str, seed: int, index: int, demo_fns: LatentDemo) -> list[gr.components.Component]:
-    """Source + seed + dataset index + upload for one end; returns the four inputs."""
+def seen_label(m: latent.LatentModel) -> str:
+    """'As the model sees it: 32 px grey, like fashion-mnist' (its size, channels and data)."""
+    colours = "grey" if m.channels == 1 else "colour"
+    data = Path(str(m.meta.get("settings", {}).get("data", ""))).name
+    return f"As the model sees it: {m.image_size} px {colours}" + (f", like {data}" if data else "")
+
+
+def show_fields(source: str) -> tuple:
+    """Only the field the chosen source reads: seed, dataset index or upload."""
+    return tuple(gr.update(visible=source == kind) for kind in SOURCES)
+
+
+def end_picker(
+    label: str, seed: int, index: int, demo_fns: LatentDemo, model: gr.Dropdown
+) -> list[gr.components.Component]:
+    """Source + seed + dataset index + upload for one end (only the chosen source's field shows;
+    no dataset index without the dataset); returns the four inputs."""
     sources = [s for s in SOURCES if s != "dataset sample" or find_fashion_mnist() is not None]
     with gr.Column(min_width=200):
         gr.Markdown(f"**{label}**")
         source = gr.Radio(sources, value="seed", label="From", show_label=False)
         seed_in = gr.Number(seed, precision=0, label="Seed")
-        index_in = gr.Number(index, precision=0, label="Dataset index (test set)")
-        upload = image_upload("Upload", height=160)
+        index_in = gr.Number(index, precision=0, label="Dataset index (test set)", visible=False)
+        upload = image_upload("Upload", height=160, visible=False)
         shown = gr.Image(label="Sample", interactive=False, height=130, visible=False)
-        for trigger in (source.change, index_in.change):
-            trigger(demo_fns.preview, [source, index_in], shown, api_visibility="private")
+        source.change(show_fields, source, [seed_in, index_in, upload], api_visibility="private")
+        gr.on(
+            [source.change, index_in.change, upload.change, model.change],
+            demo_fns.preview,
+            [model, source, index_in, upload],
+            shown,
+            api_visibility="private",
+        )
     return [source, seed_in, index_in, upload]
 
 
@@ -169,14 +201,17 @@ def build_latent_demo(models: dict[str, str] | None = None) -> gr.Blocks:
     with gr.Blocks(title="Latent space", delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(
             "## Latent space\nPick two ends — a seed (any model) or, for a VAE/autoencoder, an "
-            "uploaded image or a Fashion-MNIST sample — and slide between them."
+            "uploaded image or a Fashion-MNIST sample — and slide between them. The bundled models "
+            "learnt Fashion-MNIST: 32 px grey garments, light on a black background. An upload is "
+            "shrunk to that (shown under it, as the model sees it); a photo unlike those decodes "
+            "to a grey blob."
         )
         with gr.Row():
             model = gr.Dropdown(choices, value=choices[0] if choices else None, label="Model")
             spherical = gr.Checkbox(True, label="Spherical interpolation (slerp)")
         with gr.Tab("Interpolate"):
             with gr.Row():
-                ends = end_picker("End A", 0, 0, demo_fns) + end_picker("End B", 1, 1, demo_fns)
+                ends = end_picker("End A", 0, 0, demo_fns, model) + end_picker("End B", 1, 1, demo_fns, model)
                 with gr.Column(scale=2):
                     t = gr.Slider(0, 1, value=0, step=0.01, label="A → B")
                     live = gr.Image(label="Decoded", type="pil", interactive=False, height=300)
@@ -197,7 +232,9 @@ def build_latent_demo(models: dict[str, str] | None = None) -> gr.Blocks:
             grid = gr.Image(label="Samples", type="pil", interactive=False)
         with gr.Tab("Arithmetic a − b + c"):
             with gr.Row():
-                abc = sum((end_picker(k, s, s, demo_fns) for k, s in (("a", 0), ("b", 1), ("c", 2))), [])
+                abc = sum(
+                    (end_picker(k, s, s, demo_fns, model) for k, s in (("a", 0), ("b", 1), ("c", 2))), []
+                )
             with gr.Row():
                 calc = gr.Button("Compute a − b + c", variant="primary")
                 calc_status = gr.Markdown()
@@ -221,6 +258,8 @@ def build_latent_demo(models: dict[str, str] | None = None) -> gr.Blocks:
             api_visibility="private",
         )
         strip_out = [strip, gif, strip_status]
+        stale = [*strip_out, grid, sample_status, result, calc_status]
+        model.change(demo_fns.model_changed, None, stale, api_visibility="private", show_progress="hidden")
         go.click(demo_fns.strip, [model, frames, spherical, *ends], strip_out, api_name="strip")
         sample_go.click(demo_fns.samples, [model, seed, count], [grid, sample_status], api_name="samples")
         calc.click(demo_fns.arithmetic, [model, *abc], [result, calc_status], api_name="arithmetic")

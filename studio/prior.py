@@ -22,7 +22,7 @@ from engine.errors import UserError
 from engine.prior.corruption import Corruption, corruption_of, simulate, to_picture, to_unit_tensor
 from engine.prior.fit import DEFAULT_STEPS, PriorConfig, PriorProgress, prior_steps, psnr_db
 from engine.style.examples import examples_dir, write_examples
-from studio.sessions import SessionStops
+from studio.sessions import SessionStops, session_key
 from studio.uploads import CACHE_CLEANUP, MissingUpload, image_upload, limit_decoding, read_upload
 
 KINDS = {"Denoise": "denoise", "Inpaint (paint the holes)": "inpaint", "Upscale": "upscale"}
@@ -72,6 +72,7 @@ class PriorDemo:
         self.base = base or PriorConfig(preview_every=10, log_every=10)
         self.roots = [Path(r).resolve() for r in (roots if roots is not None else [examples_dir()])]
         self.stops = SessionStops()
+        self.restarts: dict[str, int] = {}  # Restore clicks per session: a newer one supersedes a fit
 
     def photo(self, path: str | None, side: float) -> Image.Image:
         """The uploaded (or example) photo at the work size."""
@@ -137,6 +138,7 @@ class PriorDemo:
         baseline = psnr_db(corruption.naive(), reference) if reference is not None else math.nan
         shown = to_picture(corruption.naive())
         log: list[PriorProgress] = []
+        mine = self.restarts.get(session_key(request), 0)
         start = time.perf_counter()
         yield shown, None, curve(log, baseline, kind), f"Fitting a fresh network for {steps} steps…{note}"
         stop = self.stops.begin(request)
@@ -146,6 +148,8 @@ class PriorDemo:
                     log.append(item)
                 if item.result is None and not item.done:
                     continue
+                if self.restarts.get(session_key(request), 0) != mine:
+                    return  # a new Restore stopped it: its "Starting…" stays until the new fit shows
                 picture = to_picture(item.result) if item.result is not None else gr.skip()
                 yield (
                     gr.skip(),
@@ -160,6 +164,14 @@ class PriorDemo:
 
     def stop(self, request: gr.Request | None = None) -> str:
         return self.stops.stop(request)
+
+    def restart(self, request: gr.Request | None = None) -> tuple:
+        """Restore's first, immediate step: stop this visitor's running fit (it then ends without
+        a "Stopped at step N"), clear its picture and curve, and say a new fit is starting."""
+        key = session_key(request)
+        self.restarts[key] = self.restarts.get(key, 0) + 1
+        self.stops.stop(request)
+        return None, None, "Starting a new fit…"
 
 
 def status(item: PriorProgress, log: list[PriorProgress], baseline: float, start: float) -> str:
@@ -257,8 +269,9 @@ def build_prior_demo(base: PriorConfig | None = None) -> gr.Blocks:
         inputs = [photo, kind, sigma, scale, mask, steps, side, as_is]
         # a second click stops this visitor's running fit first instead of queueing behind it
         started = run.click(
-            fns.stop, None, None, api_name=False, concurrency_limit=None, show_progress="hidden"
-        )
+            fns.restart, None, [restored, plot, state], api_name=False, concurrency_limit=None,
+            show_progress="hidden",
+        )  # fmt: skip
         started.then(
             fns.restore,
             inputs,

@@ -11,6 +11,7 @@ own models are loaded and only uploads are read; errors become messages, never t
 from __future__ import annotations
 
 import random
+import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -20,7 +21,7 @@ from PIL import Image
 from engine.data.datasets import find_split, split_aligned
 from engine.data.facade_layouts import random_facade
 from engine.data.images import ImageLoadError, list_images, load_image
-from engine.data.label_maps import FACADES, Palette, read_label_map
+from engine.data.label_maps import FACADES, PHOTO_SHARE, Palette, off_palette_share, read_label_map
 from engine.errors import UserError
 from engine.inference.label_maps import LabelMapModel
 from engine.inference.loader import load_model
@@ -33,6 +34,14 @@ from studio.uploads import CACHE_CLEANUP, MissingUpload, image_upload, limit_dec
 KINDS = ("label-map", "image-to-image")
 TEST_MAPS = Path("datasets") / "facades"
 LIVE_MODELS = 3
+EXAMPLES = Path(tempfile.gettempdir()) / "image-studio-scene-maps"
+# measured by bench/spade_style.py on the bundled default-spade (README, "Paint a scene")
+STYLE_NOTE = (
+    "**About style:** the bundled `default-spade` barely uses its style code. Another style or a "
+    "style photo changes the sky and fine texture (a mean 16-18 of 255 per pixel, where another map "
+    "changes 23) but hardly the colours: style photos whose mean colours differ by 37 give renderings "
+    "that differ by 0.5. A SPADE trained longer learns to use it."
+)
 
 
 def available_models() -> dict[str, str]:
@@ -40,6 +49,19 @@ def available_models() -> dict[str, str]:
     models (pix2pixHD, SPADE), then finished label-map runs."""
     readers = [n for n, m in bundled_models("image-to-image").items() if m.reads_label_maps]
     return {**{name: name for name in readers}, **models_of_kind("label-map")}
+
+
+def example_maps(palette: Palette, folder: Path = EXAMPLES, count: int = 3) -> list[Path]:
+    """A few drawn facades as colour renderings (written once), for the Upload tab's examples;
+    none when the models use other classes."""
+    if palette != FACADES:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"facade_map_{seed}.png" for seed in range(count)]
+    for seed, path in enumerate(paths):
+        if not path.is_file():
+            palette.render(random_facade(np.random.default_rng(seed))).save(path)
+    return paths
 
 
 class SceneDemo:
@@ -107,8 +129,16 @@ class SceneDemo:
     def upload(self, path: str | None, model: str, style_path: str | None, seed: float) -> tuple:
         """An uploaded map (colour rendering or index PNG) -> (photo, message)."""
         try:
-            label_map = read_upload(path, "label map", mode="RGB")
+            label_map = read_upload(
+                path, "label map", (EXAMPLES,), mode=None
+            )  # index PNGs keep their classes
             style = read_upload(style_path, "style", mode="RGB") if style_path else None
+            far = off_palette_share(label_map, self.palette)
+            if far > PHOTO_SHARE:
+                return None, (
+                    f"That looks like a photo, not a label map: {far:.0%} of its pixels are far from "
+                    "every class colour. Upload a map painted in the palette (see the examples) or an index PNG."
+                )
             labels = read_label_map(label_map, self.palette)
             return self._run(model, labels, style, int(seed or 0)), ""
         except MissingUpload as hint:
@@ -125,8 +155,11 @@ def build_scene_demo(models: dict[str, str] | None = None, test_maps: Path | Non
         gr.Markdown(
             "## Paint a scene\nPick a class, paint rectangles or strokes, fill regions: each model "
             "answers every stroke. pix2pix reads the colours; pix2pixHD and SPADE read the classes "
-            "(SPADE re-injects them at every layer). A style photo or **another style** changes SPADE's look."
+            "(SPADE re-injects them at every layer). A style photo or **another style** gives SPADE "
+            "another style code."
         )
+        if "default-spade" in demo_fns.models:
+            gr.Markdown(STYLE_NOTE)
         with gr.Tabs():
             with gr.Tab("Paint (live)"):
                 scene_canvas(demo_fns.palette, demo_fns.live, demo_fns.paint, demo_fns.random_map)
@@ -135,6 +168,11 @@ def build_scene_demo(models: dict[str, str] | None = None, test_maps: Path | Non
                     with gr.Column():
                         model = gr.Dropdown(choices, value=choices[0] if choices else None, label="Model")
                         upload = image_upload("Label map: colour rendering or index PNG")
+                        maps = example_maps(demo_fns.palette)
+                        if maps:
+                            gr.Examples(
+                                [str(p) for p in maps], inputs=upload, label="Example maps (drawn facades)"
+                            )
                         style = image_upload("Style photo (SPADE with a style encoder)", sources=["upload"])
                         seed = gr.Number(0, precision=0, label="Random style number (SPADE)")
                     photo = gr.Image(label="Photo", type="pil", interactive=False, buttons=["download"])

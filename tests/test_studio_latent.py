@@ -87,10 +87,10 @@ def test_encoder_ends_and_bad_input(runs, tmp_path: Path):
         assert demo.slide(runs["vae"], 0.5, True, *ends(("dataset sample", 0, 7, None)))[1] == ""
         assert "numbered" in demo.slide(runs["vae"], 0.5, True, *ends(("dataset sample", 0, 10**6, None)))[1]
     huge = tmp_path / "huge.png"
-    Image.new("L", (2100, 2100)).save(huge)
+    Image.new("L", (2100, 2100)).save(huge)  # a photo larger than MAX_SIDE is read reduced
+    assert demo.slide(runs["vae"], 0.5, True, *ends(("upload", 0, 0, str(huge))))[1] == ""
     cases = [
         (runs["vae"], ("upload", 0, 0, None), "Upload an image"),
-        (runs["vae"], ("upload", 0, 0, str(huge)), "pixel limit"),
         (runs["dcgan"], ("upload", 0, 0, str(up)), "no encoder"),
         ("/etc/passwd", SEED, "unknown model"),
     ]
@@ -120,3 +120,49 @@ def test_launched_demo_answers_the_slider(runs):
         assert message == "" and Image.open(gif).n_frames == 6
     finally:
         demo.close()
+
+
+def components(demo, label: str) -> list[dict]:
+    return [c["props"] for c in demo.config["components"] if c.get("props", {}).get("label") == label]
+
+
+def test_an_upload_is_shown_as_the_model_sees_it(runs, tmp_path: Path):
+    demo = LatentDemo({**runs, "default-vae": "default-vae"}, roots=(tmp_path,))
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (300, 200), (200, 40, 40)).save(photo)
+    shown = demo.preview("default-vae", "upload", 0, str(photo))
+    seen = np.asarray(shown["value"])
+    assert shown["visible"] and seen.shape[:2] == (96, 96)  # 32 px, enlarged 3x
+    assert (seen[..., 0] == seen[..., 1]).all()  # grey, as the model reads it
+    assert "32 px grey" in shown["label"] and "fashion-mnist" in shown["label"].lower()
+    assert not demo.preview("default-vae", "seed", 0, str(photo))["visible"]
+
+
+def test_a_model_switch_clears_the_strip_gif_samples_and_arithmetic(runs):
+    blocks = build_latent_demo(runs)
+    strip, gif = components(blocks, "Strip")[0], components(blocks, "Animated GIF")[0]
+    ids = {c["props"].get("label"): c["id"] for c in blocks.config["components"]}
+    model_id = ids["Model"]
+    clears = [
+        set(d["outputs"])
+        for d in blocks.config["dependencies"]
+        if [model_id, "change"] in [list(t) for t in d["targets"]]
+    ]
+    wanted = {ids["Strip"], ids["Animated GIF"], ids["Samples"], ids["a | b | c | a − b + c"]}
+    assert any(wanted <= outputs for outputs in clears)
+    assert strip and gif
+    cleared = LatentDemo(runs).model_changed()
+    assert cleared[:2] == (None, None) and "Model changed" in cleared[2]
+
+
+def test_no_dataset_index_without_the_dataset(runs, monkeypatch):
+    import studio.latent
+
+    monkeypatch.setattr(studio.latent, "find_fashion_mnist", lambda: None)
+    blocks = build_latent_demo(runs)
+    assert components(blocks, "Dataset index (test set)")
+    assert not any(c.get("visible", True) for c in components(blocks, "Dataset index (test set)"))
+    radios = [c for c in blocks.config["components"] if c["type"] == "radio"]
+    assert all("dataset sample" not in str(c["props"]["choices"]) for c in radios)
+    updates = studio.latent.show_fields("upload")
+    assert [u["visible"] for u in updates] == [False, False, True]

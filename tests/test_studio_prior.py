@@ -107,3 +107,18 @@ def test_exported_prior_space_restores_an_upload(tmp_path):
         # a visitor cannot name a file on the server's disk: Gradio refuses a bare path
         with pytest.raises(AppError):
             client.predict(str(out / "app.py"), "Denoise", 25, 4, None, 10, 64, False, api_name="/restore")
+
+
+def test_a_second_restore_says_starting_at_once_and_the_old_fit_ends_quietly(demo, photo):
+    old = demo.restore(photo, "Denoise", 25, 4, None, 500, 64, False)
+    seen = [next(old), next(old)]
+    picture, plot, message = demo.restart()  # Restore's immediate first step
+    assert (picture, plot, message) == (None, None, "Starting a new fit…")
+    seen += list(old)  # the old fit stops after its step and says nothing more
+    assert not any("Stopped at step" in str(update[3]) for update in seen)
+    new = restore(demo, photo, steps=5)
+    assert new[0][3].startswith("Fitting a fresh network") and new[-1][3].startswith("Done: 5 steps")
+    stream = demo.restore(photo, "Denoise", 25, 4, None, 500, 64, False)
+    next(stream), next(stream)
+    demo.stop()  # the Stop button still reports where it stopped
+    assert list(stream)[-1][3].startswith("Stopped at step")

@@ -91,3 +91,47 @@ def test_the_scene_space_renders_an_uploaded_map(scene_runs, tmp_path):
             api_name="/label_map_to_photo",
         )
         assert message == "" and Image.open(photo).size == (64, 64)
+
+
+def test_a_photo_uploaded_as_a_map_is_named_not_turned_to_mush(scene_runs, tmp_path, monkeypatch):
+    import io
+
+    from engine.data.label_maps import off_palette_share
+
+    demo = SceneDemo(scene_runs, test_maps=None)
+    monkeypatch.setattr("studio.uploads.get_upload_folder", lambda: str(tmp_path))
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:64, 0:64]
+    photo = np.stack([x * 3, y * 2 + 40, 255 - x * 2], -1) + rng.integers(0, 30, (64, 64, 3))
+    Image.fromarray(photo.clip(0, 255).astype(np.uint8)).save(tmp_path / "photo.jpg")
+    result, message = demo.upload(str(tmp_path / "photo.jpg"), "SPADE", None, 0)
+    assert result is None and message.startswith("That looks like a photo, not a label map")
+    labels, _ = scene(7, 64)
+    buffer = io.BytesIO()
+    FACADES.render(labels).save(buffer, "JPEG", quality=60)
+    assert off_palette_share(Image.open(buffer), FACADES) < 0.2  # a JPEG'd rendering is still a map
+    buffer.seek(0)
+    (tmp_path / "map.jpg").write_bytes(buffer.getvalue())
+    result, message = demo.upload(str(tmp_path / "map.jpg"), "SPADE", None, 0)
+    assert message == "" and result.size == (64, 64)
+    index = Image.fromarray(labels.astype(np.uint8), "L")  # grey values are the classes
+    index.save(tmp_path / "index.png")
+    result, message = demo.upload(str(tmp_path / "index.png"), "SPADE", None, 0)
+    assert message == "" and result.size == (64, 64)
+
+
+def test_the_upload_tab_has_example_maps_and_says_what_style_does(scene_runs, tmp_path):
+    from studio.scene import example_maps
+
+    maps = example_maps(FACADES, tmp_path / "maps")
+    assert len(maps) == 3 and all(
+        set(np.unique(FACADES.decode(np.asarray(Image.open(p))))) > {0, 1} for p in maps
+    )
+    demo = SceneDemo(scene_runs, test_maps=None)
+    photo, message = demo.upload(str(example_maps(FACADES)[0]), "SPADE", None, 0)  # the tab's own examples
+    assert message == "" and photo.size == (64, 64)
+    blocks = build_scene_demo({**scene_runs, "default-spade": "default-spade"}, None)
+    kinds = {c["type"] for c in blocks.config["components"]}
+    assert "dataset" in kinds or "examples" in kinds
+    texts = " ".join(str(c["props"].get("value", "")) for c in blocks.config["components"])
+    assert "barely uses its style code" in texts

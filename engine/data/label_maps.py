@@ -134,6 +134,22 @@ def read_label_map(image: Image.Image, palette: Palette, name: str = "the label 
     return palette.decode(np.asarray(image.convert("RGB")))
 
 
+FAR = 64  # RGB distance from every class colour beyond which a pixel is no class's, JPEG or not
+PHOTO_SHARE = 0.5  # a "map" with more such pixels is a photo (JPEG'd renderings: at most ~15%)
+
+
+def off_palette_share(image: Image.Image, palette: Palette) -> float:
+    """The share of pixels farther than FAR from every palette colour: near 0 for a colour
+    rendering (even JPEG-blurred or resized), near 1 for a photo. Index PNGs are maps: 0."""
+    if image.mode in INDEX_MODES:
+        return 0.0
+    small = image.convert("RGB")
+    small.thumbnail((128, 128))  # enough pixels for a share, cheap for any upload
+    pixels = np.asarray(small, np.float32).reshape(-1, 1, 3)
+    distance = np.sqrt(((pixels - np.asarray(palette.colours, np.float32)[None]) ** 2).sum(-1)).min(1)
+    return float((distance > FAR).mean())
+
+
 def one_hot(index: torch.Tensor, classes: int) -> torch.Tensor:
     """(..., H, W) integer classes -> (..., classes, H, W) float one-hot."""
     return F.one_hot(index.long(), classes).movedim(-1, -3).float()

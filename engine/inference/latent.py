@@ -41,10 +41,15 @@ class LatentModel:
             raise UserError(f"a {self.task} model has no encoder: start from seeds instead of images")
         return self.net.encode(images.to(self.device))[0].float()
 
-    def encode_images(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        """PIL images of any size -> codes; fitted to the model's square size and channels."""
+    def model_input(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        """PIL images of any size -> NCHW in [-1, 1] as the model sees them: fitted to its square
+        size and channels (a photo becomes a 32 px grey thumbnail for a Fashion-MNIST model)."""
         batch = torch.stack([fit_image(im, self.image_size) for im in images])
-        return self.encode(uint8_to_unit(set_channels(batch, self.channels)))
+        return uint8_to_unit(set_channels(batch, self.channels))
+
+    def encode_images(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        """PIL images of any size -> codes of `model_input(images)`."""
+        return self.encode(self.model_input(images))
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor, labels: torch.Tensor | int | None = None) -> torch.Tensor:

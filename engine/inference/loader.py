@@ -23,6 +23,7 @@ from engine.runtime.device import pick_device
 from engine.store.checkpoints import read_weights, save_weights
 from engine.store.models import best_checkpoint, resolve_model
 from engine.tasks import get_task
+from engine.training.held_out import norm_as_trained
 
 
 def load_model(
@@ -73,6 +74,7 @@ def _load_cached(path: str, mtime: float, kinds: tuple | None, device: str, prec
         from engine.models.official import load_official_generator
 
         net, size = load_official_generator(path)
+        norm_as_trained("image-to-image", [net], None)  # official runs train at batch size 1
         return Predictor(net, {"task": "pix2pix", "config": {"crop_size": size}}, path, dev, precision)
     nets, meta = read_weights(path)
     task = get_task(meta["task"])
@@ -85,6 +87,7 @@ def _load_cached(path: str, mtime: float, kinds: tuple | None, device: str, prec
     served = task.build_served(config)
     for name, net in served.items():
         net.load_state_dict({k: v.float() for k, v in nets[name].items()})
+    norm_as_trained(task.kind, served.values(), meta.get("settings", {}).get("batch_size", 0))
     return kind_of(task.kind).serve(Loaded(task, served, meta, path, dev, precision, direction))
 
 

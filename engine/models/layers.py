@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from engine.errors import UserError
@@ -27,6 +30,26 @@ def norm_layer(kind: str, channels: int) -> nn.Module:
     if kind == "none":
         return nn.Identity()
     raise UserError(f"unknown norm {kind!r}; choose one of {NORMS}")
+
+
+class ImageStatsBatchNorm2d(nn.BatchNorm2d):
+    """Batch norm that, in eval mode, normalises each image by its own statistics (instance norm
+    with the learned scale and shift) instead of the running averages: what a network trained at
+    batch size 1 saw in every step, and what pix2pix's test.py computes (train-mode norm, batch 1).
+    Same state dict as nn.BatchNorm2d; training is unchanged."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            return super().forward(x)
+        return F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
+
+
+def image_statistics_at_test(nets: Iterable[nn.Module]) -> None:
+    """Make every plain batch-norm layer of `nets` an ImageStatsBatchNorm2d (in place)."""
+    for net in nets:
+        for module in net.modules():
+            if type(module) is nn.BatchNorm2d:
+                module.__class__ = ImageStatsBatchNorm2d
 
 
 def conv_bias(norm: str) -> bool:
