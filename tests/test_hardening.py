@@ -46,11 +46,11 @@ def test_a_checkpoint_cannot_ask_for_absurd_sizes(tiny_run, tmp_path):
     nets, meta = read_weights(RunStore().latest_checkpoint(tiny_run))
     huge = tmp_path / "huge.safetensors"
     save_weights(huge, nets, {**meta, "config": {**meta["config"], "crop_size": 2**20}})
-    with pytest.raises(UserError, match="crop_size 1048576 is outside"):
+    with pytest.raises(UserError, match="--crop-size must be 16 to 4096, got 1048576"):
         load_predictor(str(huge))
     wide = tmp_path / "wide.safetensors"
     save_weights(wide, nets, {**meta, "config": {**meta["config"], "ngf": 200_000}})
-    with pytest.raises(UserError, match="parameters; not loading it"):
+    with pytest.raises(UserError, match="--ngf must be 1 to 1024, got 200000"):
         load_predictor(str(wide))
 
 
@@ -87,3 +87,63 @@ def test_streamlit_server_neither_watches_files_nor_offers_deploy(monkeypatch):
     argv = seen["argv"]
     assert argv[argv.index("--server.fileWatcherType") + 1] == "none"
     assert argv[argv.index("--client.toolbarMode") + 1] == "viewer"
+
+
+def zero_bomb(path, kind: str, size: int = 256 * 2**20):
+    """`size` bytes of zeros packed into about a thousandth of that (zip or tar.gz)."""
+    import io
+    import tarfile
+    import zipfile
+
+    chunk = bytes(2**20)
+    if kind == "zip":
+        with (
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive,
+            archive.open("d/zeros.jpg", "w") as f,
+        ):
+            for _ in range(size // len(chunk)):
+                f.write(chunk)
+        return path
+
+    class Zeros(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer) -> int:
+            buffer[:] = bytes(len(buffer))
+            return len(buffer)
+
+    with tarfile.open(path, "w:gz", compresslevel=1) as archive:
+        info = tarfile.TarInfo("d/zeros.jpg")
+        info.size = size
+        archive.addfile(info, io.BufferedReader(Zeros()))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_an_archive_bomb_is_refused_before_anything_is_written(tmp_path, kind):
+    from engine.data.archives import UnsafeArchiveError, extract_archive
+
+    bomb = zero_bomb(tmp_path / f"bomb.{kind}", kind)
+    assert bomb.stat().st_size < 2**20 * 2
+    dest = tmp_path / "datasets"
+    with pytest.raises(UnsafeArchiveError, match=r"would unpack to more than .*not an image dataset"):
+        extract_archive(bomb, dest, "shoes")
+    assert list(dest.iterdir()) == []
+
+
+def test_an_archive_larger_than_the_free_space_is_refused_first(tmp_path, monkeypatch):
+    import zipfile
+    from collections import namedtuple
+
+    from engine.data import archives
+    from engine.data.download import DatasetUnavailableError
+
+    archive = tmp_path / "small.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("d/trainA/1.jpg", np.random.default_rng(0).bytes(4096))
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(archives.shutil, "disk_usage", lambda path: usage(10**9, 10**9, archives.SPARE + 100))
+    with pytest.raises(DatasetUnavailableError, match="no space left to unpack small.zip"):
+        archives.extract_archive(archive, tmp_path / "datasets", "shoes")
+    assert list((tmp_path / "datasets").iterdir()) == []

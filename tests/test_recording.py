@@ -19,8 +19,9 @@ class RowsStore:
     def __init__(self) -> None:
         self.batches: list[list[tuple[int, str, float]]] = []
 
-    def log_metric_rows(self, run_id: str, rows: list) -> None:
-        self.batches.append(rows)
+    def log_rows(self, run_id: str, metrics: list, events: list, wait_s: float | None = None) -> None:
+        if metrics:  # (step, name, value, time) rows
+            self.batches.append([row[:3] for row in metrics])
 
 
 def test_queued_tensors_are_written_once_as_the_floats_they_hold(monkeypatch):

@@ -92,11 +92,24 @@ def open_image_dataset(
     return load_folder(folder, image_size, channels, skip_bad)
 
 
+def warn_shared_stems(files: list[Path]) -> None:
+    """Two images with one name in one folder (p0.jpg, p0.png) are often one picture saved twice:
+    both are used, so the data holds it twice; say so once per name."""
+    seen: dict[tuple[Path, str], Path] = {}
+    for path in files:
+        first = seen.setdefault((path.parent, path.stem), path)
+        if first is not path:
+            warnings.warn(
+                f"{first} and {path.name} share a name; both are used (one picture twice?)", stacklevel=3
+            )
+
+
 def load_folder(folder: Path, image_size: int, channels: int = 0, skip_bad: bool = False) -> ImageDataset:
     """Every image under `folder`; two or more class subfolders (no loose images) give labels."""
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
     if not files:
         raise UserError(f"no images in {folder}")
+    warn_shared_stems(files)
     tops = sorted({p.relative_to(folder).parts[0] for p in files if p.parent != folder})
     labelled = len(tops) >= 2 and all(p.parent != folder for p in files)
     class_names = tops if labelled else []

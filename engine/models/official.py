@@ -67,12 +67,16 @@ def convert_official_unet(state: dict[str, torch.Tensor]) -> tuple[dict[str, tor
         if module not in mapping:
             raise UserError(f"unexpected key {key!r} for an official unet_{2**depth} generator")
         out[f"{mapping[module]}.{leaf}"] = value
-    first = state["model.model.0.weight"]
+    first, last = state["model.model.0.weight"], state.get(_official_prefix(0) + "3.weight")
+    if last is None or first.dim() != 4 or last.dim() != 4:
+        raise UserError(
+            f"an official unet generator lacks its first or last layer ({_official_prefix(0)}3.weight)"
+        )
     # batch norm leaves running stats; the official instance norm has no state at all
     norm = "batch" if f"{_official_prefix(1)}2.running_mean" in state else "instance"
     kwargs = {
         "in_channels": first.shape[1],
-        "out_channels": state[_official_prefix(0) + "3.weight"].shape[1],
+        "out_channels": last.shape[1],
         "ngf": first.shape[0],
         "depth": depth,
         "norm": norm,
@@ -87,7 +91,15 @@ def load_official_generator(path: str | Path) -> tuple[torch.nn.Module, int]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for empty, truncated or non-weight files
-        raise UserError(f"{path} is not a PyTorch weights file ({type(err).__name__}: {err})") from err
+        text = str(err)
+        if "GLOBAL" in text.upper() and "weights only" in text.lower():  # code a pickle would run
+            raise UserError(
+                f"{path} holds Python objects besides weights (loading it could run code); refused"
+            ) from err
+        # PyTorch's own text advises loading with weights_only=False: never repeat that
+        lines = [line for line in text.splitlines() if line.strip() and "weights_only" not in line]
+        detail = f"{type(err).__name__}: {lines[0].strip()}" if lines else type(err).__name__
+        raise UserError(f"{path} is not a PyTorch weights file ({detail})") from err
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise UserError(f"{path} holds no generator state dict (official pix2pix latest_net_G.pth expected)")
     state = {k.removeprefix("module."): v for k, v in state.items()}
@@ -100,14 +112,23 @@ def load_official_generator(path: str | Path) -> tuple[torch.nn.Module, int]:
         return net, 256
     if "model.model.0.weight" not in state:
         raise UserError(f"{path} is neither an official unet_* nor resnet_* generator")
-    converted, kwargs = convert_official_unet(state)
+    try:
+        converted, kwargs = convert_official_unet(state)
+    except UserError as err:
+        raise UserError(f"{path}: {err}") from None
     net = UNetGenerator(**kwargs)
     load_checked(net, converted, path)
     return net, 2 ** kwargs["depth"]
 
 
 def load_checked(net: torch.nn.Module, state: dict[str, torch.Tensor], path) -> None:
-    try:
-        net.load_state_dict(state)
-    except RuntimeError as err:
-        raise UserError(f"{path} does not fit the generator its keys describe: {err}") from err
+    """The weights in, or one line naming the first layers that are missing, extra or shaped
+    otherwise than the generator its keys describe."""
+    own = net.state_dict()
+    missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+    wrong = [k for k in own if k in state and state[k].shape != own[k].shape]
+    for what, keys in (("lacks", missing), ("has unexpected", extra), ("has wrongly shaped", wrong)):
+        if keys:
+            shown = ", ".join(keys[:3]) + (" ..." if len(keys) > 3 else "")
+            raise UserError(f"{path} {what} layer(s) {shown} for the generator its keys describe")
+    net.load_state_dict(state)

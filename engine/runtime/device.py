@@ -8,16 +8,46 @@ from pathlib import Path
 
 import torch
 
+from engine.errors import UserError
+
 
 def pick_device(name: str = "auto") -> torch.device:
-    """'auto' takes CUDA, then Apple's MPS, then the CPU."""
+    """'auto' takes CUDA, then Apple's MPS, then the CPU; a device named must exist here."""
     if name != "auto":
-        return torch.device(name)
+        return check_device(name)
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def check_device(name: str) -> torch.device | None:
+    """The device `name` names, refused in one line when it is not a device or not on this
+    machine (`cuda` without a CUDA GPU); None for 'auto'."""
+    if name == "auto":
+        return None
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise UserError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not count:
+            raise UserError(
+                f"device {name!r}: this machine has no CUDA GPU that PyTorch can use; use cpu or auto"
+            )
+        if device.index is not None and device.index >= count:
+            raise UserError(
+                f"device {name!r}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}"
+            )
+    elif device.type == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
+        raise UserError(f"device {name!r}: Apple's MPS is not available here; use cpu or auto")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise UserError(f"device {name!r} is not supported: use auto, cpu, cuda, cuda:N or mps")
+    return device
 
 
 def parse_cpuinfo(text: str) -> dict[str, str]:

@@ -28,13 +28,14 @@ from torch import nn
 
 from engine.data.drawing import HINT_CHANNELS
 from engine.errors import UserError
-from engine.flags import knob
+from engine.flags import BETA, LAYERS, LEARNING_RATE, SHARE, SIDE, WEIGHT, WIDTH, knob
 from engine.losses import PLAIN_GAN_MODES, gan_loss, l1_loss
 from engine.models.encoder import LatentEncoder, kl_to_standard_normal, sample_code
 from engine.models.layers import NORMS
 from engine.models.patchgan import build_discriminator
 from engine.models.unet import UNetGenerator, depth_for_size
 from engine.tasks.base import Task, adam
+from engine.tasks.conditional import check_patches_fit
 from engine.tasks.pix2pix import drawn_pairs, load_initial_weights, paint_hints
 
 # look distance per code distance beyond which mode seeking stops pushing: two val photos of
@@ -45,32 +46,38 @@ MS_CAP = 0.25
 @dataclass
 class BicycleGANConfig:
     direction: str = knob("AtoB", "which half of an A|B pair is the input", ("AtoB", "BtoA"))
-    load_size: int = knob(286, "resize to this before the random crop")
-    crop_size: int = knob(256, "training and output size")
-    nz: int = knob(8, "size of the latent code of a look")
-    ngf: int = knob(32, "generator width")
-    ndf: int = knob(32, "discriminator width")
-    nef: int = knob(32, "encoder width")
-    n_layers: int = knob(3, "PatchGAN depth (3 gives 70x70 patches)")
+    load_size: int = knob(286, "resize to this before the random crop", span=SIDE)
+    crop_size: int = knob(256, "training and output size", span=SIDE)
+    nz: int = knob(8, "size of the latent code of a look", span=(1, 1024))
+    ngf: int = knob(32, "generator width", span=WIDTH)
+    ndf: int = knob(32, "discriminator width", span=WIDTH)
+    nef: int = knob(32, "encoder width", span=WIDTH)
+    n_layers: int = knob(3, "PatchGAN depth (3 gives 70x70 patches)", span=LAYERS)
     norm: str = knob("instance-affine", "generator normalisation", NORMS)
     dropout: bool = knob(False, "dropout in the generator (the code is the noise here)")
     gan_mode: str = knob("lsgan", "adversarial loss", PLAIN_GAN_MODES)
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    lambda_l1: float = knob(10.0, "weight of L1 between G(A, E(B)) and B")
-    lambda_kl: float = knob(0.01, "weight of KL(E(B) || N(0, I))")
-    lambda_z: float = knob(0.5, "weight of L1 between E(G(A, z)) and z")
-    lambda_gan: float = knob(1.0, "weight of each adversarial term")
-    lambda_ms: float = knob(0.0, "mode seeking: looks from different codes must differ")
+    lr: float = knob(2e-4, span=LEARNING_RATE)
+    beta1: float = knob(0.5, span=BETA)
+    beta2: float = knob(0.999, span=BETA)
+    lambda_l1: float = knob(10.0, "weight of L1 between G(A, E(B)) and B", span=WEIGHT)
+    lambda_kl: float = knob(0.01, "weight of KL(E(B) || N(0, I))", span=WEIGHT)
+    lambda_z: float = knob(0.5, "weight of L1 between E(G(A, z)) and z", span=WEIGHT)
+    lambda_gan: float = knob(1.0, "weight of each adversarial term", span=WEIGHT)
+    lambda_ms: float = knob(0.0, "mode seeking: looks from different codes must differ", span=WEIGHT)
     drawing_aug: bool = knob(True, "redraw edge inputs like human drawings")
-    outline_rate: float = knob(0.35, "share of drawings that are people's outlines")
+    outline_rate: float = knob(0.35, "share of drawings that are people's outlines", span=SHARE)
     hints: bool = knob(True, "the generator takes colour-hint channels")
-    hint_rate: float = knob(0.65, "share of training pairs given hints")
+    hint_rate: float = knob(0.65, "share of training pairs given hints", span=SHARE)
     new_lr_factor: float = knob(
-        4.0, "learning-rate factor of the parts a pix2pix start lacks (look layers, encoder)"
+        4.0,
+        "learning-rate factor of the parts a pix2pix start lacks (look layers, encoder)",
+        span=(1e-3, 1e3),
     )
     init_from: str = knob("", "start the generator from this pix2pix model (name, run or file)")
+
+    def check(self) -> None:
+        """Rules between fields (check_choices runs it after each field's own range)."""
+        check_patches_fit(self.n_layers, self.crop_size)
 
 
 class BicycleGAN(Task):

@@ -57,3 +57,20 @@ def generator_gan_losses(
             feature_matching_loss(f[:-1], r[:-1]) for f, r in zip(fake_features, real_features)
         )
     return losses
+
+
+def check_patches_fit(n_layers: int, crop_size: int, d_scales: int = 1) -> None:
+    """A config check: a PatchGAN this deep must still give at least one patch on the smallest
+    image it judges (the crop, halved for each extra scale), or training fails mid-step."""
+    from engine.errors import UserError
+    from engine.models.patchgan import patchgan_receptive_fields
+
+    side = crop_size // 2 ** (max(d_scales, 1) - 1)
+    if patchgan_receptive_fields(n_layers, side)[-1].out_size >= 1:
+        return
+    fits = [n for n in range(1, n_layers) if patchgan_receptive_fields(n, side)[-1].out_size >= 1]
+    scaled = f" (its smallest scale: {side} px)" if side != crop_size else ""
+    advice = f"use --n-layers {fits[-1]} or less, or" if fits else "use"
+    raise UserError(
+        f"--n-layers {n_layers} is too deep for --crop-size {crop_size}{scaled}; {advice} a larger crop"
+    )

@@ -19,37 +19,42 @@ from torch import nn
 
 from engine.data.unpaired import HALVES, open_unpaired_dataset
 from engine.errors import UserError
-from engine.flags import knob
+from engine.flags import BETA, BLOCKS, LAYERS, LEARNING_RATE, SIDE, WEIGHT, WIDTH, knob
 from engine.losses import PLAIN_GAN_MODES, gan_loss, l1_loss
 from engine.models.image_pool import ImagePool
 from engine.models.layers import NORMS
 from engine.models.patchgan import PatchGAN
 from engine.models.resnet import ResnetGenerator
 from engine.tasks.base import Task, adam
+from engine.tasks.conditional import check_patches_fit
 
 
 @dataclass
 class CycleGANConfig:
-    lambda_A: float = knob(10.0, "cycle loss weight A -> B -> A")
-    lambda_B: float = knob(10.0, "cycle loss weight B -> A -> B")
-    lambda_identity: float = knob(0.5, "identity loss, times the cycle weights")
+    lambda_A: float = knob(10.0, "cycle loss weight A -> B -> A", span=WEIGHT)
+    lambda_B: float = knob(10.0, "cycle loss weight B -> A -> B", span=WEIGHT)
+    lambda_identity: float = knob(0.5, "identity loss, times the cycle weights", span=WEIGHT)
     gan_mode: str = knob("lsgan", choices=PLAIN_GAN_MODES)
-    load_size: int = 286
-    crop_size: int = 256
-    ngf: int = 64
-    ndf: int = 64
-    n_blocks: int = knob(9, "residual blocks (9 at 256 px, 6 at 128 px)")
-    n_layers: int = knob(3, "PatchGAN depth (3 gives 70x70 patches)")
+    load_size: int = knob(286, span=SIDE)
+    crop_size: int = knob(256, span=SIDE)
+    ngf: int = knob(64, span=WIDTH)
+    ndf: int = knob(64, span=WIDTH)
+    n_blocks: int = knob(9, "residual blocks (9 at 256 px, 6 at 128 px)", span=BLOCKS)
+    n_layers: int = knob(3, "PatchGAN depth (3 gives 70x70 patches)", span=LAYERS)
     norm: str = knob("instance", choices=NORMS)
     dropout: bool = False
-    pool_size: int = knob(50, "generated images the discriminators remember")
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+    pool_size: int = knob(50, "generated images the discriminators remember", span=(0, 10_000))
+    lr: float = knob(2e-4, span=LEARNING_RATE)
+    beta1: float = knob(0.5, span=BETA)
+    beta2: float = knob(0.999, span=BETA)
     unpaired: bool = knob(False, "one aligned A|B dataset as two unpaired domains")
     data_b: str = knob("", "domain B's dataset (then --data is domain A's)")
     half_a: str = knob("whole", "half of A|B images for A", HALVES)
     half_b: str = knob("whole", "half of A|B images for B", HALVES)
+
+    def check(self) -> None:
+        """Rules between fields (check_choices runs it after each field's own range)."""
+        check_patches_fit(self.n_layers, self.crop_size)
 
 
 class CycleGenerators(nn.Module):

@@ -18,7 +18,7 @@ from torch import nn
 
 from engine.data.image_folders import open_image_dataset
 from engine.errors import UserError
-from engine.flags import knob
+from engine.flags import BETA, LEARNING_RATE, SEED, WEIGHT, WIDTH, knob
 from engine.losses import GAN_MODES, gan_loss, gradient_penalty
 from engine.models.dcgan import IMAGE_SIZES, DCGANDiscriminator, DCGANGenerator
 from engine.tasks.base import Task, adam
@@ -30,19 +30,19 @@ GRID = 8  # samples per row of the sample grid
 class DCGANConfig:
     gan_mode: str = knob("vanilla", "vanilla (BCE) | lsgan | wgan-gp | hinge (spectral norm in D)", GAN_MODES)
     conditional: bool = knob(False, "class-conditional G and D (needs labels)")
-    latent_dim: int = knob(100, "size of z")
+    latent_dim: int = knob(100, "size of z", span=(1, 4096))
     image_size: int = knob(32, "square side in pixels", IMAGE_SIZES)
     channels: int = knob(0, "1 or 3; 0 takes the data's (stored resolved)", (0, 1, 3))
-    num_classes: int = knob(0, "classes when conditional; 0 takes the data's")
-    ngf: int = knob(64, "generator width (last layer)")
-    ndf: int = knob(64, "discriminator width (first layer)")
+    num_classes: int = knob(0, "classes when conditional; 0 takes the data's", span=(0, 100_000))
+    ngf: int = knob(64, "generator width (last layer)", span=WIDTH)
+    ndf: int = knob(64, "discriminator width (first layer)", span=WIDTH)
     spectral_norm: bool = knob(False, "spectral norm in D (always on for hinge)")
-    lambda_gp: float = knob(10.0, "weight of the WGAN-GP gradient penalty")
-    n_critic: int = knob(1, "D steps per G step (the WGAN-GP paper: 5)")
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    sample_seed: int = knob(0, "seed of the fixed z the sample grids decode")
+    lambda_gp: float = knob(10.0, "weight of the WGAN-GP gradient penalty", span=WEIGHT)
+    n_critic: int = knob(1, "D steps per G step (the WGAN-GP paper: 5)", span=(1, 100))
+    lr: float = knob(2e-4, span=LEARNING_RATE)
+    beta1: float = knob(0.5, span=BETA)
+    beta2: float = knob(0.999, span=BETA)
+    sample_seed: int = knob(0, "seed of the fixed z the sample grids decode", span=SEED)
 
 
 class DCGANTask(Task):

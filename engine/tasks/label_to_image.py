@@ -16,32 +16,36 @@ import torch
 
 from engine.data.label_maps import Palette, dataset_palette, open_label_dataset
 from engine.errors import UserError
-from engine.flags import knob
+from engine.flags import BETA, LAYERS, LEARNING_RATE, SIDE, WEIGHT, WIDTH, knob
 from engine.losses import PLAIN_GAN_MODES, PerceptualLoss
 from engine.models.patchgan import build_discriminator
 from engine.models.vgg import load_vgg19
 from engine.tasks.base import Task, adam
-from engine.tasks.conditional import discriminator_losses, generator_gan_losses
+from engine.tasks.conditional import check_patches_fit, discriminator_losses, generator_gan_losses
 
 
 @dataclass
 class LabelToImageConfig:
-    load_size: int = knob(286, "resize to this before the random crop")
-    crop_size: int = knob(256, "training and output size")
+    load_size: int = knob(286, "resize to this before the random crop", span=SIDE)
+    crop_size: int = knob(256, "training and output size", span=SIDE)
     label_half: str = knob("B", "A|B files: the half with the label map", ("A", "B"))
-    ngf: int = knob(64, "generator width")
-    ndf: int = knob(64, "discriminator width")
-    d_scales: int = knob(2, "PatchGANs at full, 1/2, 1/4... scale")
-    n_layers: int = knob(3, "PatchGAN depth")
+    ngf: int = knob(64, "generator width", span=WIDTH)
+    ndf: int = knob(64, "discriminator width", span=WIDTH)
+    d_scales: int = knob(2, "PatchGANs at full, 1/2, 1/4... scale", span=(1, 4))
+    n_layers: int = knob(3, "PatchGAN depth", span=LAYERS)
     gan_mode: str = knob("lsgan", choices=PLAIN_GAN_MODES)
-    lambda_fm: float = knob(10.0, "discriminator feature matching weight")
-    lambda_vgg: float = knob(10.0, "VGG19 perceptual loss weight")
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    d_lr_ratio: float = knob(1.0, "D's lr / G's lr (SPADE's TTUR: 4)")
+    lambda_fm: float = knob(10.0, "discriminator feature matching weight", span=WEIGHT)
+    lambda_vgg: float = knob(10.0, "VGG19 perceptual loss weight", span=WEIGHT)
+    lr: float = knob(2e-4, span=LEARNING_RATE)
+    beta1: float = knob(0.5, span=BETA)
+    beta2: float = knob(0.999, span=BETA)
+    d_lr_ratio: float = knob(1.0, "D's lr / G's lr (SPADE's TTUR: 4)", span=(1e-3, 1e3))
     class_names: list[str] = field(default_factory=list)  # read from the data
     class_colours: list[list[int]] = field(default_factory=list)
+
+    def check(self) -> None:
+        """Rules between fields (check_choices runs it after each field's own range)."""
+        check_patches_fit(self.n_layers, self.crop_size, self.d_scales)
 
 
 class LabelToImage(Task):

@@ -22,7 +22,7 @@ from torch import nn
 from engine.data.datasets import open_paired_dataset
 from engine.data.drawing import HINT_CHANNELS, DrawingStyle, PairAugment
 from engine.errors import UserError
-from engine.flags import knob
+from engine.flags import BETA, LAYERS, LEARNING_RATE, SHARE, SIDE, WEIGHT, WIDTH, knob
 from engine.losses import (
     PLAIN_GAN_MODES,
     PerceptualLoss,
@@ -33,7 +33,7 @@ from engine.models.patchgan import build_discriminator
 from engine.models.unet import UNetGenerator, depth_for_size
 from engine.models.vgg import load_vgg19
 from engine.tasks.base import Task, adam
-from engine.tasks.conditional import discriminator_losses, generator_gan_losses
+from engine.tasks.conditional import check_patches_fit, discriminator_losses, generator_gan_losses
 
 MODES = ("l1", "l1+cgan")
 
@@ -41,28 +41,35 @@ MODES = ("l1", "l1+cgan")
 @dataclass
 class Pix2PixConfig:
     mode: str = knob("l1+cgan", "l1 | l1+cgan", MODES)
-    lambda_l1: float = knob(100.0, "weight of L1 against the cGAN loss")
+    lambda_l1: float = knob(100.0, "weight of L1 against the cGAN loss", span=WEIGHT)
     gan_mode: str = knob("vanilla", choices=PLAIN_GAN_MODES)
     direction: str = knob("AtoB", choices=("AtoB", "BtoA"))
-    load_size: int = knob(286, "resize to this before the random crop")
-    crop_size: int = knob(256, "training and output size")
-    ngf: int = knob(64, "generator width (32 for lite models)")
-    ndf: int = 64
-    n_layers: int = knob(3, "PatchGAN depth (3 gives 70x70 patches)")
+    load_size: int = knob(286, "resize to this before the random crop", span=SIDE)
+    crop_size: int = knob(256, "training and output size", span=SIDE)
+    ngf: int = knob(64, "generator width (32 for lite models)", span=WIDTH)
+    ndf: int = knob(64, span=WIDTH)
+    n_layers: int = knob(3, "PatchGAN depth (3 gives 70x70 patches)", span=LAYERS)
     norm: str = knob("batch", choices=NORMS)
     dropout: bool = True
     skips: bool = knob(True, "U-Net skips (--no-skips: a plain encoder-decoder)")
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+    lr: float = knob(2e-4, span=LEARNING_RATE)
+    beta1: float = knob(0.5, span=BETA)
+    beta2: float = knob(0.999, span=BETA)
     drawing_aug: bool = knob(False, "redraw edge inputs like human drawings")
-    outline_rate: float = knob(0.0, "with drawing_aug: share of drawings that are people's outlines")
+    outline_rate: float = knob(
+        0.0, "with drawing_aug: share of drawings that are people's outlines", span=SHARE
+    )
     hints: bool = knob(False, "the generator takes colour-hint channels")
-    hint_rate: float = knob(0.65, "share of training pairs given hints")
+    hint_rate: float = knob(0.65, "share of training pairs given hints", span=SHARE)
     init_from: str = knob("", "start from this model (name, run or file)")
-    lambda_fm: float = knob(0.0, "discriminator feature matching weight")
-    lambda_vgg: float = knob(0.0, "VGG19 perceptual loss weight")
-    d_scales: int = knob(1, "PatchGANs at 1, 1/2, 1/4... scale (pix2pixHD)")
+    lambda_fm: float = knob(0.0, "discriminator feature matching weight", span=WEIGHT)
+    lambda_vgg: float = knob(0.0, "VGG19 perceptual loss weight", span=WEIGHT)
+    d_scales: int = knob(1, "PatchGANs at 1, 1/2, 1/4... scale (pix2pixHD)", span=(1, 4))
+
+    def check(self) -> None:
+        """Rules between fields (check_choices runs it after each field's own range)."""
+        if self.mode != "l1":  # an L1-only model has no discriminator
+            check_patches_fit(self.n_layers, self.crop_size, self.d_scales)
 
 
 class Pix2Pix(Task):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from engine.flags import knob
+from engine.flags import BLOCKS, WIDTH, knob
 from engine.models.pix2pixhd import LocalEnhancer
 from engine.models.resnet import ResnetGenerator
 from engine.store.checkpoints import read_weights
@@ -22,10 +22,10 @@ from engine.tasks.label_to_image import LabelToImage, LabelToImageConfig
 
 @dataclass
 class Pix2PixHDConfig(LabelToImageConfig):
-    ngf: int = knob(64, "global generator width (the enhancer: half)")
-    n_blocks: int = knob(9, "residual blocks of the global generator")
+    ngf: int = knob(64, "global generator width (the enhancer: half)", span=WIDTH)
+    n_blocks: int = knob(9, "residual blocks of the global generator", span=BLOCKS)
     local_enhancer: bool = knob(False, "add G2: twice the resolution")
-    n_blocks_local: int = 3
+    n_blocks_local: int = knob(3, span=BLOCKS)
     init_from: str = knob("", "a global run or checkpoint to start G from")
 
 

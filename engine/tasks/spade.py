@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from engine.flags import knob
+from engine.flags import BETA, LAYERS, LEARNING_RATE, WEIGHT, WIDTH, knob
 from engine.models.spade import SPADEGenerator, StyleEncoder
 from engine.models.vae import kl_divergence, reparameterize
 from engine.tasks.label_to_image import LabelToImage, LabelToImageConfig
@@ -20,15 +20,15 @@ from engine.tasks.label_to_image import LabelToImage, LabelToImageConfig
 
 @dataclass
 class SPADEConfig(LabelToImageConfig):
-    n_layers: int = knob(4, "PatchGAN depth")
+    n_layers: int = knob(4, "PatchGAN depth", span=LAYERS)
     gan_mode: str = knob("hinge", choices=("hinge", "lsgan", "vanilla"))
-    lr: float = 1e-4
-    beta1: float = 0.0
-    beta2: float = 0.9
-    d_lr_ratio: float = knob(4.0, "D's lr / G's lr (TTUR)")
-    z_dim: int = knob(0, "style code size; 0: no style encoder")
-    spade_hidden: int = knob(128, "width of the nets that predict gamma/beta")
-    lambda_kld: float = knob(0.05, "weight of the style code's KL")
+    lr: float = knob(1e-4, span=LEARNING_RATE)
+    beta1: float = knob(0.0, span=BETA)
+    beta2: float = knob(0.9, span=BETA)
+    d_lr_ratio: float = knob(4.0, "D's lr / G's lr (TTUR)", span=(1e-3, 1e3))
+    z_dim: int = knob(0, "style code size; 0: no style encoder", span=(0, 1024))
+    spade_hidden: int = knob(128, "width of the nets that predict gamma/beta", span=WIDTH)
+    lambda_kld: float = knob(0.05, "weight of the style code's KL", span=WEIGHT)
 
 
 class SPADE(LabelToImage):

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from engine.data.datasets import open_paired_dataset
-from engine.flags import knob
+from engine.flags import LEARNING_RATE, SIDE, WIDTH, knob
 from engine.losses import l1_loss
 from engine.models.unet import UNetGenerator, depth_for_size
 from engine.tasks.base import Task, adam
@@ -41,10 +41,10 @@ class TemplateConfig:
     page; a value outside its choices is refused) and travels inside each checkpoint, so loading
     never depends on matching flags."""
 
-    crop_size: int = knob(256, "training and output size")
-    load_size: int = 286
-    ngf: int = knob(64, "generator width")
-    lr: float = 2e-4
+    crop_size: int = knob(256, "training and output size", span=SIDE)
+    load_size: int = knob(286, span=SIDE)
+    ngf: int = knob(64, "generator width", span=WIDTH)
+    lr: float = knob(2e-4, span=LEARNING_RATE)
 
 
 class TemplateTask(Task):

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.data.image_folders import open_image_dataset
-from engine.flags import knob
+from engine.flags import BETA, LEARNING_RATE, SEED, WEIGHT, WIDTH, knob
 from engine.models.dcgan import IMAGE_SIZES
 from engine.models.vae import VAE, kl_divergence
 from engine.tasks.base import Task, adam
@@ -27,19 +27,19 @@ from engine.tasks.base import Task, adam
 class LatentConfig:
     """What every image autoencoder here shares (the plain autoencoder uses it as is)."""
 
-    latent_dim: int = knob(64, "size of z (2 gives a latent map to plot)")
+    latent_dim: int = knob(64, "size of z (2 gives a latent map to plot)", span=(1, 4096))
     image_size: int = knob(32, "square side in pixels", IMAGE_SIZES)
     channels: int = knob(0, "1 or 3; 0 takes the data's (stored resolved)", (0, 1, 3))
-    nf: int = knob(32, "width of the first encoder layer")
-    lr: float = 1e-3
-    beta1: float = 0.9
-    beta2: float = 0.999
-    sample_seed: int = knob(0, "seed of the fixed z the sample grids decode")
+    nf: int = knob(32, "width of the first encoder layer", span=WIDTH)
+    lr: float = knob(1e-3, span=LEARNING_RATE)
+    beta1: float = knob(0.9, span=BETA)
+    beta2: float = knob(0.999, span=BETA)
+    sample_seed: int = knob(0, "seed of the fixed z the sample grids decode", span=SEED)
 
 
 @dataclass
 class VAEConfig(LatentConfig):
-    beta: float = knob(1.0, "weight of the KL term (beta-VAE when not 1)")
+    beta: float = knob(1.0, "weight of the KL term (beta-VAE when not 1)", span=WEIGHT)
 
 
 class VAETask(Task):

@@ -6,22 +6,32 @@ Losses arrive as tensors still on the device and stay there until they are flush
 a second, and before anything is made from the weights (samples, scores, checkpoints). A flush
 turns them into floats with one device sync, checks them (a NaN fails the run, naming the step
 it happened at) and writes every step's values in one SQLite transaction.
+
+Another process may hold the store's lock for a while (a backup, a second tool): rows and
+events then stay queued here and are written by a later flush, so a run never dies because
+its metrics could not be written for a while. Only the final status waits for the lock (up to
+engine.store.database.LOCK_TIMEOUT_S).
 """
 
 from __future__ import annotations
 
 import math
 import signal
+import sys
 import time
 
 import torch
 
+from engine.errors import UserError
+from engine.store.database import StoreBusy, StoreFull
 from engine.store.runs import RunStore
 from engine.training.checkpointing import TrainingDiverged
 
 FLUSH_S = 1.0  # losses are converted and written in batches: one sync and one transaction a second
 POLL_S = 2.0  # how often the run store is asked whether someone wants the run stopped
 DIVERGED = 1e6  # a loss beyond this has exploded, even when still finite
+QUICK_WAIT_S = 0.2  # a write during training waits this long for the store's lock, then queues
+MAX_QUEUED = 500_000  # metric rows kept while the store is locked (the oldest go beyond it)
 
 
 class StopFlag:
@@ -49,6 +59,9 @@ class RunRecorder:
         self.pending: list[tuple[int, dict[str, torch.Tensor | float]]] = []
         self.last_flush = self.last_poll = time.time()
         self.status, self.message = "finished", None
+        self.queued_rows: list[tuple[int, str, float, float]] = []  # (step, name, value, time)
+        self.queued_events: list[tuple[float, str, str]] = []  # (time, kind, message)
+        self.blocked = False  # the store refused the last write (locked, or its disk full)
 
     @classmethod
     def open(
@@ -64,7 +77,8 @@ class RunRecorder:
 
     def event(self, kind: str, message: str = "") -> None:
         if self.store is not None:
-            self.store.log_event(self.id, kind, message)
+            self.queued_events.append((time.time(), kind, message))
+            self.drain()
 
     def log(self, step: int, losses: dict[str, torch.Tensor | float], now: bool = False) -> dict | None:
         """Queue a step's losses (detached: a queued graph would hold its activations); flush
@@ -88,14 +102,32 @@ class RunRecorder:
     def write(self, steps: list[tuple[int, dict[str, float]]]) -> None:
         """Metric rows (losses, or held-out scores) in one transaction; rank 0 only."""
         if self.store is not None:
-            self.store.log_metric_rows(self.id, [(s, k, v) for s, values in steps for k, v in values.items()])
+            now = time.time()
+            self.queued_rows += [(s, k, v, now) for s, values in steps for k, v in values.items()]
+            del self.queued_rows[:-MAX_QUEUED]
+            self.drain()
+
+    def drain(self, wait_s: float = QUICK_WAIT_S) -> None:
+        """Write the queued rows and events in one transaction. While another process holds the
+        store (or its disk is full) they stay queued for the next try and training goes on."""
+        try:
+            self.store.log_rows(self.id, self.queued_rows, self.queued_events, wait_s)
+        except (StoreBusy, StoreFull) as err:
+            if not self.blocked:
+                print(f"warning: {err}; the run goes on and writes its losses later", file=sys.stderr)
+            self.blocked = True
+            return
+        self.queued_rows, self.queued_events, self.blocked = [], [], False
 
     def stop_requested(self) -> bool:
         """Someone asked (`runs stop`, the Stop button); checked at most every POLL_S."""
         if self.store is None or time.time() - self.last_poll < POLL_S:
             return False
         self.last_poll = time.time()
-        return self.store.stop_requested(self.id)
+        try:
+            return self.store.stop_requested(self.id, QUICK_WAIT_S)
+        except StoreBusy:  # asked again in POLL_S
+            return False
 
     def finish(self) -> None:
         """Write what is still queued, then the final status. After a failure the queue may hold
@@ -108,7 +140,19 @@ class RunRecorder:
                 raise
         finally:
             if self.store is not None:
-                self.store.set_status(self.id, self.status, self.message)
+                self.close()
+
+    def close(self) -> None:
+        """What is still queued, then the final status, waiting out a lock (LOCK_TIMEOUT_S). If
+        the store stays unwritable, a failed run's own error is the one reported."""
+        try:
+            self.store.log_rows(self.id, self.queued_rows, self.queued_events)
+            self.queued_rows, self.queued_events = [], []
+            self.store.set_status(self.id, self.status, self.message)
+        except UserError as err:
+            if self.status != "failed":
+                raise
+            print(f"warning: the run's failure could not be recorded: {err}", file=sys.stderr)
 
 
 def as_floats(pending: list[tuple[int, dict]]) -> list[tuple[int, dict[str, float]]]:
