@@ -127,3 +127,6 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, OSError) as err:  # fixable input or a file system problem; else a bug
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as err:  # Ctrl-C: one line (training says where it stopped), no traceback
+        print(f"interrupted{': ' + str(err) if str(err) else ''}", file=sys.stderr)
+        return 130  # 128 + SIGINT, as shells report it

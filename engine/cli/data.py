@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from engine.cli.paths import refuse_overwriting_inputs
+
 
 def cmd_data(argv: list[str]) -> int:
     from engine.data.edges import EDGE_METHODS, available_methods, make_edges_dataset
@@ -49,6 +51,9 @@ def cmd_data(argv: list[str]) -> int:
     looks.add_argument("--split", default="train")
     looks.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.action in ("make-edges", "make-drawings", "make-looks"):  # never into their source
+        source = args.photos if args.action == "make-edges" else args.data
+        refuse_overwriting_inputs(args.out, [source], nested=args.action != "make-looks")
     if args.action == "make-drawings":
         return make_drawings(args)
     if args.action == "make-looks":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from engine.cli.paths import refuse_overwriting_inputs
+
 MODEL_HELP = "a run id, a checkpoint (.safetensors, or an official .pth generator) or 'default'"
 RAW_HINTS_HELP = "the generator's colours as they come, without moving them toward the hints"
 SKIP_HELP = "warn about unreadable images (or aligned ones that are not A|B pairs) and skip them"
@@ -85,6 +87,11 @@ def cmd_translate(argv: list[str]) -> int:
     from engine.pipelines.translate import translate_paths
 
     args = translate_parser().parse_args(argv)
+    refuse_overwriting_inputs(
+        args.output,
+        (args.input, args.hints, args.style, args.reference),
+        folder=args.input.is_dir() or not args.output.suffix,
+    )
     kinds = (*image_translating_kinds(), "label-map")
     predictor = load_model(args.model, kinds, args.home, args.device, direction=args.direction or "AtoB")
     if isinstance(predictor, LabelMapModel):
@@ -274,8 +281,9 @@ def cmd_export(argv: list[str]) -> int:
     parser.add_argument("out", type=Path, help="the .safetensors file to write")
     parser.add_argument("--fp32", action="store_true", help="keep full precision")
     parser.add_argument("--best", action="store_true", help="the run's checkpoint with the best val KID")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
     args = parser.parse_args(argv)
-    path = export_model(args.model, args.out, half=not args.fp32, home=args.home, best=args.best)
+    path = export_model(args.model, args.out, not args.fp32, args.home, args.best, args.overwrite)
     print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
     return 0

@@ -6,6 +6,7 @@ import argparse
 import math
 from pathlib import Path
 
+from engine.cli.paths import refuse_overwriting_inputs
 from engine.errors import UserError
 
 MODEL_HELP = "a run id, a checkpoint (.safetensors), 'default-vae' or 'default-dcgan'"
@@ -35,6 +36,7 @@ def cmd_sample(argv: list[str]) -> int:
     parser.add_argument("--map", action="store_true", help="a VAE with latent_dim 2: decode [-3, 3]^2")
     _common(parser, scale=1)
     args = parser.parse_args(argv)
+    refuse_overwriting_inputs(args.output, [args.model] if Path(args.model).is_file() else [])
     model = load_latent_model(args.model, args.home, args.device)
     if args.map:
         picture = latent_map(model)
@@ -87,6 +89,8 @@ def cmd_interpolate(argv: list[str]) -> int:
     )
     _common(parser, scale=4)
     args = parser.parse_args(argv)
+    files = [value for value in (args.model, args.a, args.b) if Path(value).is_file()]
+    refuse_overwriting_inputs(args.output, files)
     model = load_latent_model(args.model, args.home, args.device)
     codes = interpolate(endpoint(model, args.a), endpoint(model, args.b), args.frames, args.slerp)
     frames = to_images(model.decode(codes, args.label), args.scale)

@@ -7,6 +7,8 @@ import csv
 import math
 from pathlib import Path
 
+from engine.cli.paths import refuse_overwriting_inputs
+
 
 def build_parser() -> argparse.ArgumentParser:
     from engine.flags import add_dataclass_args
@@ -45,6 +47,9 @@ def cmd_prior(argv: list[str]) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    for output in (args.output, args.save_corrupted, args.log):
+        if output is not None:
+            refuse_overwriting_inputs(output, (args.input, args.mask, args.clean))
     config = PriorConfig(**dataclass_overrides(PriorConfig, args), preview_every=0)
     picture = load_image(args.input)
     mask = load_image(args.mask, mode=None) if args.mask else None

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engine.cli.paths import refuse_overwriting_inputs
+
 if TYPE_CHECKING:
     from PIL import Image
 
@@ -56,6 +58,7 @@ def cmd_stylize(argv: list[str]) -> int:
     args = parser.parse_intermixed_args(argv)
     if len(args.paths) < 3:
         parser.error("give CONTENT, at least one STYLE, and OUT")
+    refuse_overwriting_inputs(args.paths[-1], args.paths[:-1])
     content = load_image(args.paths[0])
     styles = [load_image(p) for p in args.paths[1:-1]]
     out: Path = args.paths[-1]

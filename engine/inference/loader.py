@@ -20,8 +20,9 @@ from engine.errors import UserError
 from engine.inference.kinds import Loaded, image_translating_kinds, kind_of
 from engine.inference.predictor import Predictor
 from engine.runtime.device import pick_device
-from engine.store.checkpoints import read_weights, save_weights
+from engine.store.checkpoints import BEST_CHECKPOINT, list_checkpoints, read_weights, save_weights
 from engine.store.models import best_checkpoint, resolve_model
+from engine.store.runs import default_home
 from engine.tasks import get_task
 from engine.training.held_out import norm_as_trained
 
@@ -109,13 +110,39 @@ def check_model_size(config, task, path: str) -> None:
 
 
 def export_model(
-    model: str, out: str | Path, half: bool = True, home: str | None = None, best: bool = False
+    model: str,
+    out: str | Path,
+    half: bool = True,
+    home: str | None = None,
+    best: bool = False,
+    overwrite: bool = False,
 ) -> Path:
     """A small deployable file: the inference networks only (fp16 by default) with the config.
-    `best`: the run's checkpoint with the lowest held-out KID instead of its latest."""
-    nets, meta = read_weights(best_checkpoint(model, home) if best else resolve_model(model, home))
-    keep = {name: nets[name] for name in get_task(meta["task"]).inference_networks if name in nets}
+    `best`: the run's checkpoint with the lowest held-out KID instead of its latest. Never
+    written over its source or a run's checkpoints; over another existing file only with
+    `overwrite`. Written beside its place and renamed: an interrupted export leaves no half file."""
+    source = best_checkpoint(model, home) if best else resolve_model(model, home)
     out = Path(out)
+    refuse_export_target(out, source, home, overwrite)
+    nets, meta = read_weights(source)
+    keep = {name: nets[name] for name in get_task(meta["task"]).inference_networks if name in nets}
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_weights(out, keep, {**meta, "exported_from": str(model)}, torch.float16 if half else None)
+    tmp = out.with_name(out.name + ".tmp")
+    save_weights(tmp, keep, {**meta, "exported_from": str(model)}, torch.float16 if half else None)
+    tmp.replace(out)
     return out
+
+
+def refuse_export_target(out: Path, source: Path, home: str | None, overwrite: bool) -> None:
+    """An inference-only export in a run's checkpoints folder could become the run's latest
+    checkpoint, which `train --resume` then cannot continue from: refused, as is its source."""
+    from engine.cli.paths import refuse_overwriting_inputs
+
+    refuse_overwriting_inputs(out, [source])
+    folder = out.resolve().parent
+    runs = ((Path(home) if home else default_home()) / "runs").resolve()
+    in_a_run = folder.name == "checkpoints" and folder.parent.parent == runs
+    if in_a_run or list_checkpoints(folder) or (folder / BEST_CHECKPOINT).exists():
+        raise UserError(f"refusing to write {out}: {folder} holds a run's checkpoints; export elsewhere")
+    if out.exists() and not overwrite:
+        raise UserError(f"{out} exists; choose a new file, or give --overwrite to replace it")

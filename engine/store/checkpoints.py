@@ -121,8 +121,9 @@ def save_checkpoint(folder: Path, step: int, nets: dict, meta: dict, resume_stat
     save_file(tensors, str(state_tmp), metadata={"format": FORMAT, "state": json.dumps(skeleton)})
     for written in (tmp, state_tmp):
         fsync(written)
+    path.unlink(missing_ok=True)  # an older save of this step: never pair its weights with new state
     state_tmp.replace(state_path(path))
-    tmp.replace(path)
+    tmp.replace(path)  # the weights last: a checkpoint is listed once both files are whole
     fsync(folder)
     return path
 
@@ -153,11 +154,34 @@ def is_intact(weights_path: Path) -> bool:
 
 
 def remove_stale_temporaries(folder: Path) -> list[Path]:
-    """*.tmp files a crashed save left behind."""
-    stale = sorted(folder.glob("*.tmp")) if folder.is_dir() else []
+    """*.tmp files a crashed save left behind, and training states whose weights never landed
+    (a save or a pruning cut short)."""
+    if not folder.is_dir():
+        return []
+    states = folder.glob("step_*.state.safetensors")
+    orphans = [p for p in states if not p.with_name(p.name.replace(".state", "")).exists()]
+    stale = sorted([*folder.glob("*.tmp"), *orphans])
     for path in stale:
         path.unlink(missing_ok=True)
     return stale
+
+
+def resumable_step(weights_path: Path) -> int:
+    """The step a checkpoint continues from, read from its headers only. An inference-only file
+    (an `export`) or one whose training state is missing is refused in one line naming it."""
+    try:
+        with safe_open(str(weights_path), framework="pt") as f:
+            meta = json.loads((f.metadata() or {}).get("meta", "{}"))
+        with safe_open(str(state_path(weights_path)), framework="pt") as f:
+            has_state = "state" in (f.metadata() or {})
+    except Exception:  # safetensors raises its own error types; a missing file is one too
+        meta, has_state = {}, False
+    if not has_state or "exported_from" in meta or not isinstance(meta.get("step"), int):
+        raise UserError(
+            f"{weights_path} holds no training state (an inference-only export, or its "
+            f"{state_path(weights_path).name} is missing): it cannot be resumed from"
+        )
+    return meta["step"]
 
 
 def load_resume_state(weights_path: Path) -> dict:

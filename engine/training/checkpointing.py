@@ -33,6 +33,9 @@ def restore(task, schedulers: dict, checkpoint: Path | None, rank: int) -> int:
     if checkpoint is None:
         return 0
     nets, meta = read_weights(checkpoint)
+    missing = [name for name in task.nets if name not in nets]
+    if missing:  # e.g. an inference-only export put in the run's place
+        raise UserError(f"{checkpoint} has no {', '.join(missing)} weights: it cannot be resumed from")
     for name, net in task.nets.items():
         net.load_state_dict(nets[name])
     state = load_resume_state(checkpoint)
