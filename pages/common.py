@@ -8,16 +8,15 @@ from __future__ import annotations
 import sqlite3
 import time
 
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.colors import qualitative
 
 from engine.errors import UserError
-from engine.store.curves import EVAL_TITLES, Curves, Series, ema, eval_groups, eval_label, loss_title, thin
+from engine.store.curves import EVAL_TITLES, Curves, eval_groups, eval_label, loss_title
 from engine.store.runs import Run, RunStore, default_home
 from engine.style.sweep import TASK as SWEEP_TASK
 from engine.tasks import get_task, task_names
-from engine.training.launch import LaunchedRun, resume_training
+from engine.training.launch import LaunchedRun, last_error, resume_training
+from pages.plots import loss_figure  # also imported from here by the pages
 
 # Material icons render without an emoji font; labels of select boxes take plain text
 STATUS_ICONS = {
@@ -32,7 +31,7 @@ def get_store() -> RunStore:
     """The run store at $STUDIO_HOME, opened per script run (cheap; follows the env)."""
     try:
         return RunStore()
-    except (OSError, sqlite3.Error) as err:
+    except (OSError, sqlite3.Error, UserError) as err:  # the store names its faults as UserErrors
         st.error(
             f"Cannot open the run store at {default_home()}: {err}. Set STUDIO_HOME to a writable folder."
         )
@@ -70,15 +69,16 @@ def pace_text(store: RunStore, run: Run) -> str:
     pace = f"{seconds:.2f} s/step" if seconds < 10 else f"{seconds:.0f} s/step"
     if run.status != "running" or not run.max_steps or run.step >= run.max_steps:
         return pace
-    return f"{pace} · about {duration_text((run.max_steps - run.step) * seconds)} left"
+    return f"{pace} · {time_left_text((run.max_steps - run.step) * seconds)}"
 
 
-def duration_text(seconds: float) -> str:
+def time_left_text(seconds: float) -> str:
+    """'about 12 min left', 'about 1 h 5 min left', 'under a minute left'."""
     minutes = round(seconds / 60)
     if minutes < 1:
-        return "under a minute"
+        return "under a minute left"
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return f"about {hours} h {minutes} min left" if hours else f"about {minutes} min left"
 
 
 def run_page(run: Run) -> str:
@@ -107,61 +107,85 @@ def runs_table(runs: list[Run]) -> list[dict]:
 
 
 def launches() -> list[LaunchedRun]:
-    """Training processes started from this browser session (Train page, resume buttons)."""
-    return st.session_state.setdefault("launches", [])
+    """Training processes started from this browser session (Train page, resume buttons). A
+    new run's launch is matched to its run here once the run is in the store; when a launch
+    this session has already seen starting settles (its run appeared, or it ended without
+    one), the page is redrawn once, so notes like 'still loading' or 'starting' go."""
+    found = st.session_state.setdefault("launches", [])
+    settled = st.session_state.setdefault("launches.settled", set())  # pids ended without a run
+    pending = [launch for launch in found if launch.run_id is None and launch.pid not in settled]
+    if pending:
+        runs = get_store().list()
+        if any([settle(launch, runs, found) for launch in pending]):  # a list: settle every one
+            st.rerun()
+    return found
+
+
+def settle(launch: LaunchedRun, runs: list[Run], found: list[LaunchedRun]) -> bool:
+    """Give a starting launch its run, or mark it ended without one (leaving a notice that says
+    why); True when a launch seen starting on an earlier look has settled."""
+    starting = st.session_state.setdefault("launches.starting", set())  # pids seen starting
+    ended = launch.exited()  # before looking: a run written just before it ended is found
+    run = run_of_launch(launch, runs, taken={x.run_id for x in found})
+    if run is None and not ended:
+        starting.add(launch.pid)
+        return False
+    if run is not None:
+        launch.run_id = run.id
+    else:
+        st.session_state["launches.settled"].add(launch.pid)
+        if launch.pid in starting:
+            why = f"Process {launch.pid} ended before its run began: {last_error(launch.log_path)}"
+            st.session_state["notice"] = ("error", why)
+    return launch.pid in starting
+
+
+def run_of_launch(launch: LaunchedRun, runs: list[Run], taken: set) -> Run | None:
+    """The first run of the launched task created since the launch that no other launch has."""
+    command = list(getattr(launch, "command", []))  # stand-ins for a launch may leave these out
+    args = command[command.index("train") + 1 :] if "train" in command else []
+    task = args[0] if args and not args[0].startswith("-") else None
+    since = getattr(launch, "started", float("inf"))
+    mine = [r for r in runs if r.created >= since and r.id not in taken and task in (None, r.task)]
+    return min(mine, key=lambda r: r.created) if mine else None
 
 
 def is_live(run: Run) -> bool:
     """Running, or a process of ours is about to resume it: worth polling."""
-    return run.status == "running" or any(
-        launch.run_id == run.id and not launch.exited() for launch in launches()
-    )
+    return run.status == "running" or pending_resume(run) is not None
+
+
+def pending_resume(run: Run) -> LaunchedRun | None:
+    """A process of ours started to resume this run that has not taken it over yet (once it has,
+    the run is running or was updated since: a finished run's ending process is not one)."""
+    if run.status == "running":
+        return None
+    ours = [x for x in launches() if x.run_id == run.id and x.started > run.updated]
+    return next((x for x in ours if not x.exited()), None)
+
+
+def runs_state(runs: list[Run]) -> tuple:
+    """What select boxes and controls show of the runs: which there are and their status."""
+    return tuple((run.id, run.status) for run in runs)
+
+
+def redraw_on_change(seen: tuple, every: str = "5s") -> None:
+    """A fragment that shows nothing and redraws the whole page once the store's runs differ
+    from `seen` (`runs_state`): a run started or resumed from the CLI or another tab, or one
+    that ended, so labels, timers and controls follow the store also on a page not polling."""
+    st.fragment(run_every=every)(_redraw_if_changed)(seen)
+
+
+def _redraw_if_changed(seen: tuple) -> None:
+    if runs_state(get_store().list()) != seen:
+        st.rerun()
 
 
 def curves_for(store: RunStore, run_id: str) -> Curves:
-    """The run's loss series kept in the session; only rows after the last step are read."""
+    """The run's loss series kept in the session; only the rows written since the last poll are read."""
     curves = st.session_state.setdefault("curves", {}).setdefault(run_id, Curves())
     curves.poll(store, run_id)
     return curves
-
-
-def loss_figure(
-    title: str,
-    lines: list[tuple[str, Series]],
-    smoothing: float = 0.0,
-    log_y: bool = False,
-    markers: bool = False,
-    colour_slots: list[int] | None = None,
-) -> go.Figure:
-    """One loss plot: each line smoothed (TensorBoard EMA) over its faint raw values. `markers`:
-    sparse series (held-out metrics), drawn as points joined by lines and never smoothed.
-    `colour_slots`: each line's palette index (default: its position)."""
-    fig = go.Figure()
-    palette = qualitative.Plotly
-    for i, (label, series) in enumerate(lines):
-        colour = palette[(colour_slots[i] if colour_slots else i) % len(palette)]
-        steps, raw = thin(series.steps, series.values)
-        if markers or len(steps) == 1:  # a single point drawn as a line would be invisible
-            fig.add_scatter(x=steps, y=raw, mode="lines+markers", line={"color": colour}, name=label)
-        elif smoothing > 0:
-            fig.add_scatter(
-                x=steps, y=raw, mode="lines", line={"color": colour, "width": 1}, opacity=0.25,
-                name=f"{label} (raw)", showlegend=False, hoverinfo="skip",
-            )  # fmt: skip
-            _, smooth = thin(series.steps, ema(series.values, smoothing))
-            fig.add_scatter(x=steps, y=smooth, mode="lines", line={"color": colour}, name=label)
-        else:
-            fig.add_scatter(x=steps, y=raw, mode="lines", line={"color": colour}, name=label)
-    fig.update_layout(
-        title=title,
-        height=320,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        xaxis_title="step",
-        yaxis_type="log" if log_y else "linear",
-        legend={"orientation": "h", "y": -0.25},
-        showlegend=len(lines) > 1,
-    )
-    return fig
 
 
 def overlaid_losses(
@@ -205,15 +229,39 @@ def eval_charts(curves: dict[str, Curves], key: str) -> bool:
 
 
 def run_controls(store: RunStore, run: Run, key: str) -> None:
-    """Stop for a running run; resume (to a chosen step) for one that has a checkpoint."""
+    """What can be done to the run as the store has it now: stop a running run (then wait for
+    it), wait for a resume of ours to take over, or resume a run that has a checkpoint."""
     if run.status == "running":
-        if st.button("Stop", key=f"{key}.stop", help="checkpoint and stop at the next poll"):
+        stopping = store.stop_requested(run.id)
+        label = "Stopping…" if stopping else "Stop"
+        if st.button(
+            label, key=f"{key}.stop", disabled=stopping, help="checkpoint and stop at the next poll"
+        ):
             store.request_stop(run.id)
-            st.toast(f"asked {run.id} to stop")
+            st.rerun()  # redrawn as stopping
         return
+    resuming = pending_resume(run)
+    if resuming is not None:
+        st.caption(f"resuming in process {resuming.pid}…")
+        return
+    failed = failed_resume(run)
+    if failed:
+        st.caption(failed)
     if not store.checkpoints(run.id):
         st.caption("no checkpoint to resume from")
         return
+    resume_popover(store, run, key)
+
+
+def failed_resume(run: Run) -> str:
+    """Why our last resume of this run ended before taking it over ('' if it did not)."""
+    ours = [x for x in launches() if x.run_id == run.id and x.exited() and x.started > run.updated]
+    if not ours or ours[-1].process.returncode == 0:
+        return ""
+    return f"the resume in process {ours[-1].pid} ended before it began: {last_error(ours[-1].log_path)}"
+
+
+def resume_popover(store: RunStore, run: Run, key: str) -> None:
     default = max(run.max_steps or 0, run.step) + (1000 if run.status == "finished" else 0)
     with st.popover(f"Resume from step {run.step}…"):  # a new step: a new, closed popover
         until = st.number_input(
@@ -229,11 +277,15 @@ def run_controls(store: RunStore, run: Run, key: str) -> None:
         return
     launches().append(launch)
     st.session_state["notice"] = f"Resuming {run.id} in process {launch.pid}; log: {launch.log_path}"
-    st.rerun()  # the page switches to the live view with a Stop button
+    st.rerun()  # the page switches to the live view; Stop appears once the process has the run
 
 
 def show_notice() -> None:
-    """A message left by the action before a rerun (resume, export), shown once."""
+    """A message left by the action before a rerun (resume, export, a launch that ended
+    without a run: launches are looked at first), shown once."""
+    launches()
     notice = st.session_state.pop("notice", None)
-    if notice:
+    if isinstance(notice, tuple):  # ("error", text)
+        st.error(notice[1])
+    elif notice:
         st.success(notice)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -25,20 +26,33 @@ from pages.common import (
     eval_charts,
     get_store,
     overlaid_losses,
+    redraw_on_change,
     run_label,
+    runs_state,
 )
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 
 
-def evals_table(store: RunStore, models: list[str]) -> pd.DataFrame:
-    """The latest value of each metric, one row per (model, data, split)."""
+def evals_table(store: RunStore, models: dict[str, str]) -> pd.DataFrame:
+    """The latest value of each metric, one row per (model, data, split); `models`: id -> the
+    name shown. Figures to 4 significant digits (a KID_std of 1e-16 is rounding noise: 0)."""
     rows = [row for model in models for row in store.evals(model)]
     frame = pd.DataFrame(rows, columns=["model", "data", "split", "metric", "value", "time"])
     if frame.empty:
         return frame
+    frame["value"] = frame["value"].map(significant)
     latest = frame.sort_values("time").groupby(["model", "data", "split", "metric"]).last()
-    return latest["value"].unstack("metric").reset_index()
+    table = latest["value"].unstack("metric").reset_index()
+    table["model"] = table["model"].map(models)
+    return table
+
+
+def significant(value: float, digits: int = 4) -> float:
+    """`value` rounded to `digits` significant digits; below 1e-12 (float noise) 0."""
+    if not math.isfinite(value) or abs(value) < 1e-12:
+        return 0.0 if math.isfinite(value) else value
+    return round(value, digits - 1 - math.floor(math.log10(abs(value))))
 
 
 def example_inputs() -> list[tuple[str, Image.Image, Image.Image | None]]:
@@ -126,7 +140,9 @@ def comparable_default(runs: list[Run], count: int = 2) -> list[str]:
 def main() -> None:
     st.title("Compare")
     store = get_store()
-    runs = [r for r in store.list() if r.task != SWEEP_TASK]  # sweeps: compared in the Style lab
+    everything = store.list()
+    redraw_on_change(runs_state(everything))  # labels and curves follow runs that start or end
+    runs = [r for r in everything if r.task != SWEEP_TASK]  # sweeps: compared in the Style lab
     if not runs:
         st.info("No runs to compare yet. Train two (e.g. L1 only and L1 + cGAN) on the Train page.")
         side_by_side(store, [])
@@ -150,7 +166,7 @@ def main() -> None:
             st.subheader("Held-out metrics during training")
             eval_charts(curves, key="compare")
     st.subheader("Metrics")
-    table = evals_table(store, [r.id for r in chosen] + list(BUNDLED))
+    table = evals_table(store, {**{r.id: r.name or r.id for r in chosen}, **{m: m for m in BUNDLED}})
     if table.empty:
         st.caption("No evaluations yet: `python -m engine eval RUN --data DIR` adds FID, SSIM, PSNR and L1.")
     else:

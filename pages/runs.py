@@ -1,7 +1,9 @@
 """Runs: one run's live loss curves, sample grids over time, config and events.
 
-While the run trains, a fragment refreshes every 2 s without reloading the page, and reads
-only the metric rows after the last step it has seen (the series live in st.session_state).
+While the run trains, a fragment refreshes every 2 s without reloading the page: status,
+controls, curves (it reads only the metric rows written since its last look; the series live
+in st.session_state) and samples. When the run's status changes the whole page is redrawn, and
+a page not polling notices runs started, resumed or ended elsewhere within a few seconds.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from engine.errors import UserError
 from engine.inference.loader import export_model
 from engine.store.checkpoints import BEST_CHECKPOINT
 from engine.store.curves import loss_title, plot_groups
-from engine.store.runs import RunStore
+from engine.store.runs import Run, RunStore
 from pages.common import (
     SWEEP_TASK,
     curves_for,
@@ -25,20 +27,22 @@ from pages.common import (
     loss_figure,
     pace_text,
     progress_text,
+    redraw_on_change,
     run_controls,
     run_label,
     run_loss_titles,
+    runs_state,
     show_notice,
     when,
 )
 
 
-def pick_run(store: RunStore) -> str | None:
+def pick_run(store: RunStore, everything: list[Run]) -> str | None:
     """A select box over the training runs; ?run=ID in the URL preselects one (a style sweep's
     id opens the Style lab, where sweeps are shown)."""
     wanted = st.query_params.get("run")
-    runs = [r for r in store.list() if r.task != SWEEP_TASK]
-    if wanted and wanted not in {r.id for r in runs} and wanted in {r.id for r in store.list(SWEEP_TASK)}:
+    runs = [r for r in everything if r.task != SWEEP_TASK]
+    if wanted and wanted not in {r.id for r in runs} and wanted in {r.id for r in everything}:
         st.switch_page("pages/style_lab.py", query_params={"sweep": wanted})
     if not runs:
         return None
@@ -75,20 +79,24 @@ def sample_grids(store: RunStore, run_id: str, visual_names: list[str]) -> None:
     st.image(str(path), caption=f"step {step}: {columns}")
 
 
-def live_view(store: RunStore, run_id: str, view: dict, was_live: bool) -> None:
-    """The part that refreshes: status, losses, samples."""
+def live_view(store: RunStore, run_id: str, view: dict, seen: tuple[str, bool]) -> None:
+    """The part that refreshes: status and controls, losses, samples. `seen`: the run's status
+    and liveness when the page was drawn; once they change the whole page is drawn again."""
     try:
         run = store.get(run_id)
-    except KeyError:
+    except (KeyError, UserError):
         st.error(f"Run {run_id} is no longer in the store.")
         return
-    if was_live and not is_live(run):
-        st.rerun()  # it ended: redraw the whole page once, without the timer
+    if (run.status, is_live(run)) != seen:
+        st.rerun()  # stopped, resumed, ended: labels, timer and controls follow
     bar = min(1.0, run.step / run.max_steps) if run.max_steps else 0.0
     parts = [run.status, progress_text(run), pace_text(store, run), f"updated {when(run.updated)}"]
-    st.progress(bar, text=" · ".join(p for p in parts if p))
+    status, controls = st.columns([4, 1])
+    status.progress(bar, text=" · ".join(p for p in parts if p))
     if run.message:
-        (st.error if run.status == "failed" else st.caption)(run.message)
+        (status.error if run.status == "failed" else status.caption)(run.message)
+    with controls:
+        run_controls(store, run, key=f"runs.{run.id}")
     loss_charts(store, run.id, run.config.get("loss_names", []), run_loss_titles(run), view)
     if run.config.get("settings", {}).get("eval_every"):
         st.subheader("Held-out metrics")
@@ -96,6 +104,22 @@ def live_view(store: RunStore, run_id: str, view: dict, was_live: bool) -> None:
             st.caption("The first evaluation arrives after --eval-every steps.")
     st.subheader("Samples")
     sample_grids(store, run.id, run.config.get("visual_names", []))
+
+
+def view_options(run: Run) -> dict:
+    """Smoothing, log scale, and the parts of a loss (D_real, D_fake) where the run has any."""
+    options = st.columns([2, 1, 1])
+    view = {
+        "smoothing": options[0].slider("smoothing", 0.0, 0.99, 0.6, 0.01, key="runs.smoothing"),
+        "log": options[1].toggle("log scale", key="runs.log"),
+        "parts": True,
+    }
+    parts = [n for _, names in plot_groups(run.config.get("loss_names", [])) for n in names[1:]]
+    if parts:
+        view["parts"] = options[2].toggle(
+            " / ".join(parts), value=True, key="runs.parts", help="overlay the parts of a loss on its plot"
+        )
+    return view
 
 
 def details(store: RunStore, run_id: str) -> None:
@@ -145,29 +169,23 @@ def main() -> None:
     st.title("Runs")
     show_notice()
     store = get_store()
-    run_id = pick_run(store)
+    everything = store.list()
+    run_id = pick_run(store, everything)
     if run_id is None:
         st.info("No runs yet. Start one on the Train page.")
         st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
+        redraw_on_change(runs_state(everything))
         return
     try:
         run = store.get(run_id)
-    except KeyError:
+    except (KeyError, UserError):
         st.error(f"Unknown run {run_id}.")
         return
-    options = st.columns([2, 1, 1, 2])
-    view = {
-        "smoothing": options[0].slider("smoothing", 0.0, 0.99, 0.6, 0.01, key="runs.smoothing"),
-        "log": options[1].toggle("log scale", key="runs.log"),
-        "parts": options[2].toggle(
-            "D_real / D_fake", value=True, key="runs.parts", help="overlay the parts of a loss on its plot"
-        ),
-    }
-    with options[3]:
-        run_controls(store, run, key=f"runs.{run.id}")
+    view = view_options(run)
     live = is_live(run)
-    st.fragment(run_every="2s" if live else None)(live_view)(store, run.id, view, live)
+    st.fragment(run_every="2s" if live else None)(live_view)(store, run.id, view, (run.status, live))
     details(store, run.id)
+    redraw_on_change(runs_state(everything))
 
 
 main()

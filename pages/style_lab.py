@@ -32,6 +32,7 @@ from engine.style.sweep import (
     tv_weight_points,
 )
 from pages.common import get_store, loss_figure, run_label, status_text, when
+from pages.plots import value_axis
 
 UPLOAD = "upload your own…"
 MAX_SIDE = 4096
@@ -123,11 +124,13 @@ def final_losses(sweep: SavedSweep) -> go.Figure:
     """Each setting's final content, style and total loss, grouped (log scale: they differ a lot)."""
     fig = go.Figure()
     labels = [p.label for p in sweep.points if p.key in sweep.finals]
+    shown: list[float] = []
     for term in ("content", "style", "total"):
         values = [sweep.finals[p.key].get(term) for p in sweep.points if p.key in sweep.finals]
         fig.add_bar(x=labels, y=values, name=term)
+        shown += [v for v in values if v is not None]
     fig.update_layout(
-        title="final losses", barmode="group", yaxis_type="log", height=320,
+        title="final losses", barmode="group", yaxis=value_axis(shown, log=True), height=320,
         margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h", "y": -0.25},
     )  # fmt: skip
     return fig

@@ -124,19 +124,21 @@ def test_runs_page_draws_generator_bce_l1_and_discriminator_loss_plots(populated
 def test_runs_page_reads_only_new_metric_rows(populated, monkeypatch):
     home, _, running = populated
     calls = []
-    original = RunStore.metrics
+    original = RunStore.metrics_after_row
 
-    def spy(self, run_id, since_step=-1):
-        calls.append((run_id, since_step))
-        return original(self, run_id, since_step)
+    def spy(self, run_id, row=0):
+        new = original(self, run_id, row)
+        calls.append((run_id, row, len(new.rows)))
+        return new
 
-    monkeypatch.setattr(RunStore, "metrics", spy)
+    monkeypatch.setattr(RunStore, "metrics_after_row", spy)
     at = open_page("runs")
     at.selectbox(key="runs.pick").set_value(running).run()
+    seen = at.session_state["curves"][running].last_row
     RunStore(home).log_metric_rows(running, [(4, n, 0.25) for n in CGAN_LOSSES])
     calls.clear()
     at.run()
-    assert calls == [(running, 3)]
+    assert calls == [(running, seen, len(CGAN_LOSSES))]
     assert at.session_state["curves"][running].series["D"].steps[-2:] == [3, 4]
     assert len(at.get("plotly_chart")) == 3
 
