@@ -3,8 +3,6 @@ in the Style lab, comparable runs by default, single points drawn as markers."""
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from engine.store import runs as runs_module
@@ -28,13 +26,14 @@ def finished_run(store: RunStore, task: str, name: str) -> str:
 def test_pace_is_measured_from_the_step_times_and_gives_an_eta(studio_home, monkeypatch):
     from pages.common import pace_text
 
-    clock = itertools.count(1000.0, 2.0)  # each logged step 2 s after the last
-    monkeypatch.setattr(runs_module.time, "time", lambda: next(clock))
+    now = [1000.0]
+    monkeypatch.setattr(runs_module.time, "time", lambda: now[0])
     store = RunStore()
     run = store.create_run("pix2pix", CONFIG, max_steps=100)
     store.claim(run.id)
     assert store.seconds_per_step(run.id) is None and pace_text(store, store.get(run.id)) == ""
     for step in range(1, 11):
+        now[0] += 2.0  # each logged step 2 s after the last
         store.log_metrics(run.id, step, {"G_L1": 1.0})
     assert store.seconds_per_step(run.id) == pytest.approx(2.0)
     store.log_metrics(run.id, 10, {"G_L1": 1.0})  # the step count moves with the metrics
