@@ -62,6 +62,7 @@ def test_a_resumed_runs_stored_config_is_held_to_its_choices(monkeypatch):
     run = store.create_run("pix2pix", stored)
     store.set_status(run.id, "stopped")
     monkeypatch.setattr(RunStore, "latest_checkpoint", lambda self, run_id: Path("step_1.safetensors"))
+    monkeypatch.setattr("engine.training.loop.resumable_step", lambda path: 1)  # a checkpoint at step 1
     with pytest.raises(UserError, match=r"^norm must be one of \('batch', .*got 'layer'$"):
         plan_run(None, None, None, store, run.id, None)
 

@@ -72,3 +72,17 @@ def test_stop_request_flag_and_eval_results():
     assert store.stop_requested(run.id)
     store.log_eval("default", "/data/shoes", "val", {"L1": 0.1, "FID": 50.0})
     assert {(r[3], r[4]) for r in store.evals("default")} == {("L1", 0.1), ("FID", 50.0)}
+
+
+def test_runs_made_in_one_second_never_collide(studio_home, monkeypatch):
+    """The id's random tail repeats sometimes; a second run must still be made, not refused."""
+    import secrets
+
+    from engine.store.runs import RunStore
+
+    tails = iter(["beef", "beef", "cafe"])
+    monkeypatch.setattr(secrets, "token_hex", lambda n: next(tails))
+    monkeypatch.setattr("time.strftime", lambda fmt, *a: "20261206-120000")
+    store = RunStore()
+    first, second = store.create_run("pix2pix", {}), store.create_run("pix2pix", {})
+    assert (first.id, second.id) == ("pix2pix-20261206-120000-beef", "pix2pix-20261206-120000-cafe")

@@ -12,7 +12,7 @@ from engine.cli.latent import cmd_interpolate, cmd_sample
 from engine.cli.prior import cmd_prior
 from engine.cli.style import cmd_stylize
 from engine.errors import UserError
-from engine.flags import add_dataclass_args, dataclass_overrides
+from engine.flags import LAYERS, SIDE, add_dataclass_args, dataclass_overrides, number_in
 
 
 def cmd_train(argv: list[str]) -> int:
@@ -51,8 +51,8 @@ def cmd_receptive_field(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m engine receptive-field", description="PatchGAN receptive field after each layer."
     )
-    parser.add_argument("--n-layers", type=int, default=3)
-    parser.add_argument("--size", type=int, default=256, help="input side in pixels")
+    parser.add_argument("--n-layers", type=number_in(LAYERS), default=3)
+    parser.add_argument("--size", type=number_in(SIDE), default=256, help="input side in pixels")
     args = parser.parse_args(argv)
     print(f"{'layer':>5} {'kernel':>6} {'stride':>6} {'out size':>8} {'channels':>8} {'receptive field':>16}")
     for r in patchgan_receptive_fields(args.n_layers, args.size):
@@ -117,11 +117,12 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
-        print(
-            "usage: python -m engine {" + ",".join(COMMANDS) + "} ...\n"
-            "Run a command with --help for its options."
-        )
-        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+        usage = "usage: python -m engine {" + ",".join(COMMANDS) + "} ..."
+        if argv and argv[0] not in ("-h", "--help"):  # as argparse does: usage, then the error
+            print(f"{usage}\nerror: unknown command {argv[0]!r}", file=sys.stderr)
+            return 2
+        print(f"{usage}\nRun a command with --help for its options.")
+        return 0
     try:
         return COMMANDS[argv[0]](argv[1:])
     except (UserError, OSError) as err:  # fixable input or a file system problem; else a bug

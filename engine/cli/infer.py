@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from engine.cli.paths import refuse_overwriting_inputs
+from engine.flags import number_in
 
 MODEL_HELP = "a run id, a checkpoint (.safetensors, or an official .pth generator) or 'default'"
 RAW_HINTS_HELP = "the generator's colours as they come, without moving them toward the hints"
@@ -72,7 +73,7 @@ def translate_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--reference", type=Path, help="multimodal models: draw the shoe in the look of this photo"
     )
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=number_in((1, 1024)), default=8)
     parser.add_argument("--skip-bad-images", action="store_true", help=SKIP_HELP)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
@@ -150,7 +151,7 @@ def eval_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", required=True, help="dataset folder in a standard layout")
     parser.add_argument("--split", default="val", help="val (falls back to test) or test")
     parser.add_argument("--direction", choices=("AtoB", "BtoA"), help="default: the model's own")
-    parser.add_argument("--batch-size", type=int, default=5)
+    parser.add_argument("--batch-size", type=number_in((1, 1024)), default=5)
     parser.add_argument("--no-fid", action="store_true", help="skip FID/KID (faster)")
     parser.add_argument("--skip-bad-images", action="store_true", help=SKIP_HELP)
     parser.add_argument(
@@ -165,7 +166,11 @@ def eval_parser() -> argparse.ArgumentParser:
         "a drawing (the `data make-drawings --style outline` set; scored without hints)",
     )
     parser.add_argument(
-        "--hints", type=int, default=0, metavar="N", help="give N colour dabs taken from each target"
+        "--hints",
+        type=number_in((0, 1000)),
+        default=0,
+        metavar="N",
+        help="give N colour dabs taken from each target",
     )
     parser.add_argument("--raw-hints", action="store_true", help=RAW_HINTS_HELP)
     parser.add_argument(

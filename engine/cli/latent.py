@@ -8,6 +8,7 @@ from pathlib import Path
 
 from engine.cli.paths import refuse_overwriting_inputs
 from engine.errors import UserError
+from engine.flags import number_in
 
 MODEL_HELP = "a run id, a checkpoint (.safetensors), 'default-vae' or 'default-dcgan'"
 
@@ -15,7 +16,9 @@ MODEL_HELP = "a run id, a checkpoint (.safetensors), 'default-vae' or 'default-d
 def _common(parser: argparse.ArgumentParser, scale: int) -> None:
     parser.add_argument("--model", default="default-vae", help=MODEL_HELP)
     parser.add_argument("--label", type=int, help="class for a class-conditional model")
-    parser.add_argument("--scale", type=int, default=scale, help=f"enlarge the images (default: {scale}x)")
+    parser.add_argument(
+        "--scale", type=number_in((1, 64)), default=scale, help=f"enlarge the images (default: {scale}x)"
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
 
@@ -30,9 +33,11 @@ def cmd_sample(argv: list[str]) -> int:
         prog="python -m engine sample", description="Decode random latent codes into a grid of images."
     )
     parser.add_argument("output", type=Path, help="the PNG to write")
-    parser.add_argument("--count", type=int, default=64)
+    parser.add_argument("--count", type=number_in((1, 4096)), default=64)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--columns", type=int, help="images per row (default: a square grid)")
+    parser.add_argument(
+        "--columns", type=number_in((1, 4096)), help="images per row (default: a square grid)"
+    )
     parser.add_argument("--map", action="store_true", help="a VAE with latent_dim 2: decode [-3, 3]^2")
     _common(parser, scale=1)
     args = parser.parse_args(argv)
@@ -77,7 +82,9 @@ def cmd_interpolate(argv: list[str]) -> int:
     parser.add_argument("a", help="an image file (VAE/autoencoder only) or an integer seed")
     parser.add_argument("b", help="an image file (VAE/autoencoder only) or an integer seed")
     parser.add_argument("output", type=Path, help="the GIF to write")
-    parser.add_argument("--frames", type=int, default=16, help="frames from A to B, both included")
+    parser.add_argument(
+        "--frames", type=number_in((2, 1000)), default=16, help="frames from A to B, both included"
+    )
     parser.add_argument("--slerp", action="store_true", help="spherical instead of linear interpolation")
     parser.add_argument("--duration", type=int, default=100, help="milliseconds per frame")
     parser.add_argument("--bounce", action="store_true", help="play forth and back")

@@ -18,6 +18,7 @@ import torch
 
 from engine.errors import UserError
 from engine.inference.kinds import Loaded, image_translating_kinds, kind_of
+from engine.inference.model_files import load_networks, task_and_config
 from engine.inference.predictor import Predictor
 from engine.runtime.device import pick_device
 from engine.store.checkpoints import BEST_CHECKPOINT, list_checkpoints, read_weights, save_weights
@@ -78,16 +79,14 @@ def _load_cached(path: str, mtime: float, kinds: tuple | None, device: str, prec
         norm_as_trained("image-to-image", [net], None)  # official runs train at batch size 1
         return Predictor(net, {"task": "pix2pix", "config": {"crop_size": size}}, path, dev, precision)
     nets, meta = read_weights(path)
-    task = get_task(meta["task"])
+    task, config = task_and_config(path, meta)
     if kinds is not None and task.kind not in kinds:
         raise UserError(
             f"{path} holds a {task.name} model ({task.kind}); this needs a {' or '.join(kinds)} model"
         )
-    config = task.Config(**meta["config"])
     check_model_size(config, task, path)
     served = task.build_served(config)
-    for name, net in served.items():
-        net.load_state_dict({k: v.float() for k, v in nets[name].items()})
+    load_networks(served, nets, path)
     norm_as_trained(task.kind, served.values(), meta.get("settings", {}).get("batch_size", 0))
     return kind_of(task.kind).serve(Loaded(task, served, meta, path, dev, precision, direction))
 

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from engine.data.datasets import split_aligned
 from engine.data.images import ImageLoadError, list_images, load_image, output_paths
-from engine.data.sketch import hint_layer
+from engine.data.sketch import EmptySketchError, hint_layer
 from engine.errors import UserError
 from engine.pipelines.sketch import Look, SketchPipeline
 
@@ -58,16 +58,16 @@ def translate_paths(
         inputs = []
         for path, target in chunk:
             try:
-                inputs.append((read_input(path, direction), find_hint(path), target))
+                inputs.append((read_input(path, direction), find_hint(path), target, path))
             except ImageLoadError as err:
                 if not skip_bad:
                     raise ImageLoadError(f"{err}; --skip-bad-images skips such files") from err
                 warnings.warn(f"skipping {err}", stacklevel=2)
         if not inputs:
             continue
-        images, hint_images, chunk_targets = (list(column) for column in zip(*inputs))
+        images, hint_images, chunk_targets, paths = (list(column) for column in zip(*inputs))
         if source is not None:
-            prepared = [pipeline.prepare(img, hint, source) for img, hint in zip(images, hint_images)]
+            prepared = [prepare_one(pipeline, *named, source) for named in zip(images, hint_images, paths)]
         for suffix, look in looks.items():
             if source is None:
                 outputs = pipeline.translate_images(images, hint_images, fit, look)
@@ -93,9 +93,21 @@ def input_and_output_paths(src: Path, dst: Path) -> tuple[list[Path], list[Path]
         return files, output_paths(files, dst)
     if src.is_file():
         target = dst / f"{src.stem}.png" if dst.is_dir() or not dst.suffix else dst
+        if Image.registered_extensions().get(target.suffix.lower()) not in Image.SAVE:
+            raise UserError(
+                f"{target}: {target.suffix} is not an image type that can be written; use .png or .jpg"
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         return [src], [target]
     raise UserError(f"no such file or folder: {src}")
+
+
+def prepare_one(pipeline: SketchPipeline, image: Image.Image, hint, path: Path, source: str):
+    """One input prepared as the studio prepares a drawing; an empty one is named."""
+    try:
+        return pipeline.prepare(image, hint, source)
+    except EmptySketchError as err:
+        raise EmptySketchError(f"{path} ({image.width}x{image.height}): {err}") from None
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

@@ -105,7 +105,13 @@ def read_weights(path: str | Path) -> tuple[dict[str, dict[str, torch.Tensor]], 
         raise UserError(f"{path} is not a safetensors checkpoint: {err}") from err
     if header.get("format") != FORMAT:
         raise UserError(f"{path} was not written by this studio (no '{FORMAT}' metadata)")
-    return nets, json.loads(header["meta"])
+    try:
+        meta = json.loads(header["meta"])
+    except (KeyError, ValueError):
+        meta = None
+    if not isinstance(meta, dict):  # crafted or damaged: one line, not a KeyError
+        raise UserError(f"{path}: its 'meta' metadata is missing or not a JSON object; not a studio model")
+    return nets, meta
 
 
 def save_checkpoint(folder: Path, step: int, nets: dict, meta: dict, resume_state: dict) -> Path:

@@ -128,13 +128,18 @@ class RunStore:
 
     # writing (the trainer) ---------------------------------------------------------------
     def create_run(self, task: str, config: dict, name: str = "", max_steps: int | None = None) -> Run:
-        run_id = f"{task}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
-        now = time.time()
-        self._write(
-            "INSERT INTO runs (id, task, name, status, config, created, updated, max_steps)"
-            " VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
-            (run_id, task, name or run_id, json.dumps(config), now, now, max_steps),
-        )
+        for _ in range(8):  # runs made in the same second share all but the random tail
+            run_id = f"{task}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+            now = time.time()
+            try:
+                self._write(
+                    "INSERT INTO runs (id, task, name, status, config, created, updated, max_steps)"
+                    " VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
+                    (run_id, task, name or run_id, json.dumps(config), now, now, max_steps),
+                )
+                break
+            except sqlite3.IntegrityError:
+                continue
         run = self.get(run_id)
         run.folder.mkdir(parents=True, exist_ok=True)
         (run.folder / "config.json").write_text(json.dumps({"task": task, **config}, indent=2))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from engine.errors import UserError
+from engine.errors import UserError, disk_full_is_one_line
 from engine.store.checkpoints import (
     BEST_CHECKPOINT,
     load_resume_state,
@@ -91,16 +91,23 @@ class Checkpointer:
             "rng": states,
             "task": self.task.extra_state(),
         }
-        path = save_checkpoint(self.folder, step, self.task.nets, self.meta, resume_state)
+        resume = f"; the checkpoints before it are kept: free some space, then train --resume {self.meta.get('run')}"
+        with disk_full_is_one_line(f"checkpoint {step} to {self.folder}", resume, self.clean):
+            path = save_checkpoint(self.folder, step, self.task.nets, self.meta, resume_state)
         prune_checkpoints(self.folder, self.keep)
         return path
+
+    def clean(self) -> None:
+        """What a save cut short by a full disk left (its *.tmp files)."""
+        remove_stale_temporaries(self.folder)
 
     def keep_if_best(self, step: int, scores: dict[str, float]) -> bool:
         """Save the weights as the run's best when they beat every earlier evaluation."""
         if scores.get(SELECT_BY, math.inf) >= self.best_score:
             return False
         self.best_score = scores[SELECT_BY]
-        save_best(self.folder, self.task.nets, {**self.meta, "step": step, "scores": scores})
+        with disk_full_is_one_line(f"the best checkpoint to {self.folder}", cleanup=self.clean):
+            save_best(self.folder, self.task.nets, {**self.meta, "step": step, "scores": scores})
         return True
 
 
