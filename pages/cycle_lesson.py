@@ -17,6 +17,7 @@ from engine.data.sketch import prepare_sketch
 from engine.errors import UserError
 from engine.inference.loader import load_predictor
 from engine.store.models import bundled_models
+from engine.training.held_out import grid_caption
 from pages.common import curves_for, get_store, loss_figure
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
@@ -54,7 +55,10 @@ def run_view(run_id: str) -> None:
     samples = store.samples(run_id)
     if samples:
         step, path = samples[-1]
-        st.image(str(path), caption=f"step {step}: " + " | ".join(run.config.get("visual_names", [])))
+        st.image(
+            str(path),
+            caption=f"step {step}: " + grid_caption(run.config.get("visual_names", []), unpaired=True),
+        )
     curves = curves_for(store, run_id)
     lines = [
         (name, curves.series[name])

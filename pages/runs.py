@@ -18,6 +18,8 @@ from engine.inference.loader import export_model
 from engine.store.checkpoints import BEST_CHECKPOINT
 from engine.store.curves import loss_title, plot_groups
 from engine.store.runs import Run, RunStore
+from engine.tasks import get_task
+from engine.training.held_out import grid_caption
 from pages.common import (
     SWEEP_TASK,
     curves_for,
@@ -67,7 +69,7 @@ def loss_charts(store: RunStore, run_id: str, loss_names: list[str], titles: dic
         columns[i % len(columns)].plotly_chart(fig, width="stretch", key=f"runs.loss.{run_id}.{head}")
 
 
-def sample_grids(store: RunStore, run_id: str, visual_names: list[str]) -> None:
+def sample_grids(store: RunStore, run_id: str, visual_names: list[str], unpaired: bool = False) -> None:
     samples = store.samples(run_id)
     if not samples:
         st.caption("No sample grid yet.")
@@ -75,8 +77,7 @@ def sample_grids(store: RunStore, run_id: str, visual_names: list[str]) -> None:
     steps = [step for step, _ in samples]
     step = steps[0] if len(steps) == 1 else st.select_slider("sample at step", steps, value=steps[-1])
     path = dict(samples)[step]
-    columns = " | ".join(visual_names) if visual_names else ""
-    st.image(str(path), caption=f"step {step}: {columns}")
+    st.image(str(path), caption=f"step {step}: {grid_caption(visual_names, unpaired)}")
 
 
 def live_view(store: RunStore, run_id: str, view: dict, seen: tuple[str, bool]) -> None:
@@ -103,7 +104,8 @@ def live_view(store: RunStore, run_id: str, view: dict, seen: tuple[str, bool]) 
         if not eval_charts({run.id: curves_for(store, run.id)}, key=f"runs.{run.id}"):
             st.caption("The first evaluation arrives after --eval-every steps.")
     st.subheader("Samples")
-    sample_grids(store, run.id, run.config.get("visual_names", []))
+    unpaired = get_task(run.task).kind == "unpaired"
+    sample_grids(store, run.id, run.config.get("visual_names", []), unpaired)
 
 
 def view_options(run: Run) -> dict:

@@ -48,6 +48,8 @@ def test_a_finished_run_offers_its_model_for_download(aligned_dataset, studio_ho
     assert not at.exception and not at.error
     download = at.get("download_button")
     assert len(download) == 1 and f"{run_id}.safetensors" in download[0].proto.label
+    captions = [c for image in at.get("image") for c in image.captions]
+    assert any(c.endswith("input | output | target") for c in captions), captions  # not real_A | ...
 
 
 def test_style_sweeps_stay_off_runs_and_compare_and_open_in_the_style_lab(studio_home):
