@@ -221,6 +221,23 @@ def test_two_dataset_images_sharing_a_name_are_warned_about(tmp_path):
     assert len(dataset) == 3
 
 
+def test_paired_datasets_warn_about_two_images_sharing_a_name(tmp_path):
+    from PIL import Image
+
+    from engine.data.datasets import AlignedDataset, PairedFolderDataset
+
+    for name in ("p0.jpg", "p0.png", "p1.png"):
+        Image.new("RGB", (64, 32), "white").save(tmp_path / name)
+    with pytest.warns(UserWarning, match=r"p0\.jpg and p0\.png share a name"):
+        AlignedDataset(tmp_path, load_size=32, crop_size=32, train=False)
+    for side in ("A", "B"):
+        (tmp_path / side).mkdir()
+        Image.new("RGB", (32, 32), "white").save(tmp_path / side / "q.png")
+    Image.new("RGB", (32, 32), "white").save(tmp_path / "B" / "q.jpg")
+    with pytest.warns(UserWarning, match=r"q\.png and q\.jpg share a name|q\.jpg and q\.png share a name"):
+        PairedFolderDataset(tmp_path / "A", tmp_path / "B", load_size=32, crop_size=32, train=False)
+
+
 def test_an_output_of_an_unknown_type_is_refused_before_any_work(tmp_path, capsys):
     from PIL import Image
 

@@ -20,7 +20,14 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from engine.data.images import ImageLoadError, list_images, load_image, to_uint8_tensor, uint8_to_unit
+from engine.data.images import (
+    ImageLoadError,
+    list_images,
+    load_image,
+    to_uint8_tensor,
+    uint8_to_unit,
+    warn_shared_stems,
+)
 from engine.errors import UserError
 
 PAIR_FOLDER_NAMES = (("A", "B"), ("photos", "sketches"))
@@ -113,6 +120,7 @@ class AlignedDataset(PairedImages):
             raise UserError(f"direction must be AtoB or BtoA, got {direction!r}")
         self.direction = direction
         files = list_images(folder)
+        warn_shared_stems(files)
         if not files:
             raise UserError(
                 f"no images in {folder}: a paired dataset is DIR/train/*.jpg with A|B side by side, "
@@ -164,8 +172,10 @@ class PairedFolderDataset(PairedImages):
     """A/ and B/ folders whose files share a stem (extensions may differ)."""
 
     def __init__(self, a_dir: str | Path, b_dir: str | Path, direction: str = "AtoB", **kw) -> None:
-        b_by_stem = {p.stem: p for p in list_images(b_dir)}
-        pairs = [(p, b_by_stem[p.stem]) for p in list_images(a_dir) if p.stem in b_by_stem]
+        a_files, b_files = list_images(a_dir), list_images(b_dir)
+        warn_shared_stems(a_files + b_files)  # only one of each name can be paired
+        b_by_stem = {p.stem: p for p in b_files}
+        pairs = [(p, b_by_stem[p.stem]) for p in a_files if p.stem in b_by_stem]
         if not pairs:
             raise UserError(f"no file names shared by {a_dir} and {b_dir}")
         if direction == "BtoA":

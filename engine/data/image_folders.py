@@ -23,7 +23,14 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from engine.data.datasets import find_split
-from engine.data.images import IMAGE_EXTENSIONS, ImageLoadError, load_image, to_uint8_tensor, uint8_to_unit
+from engine.data.images import (
+    IMAGE_EXTENSIONS,
+    ImageLoadError,
+    load_image,
+    to_uint8_tensor,
+    uint8_to_unit,
+    warn_shared_stems,
+)
 from engine.data.sources import DatasetUnavailableError, fetch_any
 from engine.errors import UserError
 
@@ -90,18 +97,6 @@ def open_image_dataset(
     if phase != "train" and folder == root:
         raise UserError(f"{root} has no {phase} split")
     return load_folder(folder, image_size, channels, skip_bad)
-
-
-def warn_shared_stems(files: list[Path]) -> None:
-    """Two images with one name in one folder (p0.jpg, p0.png) are often one picture saved twice:
-    both are used, so the data holds it twice; say so once per name."""
-    seen: dict[tuple[Path, str], Path] = {}
-    for path in files:
-        first = seen.setdefault((path.parent, path.stem), path)
-        if first is not path:
-            warnings.warn(
-                f"{first} and {path.name} share a name; both are used (one picture twice?)", stacklevel=3
-            )
 
 
 def load_folder(folder: Path, image_size: int, channels: int = 0, skip_bad: bool = False) -> ImageDataset:

@@ -124,3 +124,15 @@ def image_grid(rows: list[list[torch.Tensor]], pad: int = 2) -> Image.Image:
             t = t.expand(3, -1, -1) if t.shape[0] == 1 else t
             canvas[:, i * (h + pad) : i * (h + pad) + h, j * (w + pad) : j * (w + pad) + w] = t
     return tensor_to_image(canvas)
+
+
+def warn_shared_stems(files: list[Path]) -> None:
+    """Two images with one name in one folder (p0.jpg, p0.png) are often one picture saved twice:
+    say so once per name."""
+    seen: dict[tuple[Path, str], Path] = {}
+    for path in files:
+        first = seen.setdefault((path.parent, path.stem), path)
+        if first is not path:
+            warnings.warn(
+                f"{first} and {path.name} share a name (one picture saved twice?)", stacklevel=3
+            )
