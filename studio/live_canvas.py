@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 
 import gradio as gr
 from PIL import Image
@@ -24,6 +25,7 @@ MAX_DATA_URL = 4 * 2**20  # a 256 px PNG is a few kB; refuse anything near this
 HTML = """
 <div class="live">
   <div>
+    <label class="live-model-label" hidden>Model <select class="live-model"></select></label>
     <div class="live-stack">
       <canvas width="256" height="256" class="live-canvas"></canvas>
       <canvas width="256" height="256" class="live-hints"></canvas>
@@ -39,8 +41,8 @@ HTML = """
       <button class="live-undo">undo</button> <button class="live-clear">clear</button>
     </div>
   </div>
-  <figure><img class="live-edges" alt=""><figcaption>what the model sees</figcaption></figure>
-  <figure><img class="live-photo" alt=""><figcaption>shoe · <a class="live-download" download="shoe.png">download</a>
+  <figure class="live-answer"><img class="live-photo" alt=""><figcaption><span class="live-caption">the shoe appears
+    here</span> <a class="live-download" download="shoe.png">download shoe.png</a>
     <span class="live-status"></span></figcaption>
     <div class="live-looks" hidden>
       <div class="live-looks-row"></div>
@@ -49,6 +51,7 @@ HTML = """
         <label class="live-ref-label">look of a photo <input type="file" accept="image/*" class="live-ref"></label></div>
       <span class="live-look-name">typical look</span>
     </div>
+    <details class="live-seen"><summary>what the model sees</summary><img class="live-edges" alt=""></details>
   </figure>
 </div>
 """
@@ -60,6 +63,9 @@ CSS = """
 .live-hints { pointer-events: none; border: 1px solid transparent; }
 .live figure { margin: 0; }
 .live figure img { width: 320px; height: 320px; background: #fafafa; border: 1px solid #eee; display: block; }
+.live figure .live-seen img { width: 160px; height: 160px; }
+.live-seen summary { cursor: pointer; color: #666; margin-top: 6px; }
+.live-model-label { display: block; margin-bottom: 6px; }
 .live-bar { margin: 6px 0; display: flex; gap: 12px; align-items: center; }
 .live-download:not([href]) { display: none; }
 .live-looks { max-width: 330px; }
@@ -80,20 +86,22 @@ let seed = null, reference = '', firstSeed = 0;  // the chosen look: a seed's, a
 let rowTimer = null;
 const ROW_PAUSE_MS = 600;
 function blank() { ctx.fillStyle = 'white'; ctx.fillRect(0, 0, 256, 256); hintCtx.clearRect(0, 0, 256, 256); hinted = false; }
-function reset() { $('.live-edges').removeAttribute('src'); $('.live-photo').removeAttribute('src'); $('.live-download').removeAttribute('href'); $('.live-status').textContent = ''; }
+function reset() { $('.live-edges').removeAttribute('src'); $('.live-photo').removeAttribute('src'); $('.live-download').removeAttribute('href'); $('.live-status').textContent = ''; $('.live-caption').textContent = 'the shoe appears here'; }
+function model() { return MODELS.length > 1 ? $('.live-model').value : ''; }
 function at(e) { const r = canvas.getBoundingClientRect(); return [(e.clientX - r.left) * 256 / r.width, (e.clientY - r.top) * 256 / r.height]; }
 function tool() { return element.querySelector('input[name="live-tool"]:checked').value; }
 function empty() { return !ctx.getImageData(0, 0, 256, 256).data.some((v, i) => i % 4 !== 3 && v < 250); }
 async function send() {
   clearTimeout(rowTimer);
   if (busy) { again = true; return; }
-  if (empty()) { reset(); return; }
+  if (empty()) { reset(); if (hinted) $('.live-status').textContent = DAB_ONLY; return; }
   busy = true;
   try {
     const hints = hinted ? hintCtx.canvas.toDataURL('image/png') : '';
     const drawn = canvas.toDataURL('image/png');
-    const [edges, photo, message] = await server.translate([drawn, hints, seed === null ? '' : seed, reference]);
-    if (photo) { $('.live-edges').src = edges; $('.live-photo').src = photo; $('.live-download').href = photo; }
+    const [edges, photo, message] = await server.translate([drawn, hints, seed === null ? '' : seed, reference, model()]);
+    if (photo) { $('.live-edges').src = edges; $('.live-photo').src = photo; $('.live-download').href = photo; $('.live-caption').textContent = 'shoe'; }
+    else { $('.live-photo').removeAttribute('src'); $('.live-download').removeAttribute('href'); }
     $('.live-status').textContent = message;
     if (photo && !$('.live-looks').hidden) {  // the row waits for a pause: strokes come first
       clearTimeout(rowTimer); rowTimer = setTimeout(() => showLooks(drawn, hints), ROW_PAUSE_MS);
@@ -106,7 +114,7 @@ async function send() {
   if (again) { again = false; send(); }
 }
 async function showLooks(drawn, hints) {
-  const looks = await server.looks([drawn, hints, firstSeed]);
+  const looks = await server.looks([drawn, hints, firstSeed, model()]);
   const row = $('.live-looks-row');
   row.replaceChildren(...looks.map((src, i) => {
     const img = document.createElement('img');
@@ -118,6 +126,14 @@ async function showLooks(drawn, hints) {
 }
 function lookName(text) { $('.live-look-name').textContent = text; }
 $('.live-looks').hidden = !LOOKS;
+if (MODELS.length > 1) {
+  const select = $('.live-model');
+  for (const name of MODELS) select.add(new Option(name, name));
+  $('.live-model-label').hidden = false;
+  select.addEventListener('change', async () => {  // a model with looks shows the row
+    $('.live-looks').hidden = !(await server.model_has_looks([model()])); seed = null; reference = ''; lookName('typical look'); send();
+  });
+}
 $('.live-more').addEventListener('click', () => { firstSeed += 4; send(); });
 $('.live-typical').addEventListener('click', () => { seed = null; reference = ''; lookName('typical look'); send(); });
 $('.live-ref').addEventListener('change', (e) => {
@@ -192,23 +208,34 @@ def read_look(seed, reference_url: str) -> Look:
     return Look(seed=int(seed))
 
 
-def live_canvas(sketch_to_photo: Callable, looks_of: Callable | None = None) -> gr.HTML:
+DAB_ONLY = "Draw the shoe's outline; colour dabs tint it."
+
+
+def live_canvas(
+    sketch_to_photo: Callable,
+    looks_of: Callable | None = None,
+    models: Sequence[str] = (),
+    has_looks: Callable[[str], bool] | None = None,
+) -> gr.HTML:
     """The canvas, wired to `sketch_to_photo(image, hints, look) -> (edges, photo, message)`;
     hints is the RGBA colour layer, or None when no colour was painted. With `looks_of(image,
     hints, seeds) -> photos` (a multimodal model) a row of looks shows under the photo: clicking
-    one keeps that look while the drawing goes on, and a photo can lend its look."""
+    one keeps that look while the drawing goes on, and a photo can lend its look. With several
+    `models` (labels), a picker above the canvas chooses one: the label is then passed to both
+    functions as a last argument, and `has_looks(label)` says whether the row shows for it."""
 
     def translate(layers: list | str) -> list:
         """`layers`: [drawing data URL, hint-layer data URL or "", seed or "", reference photo
-        data URL or ""] (Gradio hands a server function the JS call's arguments as one list),
-        or the drawing's data URL alone."""
+        data URL or "", model label or ""] (Gradio hands a server function the JS call's
+        arguments as one list), or the drawing's data URL alone."""
         try:
-            data_url, hints_url, seed, reference_url = (
-                (layers, "", "", "") if isinstance(layers, str) else (list(layers) + ["", "", ""])[:4]
+            data_url, hints_url, seed, reference_url, label = (
+                (layers, "", "", "", "") if isinstance(layers, str) else (list(layers) + [""] * 4)[:5]
             )
             hints = decode_data_url(hints_url) if hints_url else None
             look = read_look(seed, reference_url)
-            edges, photo, message = sketch_to_photo(decode_data_url(data_url), hints, look)
+            chosen = (label or models[0],) if models else ()  # one model: no picker
+            edges, photo, message = sketch_to_photo(decode_data_url(data_url), hints, look, *chosen)
         except (ValueError, OSError) as err:
             return [None, None, f"Could not use that: {err}"]
         if photo is None:
@@ -216,20 +243,31 @@ def live_canvas(sketch_to_photo: Callable, looks_of: Callable | None = None) -> 
         return [encode_data_url(edges), encode_data_url(photo), message]
 
     def looks(layers: list) -> list:
-        """[drawing data URL, hint-layer data URL or "", first seed] -> a row of looks."""
+        """[drawing data URL, hint-layer data URL or "", first seed, model label] -> a row of looks."""
         try:
-            data_url, hints_url, first = (list(layers) + ["", 0])[:3]
+            data_url, hints_url, first, label = (list(layers) + ["", 0, ""])[:4]
             hints = decode_data_url(hints_url) if hints_url else None
             seeds = [int(read_look(first, "").seed or 0) + i for i in range(LOOKS_IN_ROW)]
-            photos = looks_of(decode_data_url(data_url), hints, seeds) if looks_of else []
+            chosen = (label or models[0],) if models else ()  # one model: no picker
+            photos = looks_of(decode_data_url(data_url), hints, seeds, *chosen) if looks_of else []
         except (ValueError, OSError):
             return []
         return [encode_data_url(photo) for photo in photos]
 
+    def model_has_looks(layers: list) -> bool:
+        """[model label] -> whether the looks row shows for it."""
+        label = (list(layers) + [""])[0] if isinstance(layers, list) else layers
+        return bool(has_looks and looks_of and has_looks(str(label)))
+
+    first_has_looks = bool(looks_of) and (not models or has_looks is None or has_looks(models[0]))
+    constants = (
+        f"const LOOKS = {json.dumps(first_has_looks)};\nconst MODELS = {json.dumps(list(models))};\n"
+        f"const DAB_ONLY = {json.dumps(DAB_ONLY)};\n"
+    )
     return gr.HTML(
         html_template=HTML,
         css_template=CSS,
-        js_on_load=f"const LOOKS = {'true' if looks_of else 'false'};\n" + JS,
-        server_functions=[translate, looks],
+        js_on_load=constants + JS,
+        server_functions=[translate, looks, model_has_looks],
         elem_id="live-canvas",
     )

@@ -1,8 +1,10 @@
 """Sketch -> shoe: draw on a white canvas and watch the pix2pix generator answer.
 
 Thin over the engine: `engine.pipelines.sketch.SketchPipeline` takes every input mode of this tab
-(live canvas + its hint layer, the editor's coloured strokes, an uploaded sketch or photo + an
-optional hint image) the same way `translate --sketch/--photo` does. Only models from the demo's
+(live canvas + its hint layer, a Sketchpad drawing with coloured strokes sent to the API, an
+uploaded sketch or photo + an optional hint image) the same way `translate --sketch/--photo`
+does. Drawing happens on the live canvas only (Gradio's ImageEditor took 3-6 s a stroke); its
+model picker and the Upload tab offer only models trained on drawings. Only models from the demo's
 own list are ever loaded (a shared Space must not let a visitor name a file on the server), and
 errors become messages, never tracebacks.
 """
@@ -19,23 +21,24 @@ from engine.data.sketch import EmptySketchError
 from engine.errors import UserError
 from engine.inference.registry import available_models as models_of_kind
 from engine.inference.registry import choose_model
+from engine.pipelines.drawing_models import drawing_models
 from engine.pipelines.sketch import Look, SketchAnswer, SketchPipeline
-from studio.live_canvas import live_canvas
-from studio.uploads import CACHE_CLEANUP, MAX_SIDE, image_upload, limit_decoding, read_upload
+from studio.live_canvas import DAB_ONLY, live_canvas
+from studio.uploads import CACHE_CLEANUP, MAX_SIDE, ScratchFolder, image_upload, limit_decoding, read_upload
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("sketch_*.png"))
 UPLOAD_KINDS = {"edge map or sketch": "drawing", "photo (edges are extracted)": "photo"}
-# black draws lines; any of the colours paints a colour hint (models trained with hints)
+# a Sketchpad drawing sent to the API: black draws lines; these colours paint colour hints
 BRUSH_COLOURS = ["#000000", "#b03a2e", "#e67e22", "#f1c40f", "#27ae60", "#1f618d", "#8e44ad", "#6e4b2a"]
-# the editor opens with no tool selected; a sketchpad should be ready to draw
-SELECT_BRUSH = "() => setTimeout(() => document.querySelector('button[aria-label=\"Brush\"]')?.click(), 500)"
+DOWNLOAD_NAME = "shoe.png"  # the live canvas's link and the Upload tab's button save the same file
 Shown = tuple[Image.Image | None, Image.Image | None, str]  # what the model saw, the photo, a note
 
 
 def available_models() -> dict[str, str]:
-    """Label -> model: installed bundled image-to-image models, then finished runs of that kind."""
-    return models_of_kind("image-to-image")
+    """Label -> model: installed bundled image-to-image models, then finished runs of that kind,
+    those trained on drawings only (a facades model answers a shoe outline with a wall)."""
+    return drawing_models(models_of_kind("image-to-image"))
 
 
 def editor_image(value: dict | Image.Image | None) -> Image.Image | None:
@@ -52,6 +55,11 @@ def shown(answer: SketchAnswer) -> Shown:
     return answer.shown, answer.photo, answer.note
 
 
+def has_colour(hints: Image.Image | None) -> bool:
+    """Whether a hint layer holds any paint (an opaque pixel)."""
+    return hints is not None and hints.mode == "RGBA" and hints.getchannel("A").getbbox() is not None
+
+
 class SketchDemo:
     """The demo's functions, bound to the models it may load and the folders besides Gradio's
     uploads it may read (its examples)."""
@@ -61,6 +69,7 @@ class SketchDemo:
     ) -> None:
         self.models = models if models is not None else available_models()
         self.roots = roots
+        self.shoes = ScratchFolder(keep=32)
 
     def pipeline(self, model: str) -> SketchPipeline:
         return SketchPipeline.load(choose_model(self.models, model))
@@ -70,14 +79,14 @@ class SketchDemo:
     ) -> Shown:
         """(what the model sees, generated photo, status message) for a canvas drawing. Colour
         comes as a separate RGBA layer (`hints`, the live canvas) or as coloured strokes in the
-        drawing itself (the editor's palette); `look` picks one of a multimodal model's shoes."""
+        drawing itself (a Sketchpad's palette); `look` picks one of a multimodal model's shoes."""
         try:
             drawing = editor_image(value)
             if drawing is None:
                 return None, None, "Draw a shoe outline to begin."
             return shown(self.pipeline(model)(drawing, hints, look=look))
         except EmptySketchError:
-            return None, None, "The canvas is empty: draw a shoe outline."
+            return None, None, DAB_ONLY if has_colour(hints) else "The canvas is empty: draw a shoe outline."
         except UserError as err:
             return None, None, f"Could not use that: {err}"
 
@@ -88,11 +97,12 @@ class SketchDemo:
         except UserError:
             return False
 
-    def looks_of(self, drawing: Image.Image, model: str, hints: Image.Image | None, seeds: list[int]) -> list:
-        """The drawing in one look per seed (the live canvas's row); [] for an empty canvas."""
+    def looks_of(self, drawing: Image.Image, hints: Image.Image | None, seeds: list[int], model: str) -> list:
+        """The drawing in one look per seed (the live canvas's row); [] for an empty canvas or
+        a model with one look."""
         try:
             pipeline = self.pipeline(model)
-            return pipeline.looks(pipeline.prepare(drawing, hints), seeds)
+            return pipeline.looks(pipeline.prepare(drawing, hints), seeds) if pipeline.multimodal else []
         except UserError:
             return []
 
@@ -104,13 +114,31 @@ class SketchDemo:
                 return None, None, "Upload an image or pick an example."
             if kind not in UPLOAD_KINDS:
                 raise UserError(f"choose one of {', '.join(UPLOAD_KINDS)}")
-            img = read_upload(path, "uploaded", self.roots)
-            hints = read_upload(hints_path, "hint", self.roots, None) if hints_path else None
+            img = read_upload(path, "uploaded", self.roots, max_side=1024)
+            hints = read_upload(hints_path, "hint", self.roots, None, max_side=1024) if hints_path else None
             return shown(self.pipeline(model)(img, hints, UPLOAD_KINDS[kind]))
         except EmptySketchError:
             return None, None, "No lines found in that image."
         except UserError as err:
             return None, None, f"Could not use that: {err}"
+
+    def saved(self, answer: Shown) -> tuple[Image.Image | None, str | None, str]:
+        """The answer with its photo saved as shoe.png, so the download is named like the
+        live canvas's."""
+        edges, photo, note = answer
+        if photo is None:
+            return edges, None, note
+        path = self.shoes.named_path(DOWNLOAD_NAME)
+        photo.save(path)
+        return edges, str(path), note
+
+    def upload_file(self, path: str | None, kind: str, model: str, hints_path: str | None = None):
+        """`from_upload` for the Upload tab: the photo as shoe.png."""
+        return self.saved(self.from_upload(path, kind, model, hints_path))
+
+    def from_sketch_file(self, value, model: str):
+        """`from_sketch` for the API's Sketchpad value: the photo as shoe.png."""
+        return self.saved(self.from_sketch(value, model))
 
 
 def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
@@ -119,80 +147,54 @@ def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
     limit_decoding()
     with gr.Blocks(title="Sketch to shoe", delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(
-            "## Sketch → shoe\nDraw a shoe from the side with black lines (toe to the right); "
-            "coloured strokes are colour hints."
+            "## Sketch → shoe\nDraw a shoe from the side with the pen (toe to the right); the shoe "
+            "answers each stroke. Pick **colour** and paint a few dabs to say what colour it is."
         )
         with gr.Tabs():
-            with gr.Tab("Draw (live)"):
-                live_model = next(iter(demo_fns.models.items()), ("none", ""))
-                multimodal = demo_fns.is_multimodal(live_model[1])
-                gr.Markdown(
-                    f"The shoe answers each stroke at once. Model: **{live_model[0]}**. "
-                    "Pick **colour** and paint a few dabs to say what colour the shoe is."
-                    + (
-                        " Click a look under the shoe to keep it, or give a photo whose look to take."
-                        if multimodal
-                        else ""
-                    )
-                )
+            with gr.Tab("Draw"):
                 live_canvas(
-                    lambda img, hints, look: demo_fns.from_sketch(img, live_model[1], hints, look),
-                    (lambda img, hints, seeds: demo_fns.looks_of(img, live_model[1], hints, seeds))
-                    if multimodal
-                    else None,
+                    lambda img, hints, look, label: demo_fns.from_sketch(img, label, hints, look),
+                    demo_fns.looks_of,
+                    choices or ["none"],
+                    demo_fns.is_multimodal,
                 )
-            with gr.Tab("Editor, upload, other models") as editor_tab:
-                model = gr.Dropdown(choices, value=choices[0] if choices else None, label="Model")
+            with gr.Tab("Upload"):
                 with gr.Row():
-                    with gr.Tabs():
-                        with gr.Tab("Draw") as draw_tab:
-                            pad = gr.Sketchpad(
-                                label="Your sketch",
-                                type="pil",
-                                image_mode="RGBA",
-                                canvas_size=(512, 512),
-                                brush=gr.Brush(default_size=4, colors=BRUSH_COLOURS, color_mode="defaults"),
-                                eraser=gr.Eraser(default_size=16),
-                                layers=False,
-                                transforms=(),
-                                height=560,
-                            )
-                        with gr.Tab("Upload"):
-                            upload = image_upload("Edge map, sketch or photo")
-                            kind = gr.Radio(
-                                list(UPLOAD_KINDS), value=next(iter(UPLOAD_KINDS)), label="The upload is"
-                            )
-                            hint_upload = image_upload(
-                                "Colour hints (optional): RGBA, transparent = no hint", sources=["upload"]
-                            )
-                            go = gr.Button("Make the shoe", variant="primary")
-                            if EXAMPLES:  # picking one changes `upload`, which runs the model
-                                gr.Examples(
-                                    [str(p) for p in EXAMPLES], inputs=upload, label="Example sketches"
-                                )
                     with gr.Column():
-                        edges = gr.Image(
-                            label="What the model sees", type="pil", interactive=False, elem_id="edges"
+                        model = gr.Dropdown(choices, value=choices[0] if choices else None, label="Model")
+                        upload = image_upload("Edge map, sketch or photo", height=300)
+                        if EXAMPLES:  # picking one changes `upload`, which runs the model
+                            gr.Examples([str(p) for p in EXAMPLES], inputs=upload, label="Example sketches")
+                        kind = gr.Radio(
+                            list(UPLOAD_KINDS), value=next(iter(UPLOAD_KINDS)), label="The upload is"
                         )
+                        hint_upload = image_upload(
+                            "Colour hints (optional): RGBA, transparent = no hint",
+                            sources=["upload"],
+                            height=160,
+                        )
+                        go = gr.Button("Make the shoe", variant="primary")
+                    with gr.Column():
                         photo = gr.Image(
-                            label="Shoe", type="pil", interactive=False, buttons=["download"], elem_id="shoe"
-                        )
+                            label="Shoe", type="filepath", format="png", interactive=False,
+                            buttons=["download"], elem_id="shoe", height=320,
+                        )  # fmt: skip
                         status = gr.Markdown(elem_id="sketch-status")
+                        edges = gr.Image(
+                            label="What the model sees",
+                            type="pil",
+                            interactive=False,
+                            elem_id="edges",
+                            height=200,
+                        )
+        pad = gr.Sketchpad(type="pil", image_mode="RGBA", visible=False)  # the API's drawing
+        api_model = gr.Dropdown(choices, value=choices[0] if choices else None, visible=False)
         outputs = [edges, photo, status]
-        pad.change(
-            demo_fns.from_sketch,
-            [pad, model],
-            outputs,
-            trigger_mode="always_last",
-            api_name="sketch_to_photo",
-            show_progress="hidden",
+        gr.Button(visible=False).click(
+            demo_fns.from_sketch_file, [pad, api_model], outputs, api_name="sketch_to_photo"
         )
-        model.change(demo_fns.from_sketch, [pad, model], outputs, api_visibility="private")
         upload_inputs = [upload, kind, model, hint_upload]
-        go.click(demo_fns.from_upload, upload_inputs, outputs, api_name="upload_to_photo")
-        for change in (upload.change, hint_upload.change, kind.change):  # examples and clearing too
-            change(demo_fns.from_upload, upload_inputs, outputs, api_visibility="private")
-        demo.load(None, js=SELECT_BRUSH)
-        for tab in (editor_tab, draw_tab):  # tab contents may only exist once shown
-            tab.select(None, js=SELECT_BRUSH)
+        go.click(demo_fns.upload_file, upload_inputs, outputs, api_name="upload_to_photo")
+        for change in (upload.change, hint_upload.change, kind.change, model.change):  # examples too
+            change(demo_fns.upload_file, upload_inputs, outputs, api_visibility="private")
     return demo

@@ -32,6 +32,10 @@ MAX_REFINE_SIDE = 512
 MAX_STEPS = 300
 RELU_LAYERS = tuple(name for name in LAYER_NAMES if name.startswith("relu"))
 TERMS = ("content", "style", "tv")
+# the refined picture (256x171 by default) fills its panel instead of sitting small inside it
+REFINED_CSS = "<style>#refined img { width: 100%; height: 100%; object-fit: contain; }</style>"
+UPDATE_EVERY_S = 0.25  # at most this often a status (pictures always go out)
+PLOT_EVERY_S = 1.0  # and the loss plot at most this often
 
 
 class StyleDemo:
@@ -41,6 +45,9 @@ class StyleDemo:
         self.base = base or StyleConfig(preview_every=5)
         self.roots = [Path(r).resolve() for r in (roots if roots is not None else [examples_dir()])]
         self.stops = SessionStops()
+        # a browser redraws a growing plot slower than small steps arrive; updates queued behind
+        # it kept the page on "Stopping…" for 30-130 s while the plot caught up
+        self.update_every_s, self.plot_every_s = UPDATE_EVERY_S, PLOT_EVERY_S
 
     def load(self, path: str | None, what: str) -> Image.Image:
         """An uploaded (or example) picture as RGB, its size checked before decoding."""
@@ -124,14 +131,19 @@ class StyleDemo:
             yield None, None, f"Could not use that: {err}"
             return
         history: list[StyleProgress] = []
-        start = time.perf_counter()
+        start = sent = plotted = time.perf_counter()
         try:
             for p in stylize_steps(content, style, cfg, stop):
                 if not p.cancelled:
                     history.append(p)
+                now, last = time.perf_counter(), p.done or p.cancelled
+                if not last and p.image is None and now - sent < self.update_every_s:
+                    continue  # the browser falls behind fast steps: Stop then waits on its backlog
+                replot = last or now - plotted >= self.plot_every_s or len(history) == 1
+                sent, plotted = now, now if replot else plotted
                 yield (
                     p.image if p.image is not None else gr.skip(),
-                    loss_figure(history, cfg),
+                    loss_figure(history, cfg) if replot else gr.skip(),
                     status(p, start),
                 )
         except UserError as err:
@@ -153,9 +165,28 @@ def status(p: StyleProgress, start: float) -> str:
     return f"Refining: {where} · total loss {p.total_loss:.3g}"
 
 
+def log_ticks(low: float, high: float) -> list[float]:
+    """1-2-5 steps of every decade between low and high: labelled in full on a log axis (plotly's
+    own labels read "5, 2, 0.1, 5")."""
+    ticks = [
+        m * 10.0**k
+        for k in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+        for m in (1, 2, 5)
+    ]
+    return [t for t in ticks if low <= t <= high]
+
+
+def readable_top(values: Sequence[float]) -> float:
+    """The axis top: the largest value, unless a few spikes tower over the rest (a diverged step,
+    the jump at a new resolution); then 3x the 90th percentile, so the other curves stay legible."""
+    ordered = sorted(values)
+    return min(ordered[-1], 3 * ordered[int(0.9 * (len(ordered) - 1))])
+
+
 def loss_figure(history: Sequence[StyleProgress], cfg: StyleConfig) -> go.Figure:
     """Each weighted loss term and their total, step by step (log scale); a dotted line marks
-    the switch to the next resolution, where the losses jump because the targets change."""
+    the switch to the next resolution, where the losses rise because the picture, upsampled
+    from the coarser level, lacks the detail the finer targets have."""
     fig = go.Figure()
     steps = [p.step for p in history]
     for term in TERMS:
@@ -163,10 +194,16 @@ def loss_figure(history: Sequence[StyleProgress], cfg: StyleConfig) -> go.Figure
         values = [weight * getattr(p, f"{term}_loss") for p in history]
         fig.add_scatter(x=steps, y=values, mode="lines", name=f"{term} × {weight:g}")
     fig.add_scatter(x=steps, y=[p.total_loss for p in history], mode="lines", name="total", line={"width": 3})
-    values = [v for trace in fig.data for v in trace.y if v > 0]
+    values = [v for trace in fig.data for v in trace.y if v > 0 and math.isfinite(v)]
     if values:  # three decades below the top: the content loss starts at 0 from the photo
-        top = max(values)
-        fig.update_yaxes(range=[math.log10(max(min(values), top * 1e-3)) - 0.1, math.log10(top) + 0.1])
+        top = readable_top(values)
+        low = max(min(values), top * 1e-3)
+        ticks = log_ticks(low / 1.3, top * 1.3)
+        fig.update_yaxes(
+            range=[math.log10(low) - 0.1, math.log10(top) + 0.1],
+            tickvals=ticks,
+            ticktext=[f"{t:g}" for t in ticks],
+        )
     for before, after in zip(history, history[1:]):
         if before.size != after.size:
             fig.add_vline(x=before.step + 0.5, line_dash="dot", line_color="grey")
@@ -199,7 +236,11 @@ def build_style_demo(base: StyleConfig | None = None) -> gr.Blocks:
                     gr.Examples([str(p) for p in photos], inputs=content, label="Photos (scikit-image)")
             with gr.Column():
                 style = image_upload("Style", height=260)
-                gr.Examples([str(p) for p in styles], inputs=style, label="Styles (drawn at startup)")
+                gr.Examples(
+                    [str(p) for p in styles],
+                    inputs=style,
+                    label="Styles: public-domain paintings, then patterns drawn at startup",
+                )
             with gr.Column():
                 preview = gr.Image(
                     label="Instant preview", type="pil", format="png", interactive=False,
@@ -227,6 +268,7 @@ def build_style_demo(base: StyleConfig | None = None) -> gr.Blocks:
                     refine = gr.Button("Refine", variant="primary")
                     stop = gr.Button("Stop", variant="stop")
             with gr.Column(scale=2):
+                gr.HTML(REFINED_CSS, padding=False)
                 refined = gr.Image(
                     label="Refined", type="pil", format="png", interactive=False,
                     buttons=["download"], height=380, elem_id="refined",
@@ -245,7 +287,7 @@ def build_style_demo(base: StyleConfig | None = None) -> gr.Blocks:
         inputs = [content, style, *weights, layer, layers, size, steps, preserve]
         # a second click stops this visitor's running refine first instead of queueing behind it
         started = refine.click(
-            fns.stop, None, None, api_name=False, concurrency_limit=None, show_progress="hidden"
+            fns.stops.stop_quietly, None, None, api_name=False, concurrency_limit=None, show_progress="hidden"
         )
         started.then(
             fns.refine, inputs, [refined, plot, state], api_name="refine", trigger_mode="always_last"

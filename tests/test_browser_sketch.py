@@ -1,4 +1,4 @@
-"""A real browser draws on the sketchpad and gets a shoe back."""
+"""A real browser draws on the live canvas (and uploads) and gets a shoe back."""
 
 import os
 
@@ -6,36 +6,32 @@ import pytest
 
 from engine.training.loop import TrainSettings, train
 from studio.sketch import build_sketch_demo
-from support.browser import demo_page
+from support.browser import chromium_page, demo_page
 from support.tiny import TINY_PIX2PIX
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
-def test_drawing_strokes_produces_an_output_image(aligned_dataset, tmp_path):
-    run_id = train(
-        "pix2pix",
-        TrainSettings(data=str(aligned_dataset), max_steps=2, batch_size=2, sample_size=2),
-        TINY_PIX2PIX,
+def test_an_upload_gives_a_shoe_that_a_model_switch_keeps(tiny_run, aligned_dataset, tmp_path):
+    other = train(
+        "pix2pix", TrainSettings(data=str(aligned_dataset), max_steps=1, batch_size=2), TINY_PIX2PIX
     )
-    with demo_page(build_sketch_demo({"tiny": run_id})) as page:
-        page.get_by_role("tab", name="Editor, upload, other models").click()
-        canvas = page.locator("canvas:not(.live-canvas):not(.live-hints)").first
-        canvas.wait_for(state="visible", timeout=30_000)
-        box = canvas.bounding_box()
-        x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
-        for stroke in (((0.2, 0.6), (0.5, 0.35), (0.8, 0.65)), ((0.25, 0.7), (0.8, 0.7))):
-            page.mouse.move(x0 + stroke[0][0] * w, y0 + stroke[0][1] * h)
-            page.mouse.down()
-            for px, py in stroke[1:]:
-                page.mouse.move(x0 + px * w, y0 + py * h, steps=12)
-            page.mouse.up()
-        for elem in ("#edges img", "#shoe img"):  # what the model sees, and its answer
-            image = page.locator(elem).first
-            image.wait_for(state="visible", timeout=60_000)
-            assert "/gradio_api/file=" in image.get_attribute("src")
-        page.screenshot(path=str(tmp_path / "sketch_demo.png"))
+    with demo_page(build_sketch_demo({"tiny": tiny_run, "other": other})) as page:
+        page.get_by_role("tab", name="Upload").click()
+        page.locator(".gallery-item").first.click()  # an example sketch
+        shoe = page.locator("#shoe img").first
+        shoe.wait_for(state="visible", timeout=60_000)
+        first = shoe.get_attribute("src")
+        assert first.endswith("/shoe.png")
+        page.get_by_role("combobox", name="Model").click()
+        page.get_by_role("option", name="other").click()
+        page.wait_for_function(
+            f"document.querySelector('#shoe img')?.getAttribute('src') !== {first!r}", timeout=60_000
+        )
+        assert page.locator("#shoe img").first.get_attribute("src").endswith("/shoe.png")
+        assert "Draw a shoe" not in page.locator("#sketch-status").inner_text()
+        page.screenshot(path=str(tmp_path / "upload.png"))
 
 
 def test_live_canvas_answers_each_stroke(tiny_run, tmp_path):
@@ -112,3 +108,29 @@ def test_live_canvas_shows_looks_keeps_the_chosen_one_and_takes_a_photos_look(al
         page.wait_for_function(f"document.querySelector('.live-photo').src !== {before!r}", timeout=30_000)
         assert page.locator(".live-look-name").text_content() == "look of red.png"
         page.screenshot(path=str(tmp_path / "looks.png"))
+
+
+def test_a_colour_dab_alone_says_to_draw_the_outline(tiny_run):
+    with demo_page(build_sketch_demo({"tiny": tiny_run})) as page:
+        page.locator("input[value=colour]").check()
+        live_stroke(page, 150, 150, 170, 160)
+        assert page.locator(".live-status").text_content() == "Draw the shoe's outline; colour dabs tint it."
+
+
+def test_at_1024x768_the_shoe_is_beside_the_canvas_above_the_fold(tiny_run):
+    demo = build_sketch_demo({"tiny": tiny_run})
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        with chromium_page(1024, 768) as page:
+            page.goto(demo.local_url, wait_until="networkidle")
+            caption = page.locator(".live-answer figcaption").inner_text()
+            assert "·" not in caption and "appears here" in caption  # nothing dangles before a shoe
+            live_stroke(page, 60, 250, 320, 120)
+            page.wait_for_function("document.querySelector('.live-photo').src.startsWith('data:')")
+            canvas = page.locator(".live-canvas").bounding_box()
+            photo = page.locator(".live-photo").bounding_box()
+            assert photo["x"] > canvas["x"] + canvas["width"] - 1 and photo["y"] < canvas["y"] + 50
+            assert photo["x"] + photo["width"] <= 1024 and photo["y"] + photo["height"] <= 768
+            assert page.locator(".live-download").inner_text() == "download shoe.png"
+    finally:
+        demo.close()

@@ -105,3 +105,47 @@ def test_live_canvas_server_function_translates_and_refuses_bad_payloads(tiny_ru
     huge = encode_data_url(Image.new("L", (2000, 10)))
     with pytest.raises(ValueError, match="too large"):
         decode_data_url(huge)
+
+
+def test_only_models_trained_on_drawings_are_offered(tiny_run, aligned_dataset, tmp_path):
+    import shutil
+
+    from engine.training.loop import TrainSettings, train
+    from support.tiny import TINY_PIX2PIX
+
+    facades = shutil.copytree(aligned_dataset, tmp_path / "facades")  # trained on label maps
+    run = train("pix2pix", TrainSettings(data=str(facades), max_steps=1, batch_size=2), TINY_PIX2PIX)
+    offered = available_models().values()
+    assert tiny_run in offered and "default" in offered
+    assert run not in offered and "default-facades-pix2pix" not in offered
+
+
+def test_changing_the_upload_tabs_model_keeps_its_result(tiny_run, tmp_path):
+    from studio.sketch import EXAMPLES
+
+    demo = build_sketch_demo({"mine": tiny_run, "again": tiny_run})
+    sketch = EXAMPLES[0]  # an example: the demo reads only uploads and its examples
+    dropdowns = [b for b in demo.blocks.values() if getattr(b, "label", None) == "Model"]
+    (model,) = dropdowns
+    (handler,) = [fn for fn in demo.fns.values() if (model._id, "change") in fn.targets]
+    edges, photo, message = handler.fn(str(sketch), "edge map or sketch", "again", None)
+    assert message == "" and photo is not None  # not "Draw a shoe outline to begin."
+
+
+def test_every_download_is_a_png_named_shoe(tiny_run, tmp_path):
+    from studio.live_canvas import HTML
+
+    demo = SketchDemo({"mine": tiny_run}, roots=(tmp_path,))
+    sketch = tmp_path / "sketch.png"
+    drawing().save(sketch)
+    _, photo, _ = demo.upload_file(str(sketch), "edge map or sketch", "mine")
+    assert photo.endswith("/shoe.png") and Image.open(photo).format == "PNG"
+    assert 'download="shoe.png"' in HTML
+
+
+def test_colour_dabs_without_lines_say_what_to_draw(tiny_run):
+    dab = Image.new("RGBA", (256, 256), (0, 0, 0, 0))
+    ImageDraw.Draw(dab).ellipse((100, 100, 130, 130), fill=(30, 90, 160, 255))
+    blank = Image.new("RGB", (256, 256), "white")
+    edges, photo, message = SketchDemo({"mine": tiny_run}).from_sketch(blank, "mine", dab)
+    assert photo is None and message == "Draw the shoe's outline; colour dabs tint it."

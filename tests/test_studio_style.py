@@ -27,7 +27,9 @@ def demo(tiny_vgg: str, tmp_path: Path) -> StyleDemo:
     base = StyleConfig(
         size=32, steps=6, levels=1, weights=tiny_vgg, precision="fp32", preview_every=2, **TINY_LAYERS
     )
-    return StyleDemo(base, roots=[tmp_path])
+    demo = StyleDemo(base, roots=[tmp_path])
+    demo.update_every_s = demo.plot_every_s = 0.0  # every step's update, as the tests count them
+    return demo
 
 
 @pytest.fixture
@@ -94,7 +96,7 @@ def test_missing_and_oversized_inputs_give_messages(demo, files, tmp_path):
     huge = tmp_path / "huge.png"
     Image.new("L", (4100, 4100)).save(huge)
     image, message = demo.preview(str(huge), files[1], 1.0, False)
-    assert image is None and "larger than" in message and str(tmp_path) not in message
+    assert image is None and "megapixels" in message and str(tmp_path) not in message
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image")
     assert "Could not use that" in list(refine(demo, str(broken), files[1]))[0][2]
@@ -125,3 +127,31 @@ def test_launched_demo_answers_the_instant_preview(tiny_vgg, files):
         assert np.asarray(Image.open(path)).std() > 0
     finally:
         demo.close()
+
+
+def test_a_spike_does_not_flatten_the_other_curves_and_ticks_read_in_full():
+    from engine.style.gatys import StyleProgress
+    from studio.style import loss_figure
+
+    cfg = StyleConfig(content_weight=1, style_weight=3, tv_weight=10)
+    history = [
+        StyleProgress(i, 80, (256, 171), 0.5, 0.2 - i / 1000, 0.02, 1.3 - i / 200) for i in range(1, 80)
+    ]
+    history[53] = StyleProgress(54, 80, (256, 171), 1e5, 1e5, 50.0, 3.6e6)  # one diverged step
+    axis = loss_figure(history, cfg).layout.yaxis
+    low, high = (10**v for v in axis.range)
+    assert high < 20 and low < 0.2  # every normal curve (0.2 to 1.3) is inside, and spread out
+    assert set(axis.ticktext) >= {"0.2", "0.5", "1"} and all(float(t) > 0 for t in axis.ticktext)
+
+
+def test_fast_steps_send_few_plots_and_the_last_has_every_step(demo, files):
+    import time
+
+    demo.update_every_s, demo.plot_every_s = 0.25, 1.0  # the served defaults
+    start = time.perf_counter()
+    updates = list(refine(demo, *files, steps=40))
+    elapsed = time.perf_counter() - start
+    plots = [u[1] for u in updates if not isinstance(u[1], dict)]  # gr.skip() is a dict
+    assert len(plots) <= 2 + elapsed / demo.plot_every_s and len(updates) < 40
+    total = next(trace for trace in plots[-1].data if trace.name == "total").y
+    assert len(total) == 40 and updates[-1][2].startswith("Done: 40 steps")

@@ -3,11 +3,13 @@ the run's own held-out data, clear messages, and its Space."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from PIL import Image, ImageDraw
 
 from engine.training.loop import TrainSettings, train
-from studio.unpaired import UnpairedDemo
+from studio.unpaired import UnpairedDemo, build_unpaired_demo, examples_of
 from support.tiny import TINY_CYCLEGAN, write_unaligned_dataset
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -28,7 +30,7 @@ def test_both_ways_with_the_cycle_and_samples_from_the_run(cycle_run, tmp_path):
     ImageDraw.Draw(drawn).ellipse((8, 6, 40, 34), fill=(200, 30, 30))
     drawn.save(picture)
     shown, there, back, message = demo.translate(str(picture), "tiny", "A → B")
-    assert message == "" and shown.size == there.size == back.size == (32, 32)
+    assert message == "" and shown.size == there.size == back.size == (32, 24)  # aspect kept
     _, other_way, _, _ = demo.translate(str(picture), "tiny", "B → A")
     assert other_way.tobytes() != there.tobytes()  # G_B is not G_A
     path, message = demo.sample("tiny", "B → A", 1)
@@ -64,3 +66,51 @@ def test_the_unpaired_space_translates_an_upload(cycle_run, tmp_path):
             handle_file(str(picture)), cycle_run, "B → A", api_name="/translate"
         )
         assert message == "" and Image.open(back).size == (32, 32)
+
+
+def test_a_fresh_store_samples_the_bundled_models_examples_and_names_its_domains(studio_home):
+    demo = UnpairedDemo()
+    label = next(k for k, v in demo.models.items() if v == "default-cyclegan")
+    text, radio = demo.about(label)
+    assert "A = shoes, B = handbags" in text and radio["choices"][0][0].startswith("shoes → handbags")
+    path, message = demo.sample(label, "B → A", 2)
+    assert path is not None and "handbags" in message and "/" not in message.replace("B → A", "")
+    shown, there, back, note = demo.translate(path, label, "B → A")
+    assert note == "" and shown.size == there.size == back.size
+    assert examples_of("default-cyclegan") and all(
+        row[1] in ("A → B", "B → A") for row in examples_of("default-cyclegan")
+    )
+
+
+def test_a_wide_picture_keeps_its_aspect(studio_home, tmp_path):
+    picture = tmp_path / "wide.png"
+    drawn = Image.new("RGB", (400, 200), "white")
+    ImageDraw.Draw(drawn).ellipse((40, 40, 360, 160), fill=(120, 60, 30))
+    drawn.save(picture)
+    shown, there, back, note = UnpairedDemo(roots=(tmp_path,)).translate(
+        str(picture), "default-cyclegan", "A → B"
+    )
+    assert note == "" and shown.size == there.size == back.size == (128, 64)
+
+
+def test_no_sample_message_names_a_server_path(cycle_run, tmp_path, studio_home):
+    demo = UnpairedDemo({"tiny": cycle_run, "gone": "no-such-run"}, roots=(tmp_path,))
+    for label in ("gone", "tiny-other"):
+        path, message = demo.sample(label, "A → B", 0)
+        assert path is None and str(studio_home) not in message and str(tmp_path) not in message
+    shutil.rmtree(tmp_path / "shapes2fills")  # the run's dataset is gone
+    path, message = demo.sample("tiny", "A → B", 0)
+    assert path is None and "not on this machine" in message and str(tmp_path) not in message
+
+
+def test_the_sample_endpoint_answers_a_client(studio_home):
+    from gradio_client import Client
+
+    demo = build_unpaired_demo()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        client = Client(demo.local_url, verbose=False)
+        path, message = client.predict("default-cyclegan", "A → B", 1, api_name="/unpaired_sample")
+        assert Image.open(path).size[0] > 0 and "shoes" in message
+    finally:
+        demo.close()

@@ -91,8 +91,11 @@ def test_examples_are_installed_photos_and_repeatable_paintings(tmp_path):
     )
     assert np.asarray(painted).std() > 20  # strokes, not a flat colour
     photos, styles = write_examples(tmp_path)
-    assert len(photos) == 4 and [p.name for p in styles][0] == "style_swirls.png"
-    assert Image.open(styles[0]).size == (256, 256)
+    names = [p.name for p in styles]  # the shipped paintings first, then the drawn patterns
+    assert len(photos) == 4 and names[0] == "style_starry_night.png" and "style_swirls.png" in names
+    assert max(Image.open(styles[0]).size) == 320 and Image.open(
+        styles[names.index("style_swirls.png")]
+    ).size == (256, 256)
 
 
 def test_style_lab_page_on_an_empty_store():

@@ -1,6 +1,6 @@
-"""Built-in example pictures for style transfer, made without shipping image files:
-scikit-image's sample photos as content, paintings drawn procedurally as styles. The Gradio
-demo and the Streamlit lab offer the same ones."""
+"""Built-in example pictures for style transfer: scikit-image's sample photos as content; as
+styles, three small public-domain paintings shipped in assets/styles (Van Gogh, Turner, Munch)
+and patterns drawn procedurally. The Gradio demo and the Streamlit lab offer the same ones."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 
 from engine.data.images import load_image
 from engine.pretrained import MissingWeightsError, package_file
+from engine.store.models import assets_models_dir
 
 PHOTOS = {
     "astronaut": "astronaut.png",
@@ -24,6 +25,22 @@ PHOTOS = {
     "rocket": "rocket.jpg",
 }
 STYLE_SIDE = 256
+PAINTINGS = {  # assets/styles: see its README for where they come from
+    "starry_night": "starry_night.jpg",
+    "shipwreck": "shipwreck.jpg",
+    "the_scream": "the_scream.jpg",
+}
+
+
+def paintings_dir() -> Path:
+    """assets/styles beside the bundled models (a checkout, or an install's share folder)."""
+    return assets_models_dir().parent / "styles"
+
+
+@functools.cache
+def example_painting(name: str) -> Image.Image:
+    """A shipped public-domain painting by name."""
+    return load_image(paintings_dir() / PAINTINGS[name])
 
 
 @functools.cache
@@ -115,7 +132,11 @@ def example_photos() -> dict[str, Image.Image]:
 
 
 def example_styles() -> dict[str, Image.Image]:
-    return {name: example_style(name) for name in PAINTERS}
+    """The paintings that are installed, then the procedural patterns."""
+    shipped = {
+        name: example_painting(name) for name, file in PAINTINGS.items() if (paintings_dir() / file).is_file()
+    }
+    return {**shipped, **{name: example_style(name) for name in PAINTERS}}
 
 
 def examples_dir() -> Path:

