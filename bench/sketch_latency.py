@@ -1,7 +1,8 @@
 """Latency from a finished stroke to the updated shoe, through the Gradio server.
 
 Starts the sketch demo with a bundled model and draws strokes in headless chromium
-(Playwright), on the live canvas and on Gradio's ImageEditor. For each stroke it measures, in
+(Playwright) on the live canvas (the only drawing surface since the editor tab went). For each
+stroke it measures, in
 the page's own clock, the time from the pointer going up to the shoe image being replaced. Also
 prints the round trip through `gradio_client` and the model call alone, also with 12 colour dabs
 (the colour pull toward them included). Target: stroke-to-image
@@ -43,18 +44,13 @@ def percentiles(ms: list[float]) -> tuple[float, float]:
     return statistics.median(ms), ms[int(0.95 * (len(ms) - 1))]
 
 
-def browser_latencies(url: str, strokes: int, editor: bool) -> list[float]:
-    """Live canvas (editor=False) or Gradio's ImageEditor (editor=True)."""
+def browser_latencies(url: str, strokes: int) -> list[float]:
+    """Stroke -> shoe on the live canvas, in the page's clock."""
     with chromium_page() as page:
         page.goto(url, wait_until="networkidle")
-        if editor:
-            page.get_by_role("tab", name="Editor, upload, other models").click()
-        canvas = page.locator("canvas:not(.live-canvas):not(.live-hints)" if editor else ".live-canvas").first
+        canvas = page.locator(".live-canvas").first
         canvas.wait_for(state="visible")
-        if editor:
-            page.locator('button[aria-label="Brush"]').wait_for()
-            page.wait_for_timeout(1500)  # the demo selects the brush 0.5 s after showing it
-        page.evaluate(WATCH, "#shoe" if editor else ".live-photo")
+        page.evaluate(WATCH, ".live-photo")
         box = canvas.bounding_box()
         for i in range(strokes + 3):  # each stroke somewhere new on the paper (the canvas centre)
             x = box["x"] + box["width"] * (0.3 + 0.02 * (i % 15))
@@ -63,7 +59,7 @@ def browser_latencies(url: str, strokes: int, editor: bool) -> list[float]:
             page.mouse.down()
             page.mouse.move(x + 20, y + box["height"] * 0.15, steps=6)
             page.mouse.up()
-            page.wait_for_timeout(2500 if editor else 400)  # the page's clock measures; this only waits
+            page.wait_for_timeout(400)  # the page's clock measures; this only waits
         latencies = page.evaluate("window.__lat")
     return latencies[3:]  # the first strokes load the model
 
@@ -112,16 +108,7 @@ def main() -> None:
     try:
         if shutil.which("chromium"):
             rows.append(
-                (
-                    "stroke -> shoe, live canvas (browser)",
-                    browser_latencies(demo.local_url, args.strokes, False),
-                )
-            )
-            rows.append(
-                (
-                    "stroke -> shoe, ImageEditor (browser)",
-                    browser_latencies(demo.local_url, args.strokes, True),
-                )
+                ("stroke -> shoe, live canvas (browser)", browser_latencies(demo.local_url, args.strokes))
             )
         rows.append(("gradio_client round trip", client_latencies(demo.local_url, args.model, args.strokes)))
     finally:
