@@ -15,6 +15,7 @@ from engine.store.curves import EVAL_TITLES, Curves, eval_groups, eval_label, lo
 from engine.store.runs import Run, RunStore, default_home
 from engine.style.sweep import TASK as SWEEP_TASK
 from engine.tasks import get_task, task_names
+from engine.training.estimate import duration_words
 from engine.training.launch import LaunchedRun, last_error, resume_training
 from pages.plots import loss_figure  # also imported from here by the pages
 
@@ -73,12 +74,9 @@ def pace_text(store: RunStore, run: Run) -> str:
 
 
 def time_left_text(seconds: float) -> str:
-    """'about 12 min left', 'about 1 h 5 min left', 'under a minute left'."""
-    minutes = round(seconds / 60)
-    if minutes < 1:
-        return "under a minute left"
-    hours, minutes = divmod(minutes, 60)
-    return f"about {hours} h {minutes} min left" if hours else f"about {minutes} min left"
+    """'about 12 min left', 'about 1 h 05 min left', 'under a minute left'."""
+    words = duration_words(seconds)
+    return f"{words} left" if words == "under a minute" else f"about {words} left"
 
 
 def run_page(run: Run) -> str:

@@ -105,7 +105,7 @@ def test_time_left_reads_without_about_under():
 
     assert time_left_text(20) == "under a minute left"
     assert time_left_text(3 * 60) == "about 3 min left"
-    assert time_left_text(65 * 60) == "about 1 h 5 min left"
+    assert time_left_text(65 * 60) == "about 1 h 05 min left"
 
 
 # controls --------------------------------------------------------------------------------------
