@@ -14,7 +14,13 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from engine.data.sources import get_command, remember_dataset, remembered_dataset, suggested_datasets
+from engine.data.sources import (
+    folder_problem,
+    get_command,
+    remember_dataset,
+    remembered_dataset,
+    suggested_datasets,
+)
 from engine.errors import UserError
 from engine.store.runs import Run
 from engine.tasks import get_task, task_names
@@ -145,7 +151,7 @@ def dataset_input(task: str, home: str) -> str:
     if not found:
         st.caption("No dataset found where datasets live (see the README). Get one:")
         st.code(get_command("edges2shoes"), language="bash")
-    problem = dataset_problem(data) if data.strip() else None
+    problem = (folder_problem(data) or dataset_problem(data)) if data.strip() else None
     if problem:
         st.error(problem)
     elif data.strip():

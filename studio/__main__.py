@@ -55,6 +55,7 @@ def start(args: argparse.Namespace) -> int:
     if not args.no_streamlit:
         streamlit_port = pick_port(args.host, args.streamlit_port, 8501, "--streamlit-port", (port,))
     from studio.blocks import build_studio
+    from studio.inputs import LAUNCH_LIMITS
 
     gradio_url = f"http://{args.host}:{port}"
     streamlit = None
@@ -88,6 +89,7 @@ def start(args: argparse.Namespace) -> int:
                 show_error=False,
                 quiet=True,
                 prevent_thread_lock=True,
+                **LAUNCH_LIMITS,  # an upload over MAX_FILE_SIZE is refused before it reaches the disk
             )
         except OSError as err:  # taken meanwhile; Gradio's own advice (an env variable) is not ours
             raise UserError(f"could not serve on port {port}; choose a free one with --port PORT") from err

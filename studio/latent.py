@@ -23,6 +23,7 @@ from engine.inference import latent
 from engine.inference.loader import load_latent_model
 from engine.inference.registry import available_models as models_of_kind
 from engine.inference.registry import choose_model
+from studio.inputs import RawNumber, Slider, read_seed, read_whole
 from studio.uploads import CACHE_CLEANUP, ScratchFolder, image_upload, limit_decoding, read_upload
 
 MAX_SIDE = 2048  # px a side: a latent model sees 32 px
@@ -39,6 +40,11 @@ def available_models() -> dict[str, str]:
 def _test_set() -> tuple:
     """Fashion-MNIST test images and labels, read once (only from installed files)."""
     return fashion_mnist("test")
+
+
+def read_index(index: object) -> int:
+    """A dataset index sent by the page or the API ("" or None: 0)."""
+    return read_whole(index, "dataset index", 0, 2**31 - 1, default=0)
 
 
 def dataset_sample(index: int) -> tuple[Image.Image, str]:
@@ -68,7 +74,7 @@ class LatentDemo:
     def _code(self, m: latent.LatentModel, source: str, seed, index, upload) -> torch.Tensor:
         """One end -> its latent code (latent_dim,)."""
         if source == "seed":
-            return m.seed_latents([int(seed or 0)])[0]
+            return m.seed_latents([read_seed(seed)])[0]
         if not m.can_encode:
             raise UserError(f"A {m.task} model has no encoder: pick the ends by seed.")
         if source == "upload":
@@ -76,7 +82,7 @@ class LatentDemo:
                 raise UserError("Upload an image for each end set to 'upload'.")
             img = read_upload(upload, "uploaded", self.roots, max_side=MAX_SIDE)
         else:
-            img = dataset_sample(int(index or 0))[0]
+            img = dataset_sample(read_index(index))[0]
         return m.encode_images([img])[0]
 
     def _guard(self, fn, *args, failed: tuple):
@@ -103,9 +109,7 @@ class LatentDemo:
         def run():
             m = self._model(model)
             a, b = self._code(m, *ends[:4]), self._code(m, *ends[4:8])
-            n = int(frames)
-            if not 2 <= n <= 64:
-                raise UserError("Use 2 to 64 frames.")
+            n = read_whole(frames, "number of frames", 2, 64)
             images = m.decode(latent.interpolate(a, b, n, spherical))
             gif = self.gifs.new_path()
             latent.save_gif(latent.to_images(images, 4), gif, bounce=True)
@@ -117,10 +121,9 @@ class LatentDemo:
         """A grid of `count` random decodes, reproducible from `seed`."""
 
         def run():
-            m, n = self._model(model), int(count)
-            if not 1 <= n <= 64:
-                raise UserError("Ask for 1 to 64 samples.")
-            batch = m.sample(n, int(seed or 0))
+            n, number = read_whole(count, "number of samples", 1, 64), read_seed(seed)
+            m = self._model(model)
+            batch = m.sample(n, number)
             return (latent.enlarge(latent.grid(batch, math.ceil(math.sqrt(n))), 4),)
 
         return self._guard(run, failed=(None,))
@@ -141,7 +144,7 @@ class LatentDemo:
         model sees it (its size and channels), so a grey blob of a decode is no surprise."""
         try:
             if source == "dataset sample":
-                img, name = dataset_sample(int(index or 0))
+                img, name = dataset_sample(read_index(index))
                 return gr.update(value=latent.enlarge(img.convert("RGB"), 3), label=name, visible=True)
             if source != "upload" or not upload:
                 return gr.update(value=None, visible=False)
@@ -179,8 +182,8 @@ def end_picker(
     with gr.Column(min_width=200):
         gr.Markdown(f"**{label}**")
         source = gr.Radio(sources, value="seed", label="From", show_label=False)
-        seed_in = gr.Number(seed, precision=0, label="Seed")
-        index_in = gr.Number(index, precision=0, label="Dataset index (test set)", visible=False)
+        seed_in = RawNumber(seed, precision=0, label="Seed")
+        index_in = RawNumber(index, precision=0, label="Dataset index (test set)", visible=False)
         upload = image_upload("Upload", height=160, visible=False)
         shown = gr.Image(label="Sample", interactive=False, height=130, visible=False)
         source.change(show_fields, source, [seed_in, index_in, upload], api_visibility="private")
@@ -213,11 +216,11 @@ def build_latent_demo(models: dict[str, str] | None = None) -> gr.Blocks:
             with gr.Row():
                 ends = end_picker("End A", 0, 0, demo_fns, model) + end_picker("End B", 1, 1, demo_fns, model)
                 with gr.Column(scale=2):
-                    t = gr.Slider(0, 1, value=0, step=0.01, label="A → B")
+                    t = Slider(0, 1, value=0, step=0.01, label="A → B")
                     live = gr.Image(label="Decoded", type="pil", interactive=False, height=300)
                     status = gr.Markdown()
             with gr.Row():
-                frames = gr.Slider(2, 32, value=10, step=1, label="Frames")
+                frames = Slider(2, 32, value=10, step=1, label="Frames")
                 go = gr.Button("Make strip and GIF", variant="primary")
                 strip_status = gr.Markdown()
             with gr.Row():
@@ -225,8 +228,8 @@ def build_latent_demo(models: dict[str, str] | None = None) -> gr.Blocks:
                 gif = gr.Image(label="Animated GIF", type="filepath", interactive=False, buttons=["download"])
         with gr.Tab("Random samples"):
             with gr.Row():
-                seed = gr.Number(0, precision=0, label="Seed")
-                count = gr.Slider(1, 64, value=16, step=1, label="Samples")
+                seed = RawNumber(0, precision=0, label="Seed")
+                count = Slider(1, 64, value=16, step=1, label="Samples")
                 sample_go = gr.Button("Random samples", variant="primary")
                 sample_status = gr.Markdown()
             grid = gr.Image(label="Samples", type="pil", interactive=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import warnings
 from collections.abc import Callable, Sequence
 
 import gradio as gr
@@ -19,8 +20,10 @@ from PIL import Image
 
 from engine.errors import UserError
 from engine.pipelines.sketch import Look
+from studio.inputs import MAX_SEED, read_seed, read_whole, server_args, shown
 
 MAX_DATA_URL = 4 * 2**20  # a 256 px PNG is a few kB; refuse anything near this
+MAX_CANVAS_SIDE = 1024  # px: the canvases send 256
 
 HTML = """
 <div class="live">
@@ -175,16 +178,31 @@ $('.live-clear').addEventListener('click', () => { history.length = 0; blank(); 
 """
 
 
-def decode_data_url(data_url: str) -> Image.Image:
-    """A PNG data URL from the canvas -> PIL image; anything else is refused."""
-    if not isinstance(data_url, str) or len(data_url) > MAX_DATA_URL:
-        raise UserError("the drawing is too large")
+def decode_data_url(data_url: object, what: str = "drawing") -> Image.Image:
+    """A PNG data URL from the canvas -> PIL image, decoded (it is small); anything else (not a
+    string, too long, not a PNG, corrupt, a bomb: its header is read first) is one line."""
+    if not isinstance(data_url, str):
+        raise UserError(f"expected the {what} as a PNG data URL, not {shown(data_url)}")
+    if len(data_url) > MAX_DATA_URL:
+        raise UserError(f"the {what} is too large")
     header, _, payload = data_url.partition(",")
     if header != "data:image/png;base64":
-        raise UserError("expected a PNG drawing")
-    img = Image.open(io.BytesIO(base64.b64decode(payload, validate=True)))
-    if max(img.size) > 1024:
-        raise UserError("the drawing is too large")
+        raise UserError(f"expected a PNG {what}")
+    unreadable = UserError(f"the {what} is not a PNG image that can be read")
+    try:
+        with warnings.catch_warnings():  # a large header is refused just below, in one line
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(base64.b64decode(payload, validate=True)))
+    except Image.DecompressionBombError:
+        raise UserError(f"the {what} is too large") from None
+    except (OSError, ValueError, SyntaxError):
+        raise unreadable from None
+    if max(img.size) > MAX_CANVAS_SIDE:
+        raise UserError(f"the {what} is too large ({img.width}x{img.height}, over {MAX_CANVAS_SIDE} px)")
+    try:
+        img.load()
+    except (OSError, ValueError, SyntaxError):
+        raise unreadable from None
     return img
 
 
@@ -197,15 +215,23 @@ def encode_data_url(img: Image.Image) -> str:
 LOOKS_IN_ROW = 4
 
 
-def read_look(seed, reference_url: str) -> Look:
+def read_look(seed: object, reference_url: object) -> Look:
     """The look the page asked for: a seed ("" or None: none) or a reference photo's data URL."""
     if reference_url:
-        return Look(reference=decode_data_url(reference_url))
-    if seed in ("", None):
+        return Look(reference=decode_data_url(reference_url, "look's photo"))
+    if seed is None or seed == "":
         return Look()
-    if not isinstance(seed, int | float) or not 0 <= int(seed) < 2**31:
-        raise UserError("the look's seed must be a whole number")
-    return Look(seed=int(seed))
+    return Look(seed=read_seed(seed, "look's seed"))
+
+
+def read_label(label: object, models: Sequence[str]) -> tuple[str, ...]:
+    """The model the picker sent ("" : the first), as the functions' last argument; () with no
+    picker. A label that is not text is refused (an unknown one, by the demo's own list)."""
+    if not models:
+        return ()
+    if not isinstance(label, str):
+        raise UserError(f"expected a model's name, not {shown(label)}")
+    return (label or models[0],)
 
 
 DAB_ONLY = "Draw the shoe's outline; colour dabs tint it."
@@ -229,15 +255,15 @@ def live_canvas(
         data URL or "", model label or ""] (Gradio hands a server function the JS call's
         arguments as one list), or the drawing's data URL alone."""
         try:
-            data_url, hints_url, seed, reference_url, label = (
-                (layers, "", "", "", "") if isinstance(layers, str) else (list(layers) + [""] * 4)[:5]
-            )
-            hints = decode_data_url(hints_url) if hints_url else None
+            data_url, hints_url, seed, reference_url, label = server_args(layers, ("", "", "", "", ""))
+            hints = decode_data_url(hints_url, "colour layer") if hints_url else None
             look = read_look(seed, reference_url)
-            chosen = (label or models[0],) if models else ()  # one model: no picker
+            chosen = read_label(label, models)  # one model: no picker
             edges, photo, message = sketch_to_photo(decode_data_url(data_url), hints, look, *chosen)
-        except (ValueError, OSError) as err:
+        except UserError as err:
             return [None, None, f"Could not use that: {err}"]
+        except (ValueError, OSError):  # a truncated PNG found out while the model reads it
+            return [None, None, "Could not use that: the drawing is not a PNG image that can be read"]
         if photo is None:
             return [None, None, message]
         return [encode_data_url(edges), encode_data_url(photo), message]
@@ -245,19 +271,23 @@ def live_canvas(
     def looks(layers: list) -> list:
         """[drawing data URL, hint-layer data URL or "", first seed, model label] -> a row of looks."""
         try:
-            data_url, hints_url, first, label = (list(layers) + ["", 0, ""])[:4]
-            hints = decode_data_url(hints_url) if hints_url else None
-            seeds = [int(read_look(first, "").seed or 0) + i for i in range(LOOKS_IN_ROW)]
-            chosen = (label or models[0],) if models else ()  # one model: no picker
+            data_url, hints_url, first, label = server_args(layers, ("", "", 0, ""))
+            hints = decode_data_url(hints_url, "colour layer") if hints_url else None
+            first = read_whole(first, "first look's seed", 0, MAX_SEED - LOOKS_IN_ROW, default=0)
+            seeds = [first + i for i in range(LOOKS_IN_ROW)]
+            chosen = read_label(label, models)  # one model: no picker
             photos = looks_of(decode_data_url(data_url), hints, seeds, *chosen) if looks_of else []
-        except (ValueError, OSError):
+        except (ValueError, OSError):  # the row stays as it was; the photo's status says why
             return []
         return [encode_data_url(photo) for photo in photos]
 
     def model_has_looks(layers: list) -> bool:
         """[model label] -> whether the looks row shows for it."""
-        label = (list(layers) + [""])[0] if isinstance(layers, list) else layers
-        return bool(has_looks and looks_of and has_looks(str(label)))
+        try:
+            label = read_label(server_args(layers, ("",))[0], models)
+        except UserError:
+            return False
+        return bool(has_looks and looks_of and label and has_looks(label[0]))
 
     first_has_looks = bool(looks_of) and (not models or has_looks is None or has_looks(models[0]))
     constants = (

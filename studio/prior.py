@@ -22,6 +22,7 @@ from engine.errors import UserError
 from engine.prior.corruption import Corruption, corruption_of, simulate, to_picture, to_unit_tensor
 from engine.prior.fit import DEFAULT_STEPS, PriorConfig, PriorProgress, prior_steps, psnr_db
 from engine.style.examples import examples_dir, write_examples
+from studio.inputs import MaskEditor, Slider
 from studio.sessions import SessionStops, session_key
 from studio.uploads import CACHE_CLEANUP, MissingUpload, image_upload, limit_decoding, read_upload
 
@@ -232,17 +233,17 @@ def build_prior_demo(base: PriorConfig | None = None) -> gr.Blocks:
                 if photos:
                     gr.Examples([str(p) for p in photos], inputs=photo, label="Photos (scikit-image)")
                 kind = gr.Radio(list(KINDS), value="Denoise", label="Corruption")
-                sigma = gr.Slider(5, 75, 25, step=5, label="Noise level σ (0-255 scale)")
+                sigma = Slider(5, 75, 25, step=5, label="Noise level σ (0-255 scale)")
                 scale = gr.Radio([2, 4, 8], value=4, label="Upscale factor", visible=False)
                 with gr.Column(visible=False) as mask_box:
-                    mask = gr.ImageEditor(
+                    mask = MaskEditor(
                         label="Paint the holes", type="pil", image_mode="RGBA", sources=(), layers=False,
                         transforms=(), brush=gr.Brush(default_size=10, colors=["#ff00ff"], color_mode="fixed"),
                         height=300,
                     )  # fmt: skip
                 as_is = gr.Checkbox(label="My photo is already corrupted: restore it as it is (no PSNR)")
-                side = gr.Slider(64, MAX_SIDE, 256, step=32, label="Work size (long side, px)")
-                steps = gr.Slider(0, MAX_STEPS, 0, step=50, label="Steps (0: the default for the corruption)")
+                side = Slider(64, MAX_SIDE, 256, step=32, label="Work size (long side, px)")
+                steps = Slider(0, MAX_STEPS, 0, step=50, label="Steps (0: the default for the corruption)")
                 with gr.Row():
                     run = gr.Button("Restore", variant="primary")
                     stop = gr.Button("Stop", variant="stop")

@@ -28,6 +28,7 @@ from engine.inference.loader import load_model
 from engine.inference.registry import available_models as models_of_kind
 from engine.inference.registry import choose_model
 from engine.store.models import bundled_models
+from studio.inputs import RawNumber, read_seed
 from studio.scene_canvas import scene_canvas
 from studio.uploads import CACHE_CLEANUP, MissingUpload, image_upload, limit_decoding, read_upload
 
@@ -126,9 +127,10 @@ class SceneDemo:
         except UserError:
             return []
 
-    def upload(self, path: str | None, model: str, style_path: str | None, seed: float) -> tuple:
+    def upload(self, path: str | None, model: str, style_path: str | None, seed: object) -> tuple:
         """An uploaded map (colour rendering or index PNG) -> (photo, message)."""
         try:
+            number = read_seed(seed, "random style number")
             label_map = read_upload(
                 path, "label map", (EXAMPLES,), mode=None
             )  # index PNGs keep their classes
@@ -140,7 +142,7 @@ class SceneDemo:
                     "every class colour. Upload a map painted in the palette (see the examples) or an index PNG."
                 )
             labels = read_label_map(label_map, self.palette)
-            return self._run(model, labels, style, int(seed or 0)), ""
+            return self._run(model, labels, style, number), ""
         except MissingUpload as hint:
             return None, str(hint)
         except UserError as err:
@@ -174,7 +176,7 @@ def build_scene_demo(models: dict[str, str] | None = None, test_maps: Path | Non
                                 [str(p) for p in maps], inputs=upload, label="Example maps (drawn facades)"
                             )
                         style = image_upload("Style photo (SPADE with a style encoder)", sources=["upload"])
-                        seed = gr.Number(0, precision=0, label="Random style number (SPADE)")
+                        seed = RawNumber(0, precision=0, label="Random style number (SPADE)")
                     photo = gr.Image(label="Photo", type="pil", interactive=False, buttons=["download"])
                 status = gr.Markdown()
         inputs = [upload, model, style, seed]

@@ -14,8 +14,11 @@ import json
 from collections.abc import Callable
 
 import gradio as gr
+from PIL import Image
 
 from engine.data.label_maps import Palette
+from engine.errors import UserError
+from studio.inputs import read_seed, server_args
 from studio.live_canvas import decode_data_url, encode_data_url
 
 CSS = """
@@ -33,6 +36,7 @@ CSS = """
 .scene figure img { width: 208px; height: 208px; background: #fafafa; border: 1px solid #eee; display: block; }
 .scene-download:not([href]) { display: none; }
 """
+UNREADABLE = "Could not use that: the drawing or style photo is not a PNG image that can be read."
 JS = """
 const canvas = element.querySelector('.scene-canvas');
 const ctx = canvas.getContext('2d', {willReadFrequently: true});
@@ -184,15 +188,20 @@ def scene_canvas(palette: Palette, titles: list[str], render: Callable, draw_map
 
     def paint(args: list) -> list:
         try:
-            data_url, style_url, seed = (list(args) + ["", 0])[:3]
+            data_url, style_url, seed = server_args(args, ("", "", 0))
             style = decode_data_url(style_url) if style_url else None
-            images, message = render(decode_data_url(data_url), style, int(seed or 0))
-        except (ValueError, OSError, TypeError) as err:
+            images, message = render(decode_data_url(data_url), style, read_seed(seed, "style number"))
+        except UserError as err:
             return [None] * len(titles) + [f"Could not use that: {err}"]
+        except (ValueError, OSError, TypeError, Image.DecompressionBombError):
+            return [None] * len(titles) + [UNREADABLE]
         return [encode_data_url(im) if im is not None else None for im in images] + [message]
 
     def random_map(args: list) -> list:
-        image, message = draw_map(int((list(args) or [0])[0] or 0))
+        try:
+            image, message = draw_map(read_seed(server_args(args, (0,))[0], "map number"))
+        except UserError as err:
+            return [None, f"Could not draw a map: {err}"]
         return [encode_data_url(image) if image is not None else None, message]
 
     return gr.HTML(

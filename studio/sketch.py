@@ -24,7 +24,15 @@ from engine.inference.registry import choose_model
 from engine.pipelines.drawing_models import drawing_models
 from engine.pipelines.sketch import Look, SketchAnswer, SketchPipeline
 from studio.live_canvas import DAB_ONLY, live_canvas
-from studio.uploads import CACHE_CLEANUP, MAX_SIDE, ScratchFolder, image_upload, limit_decoding, read_upload
+from studio.uploads import (
+    CACHE_CLEANUP,
+    MAX_SIDE,
+    DrawingPad,
+    ScratchFolder,
+    image_upload,
+    limit_decoding,
+    read_upload,
+)
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("sketch_*.png"))
@@ -41,8 +49,10 @@ def available_models() -> dict[str, str]:
     return drawing_models(models_of_kind("image-to-image"))
 
 
-def editor_image(value: dict | Image.Image | None) -> Image.Image | None:
+def editor_image(value: dict | Image.Image | ImageLoadError | None) -> Image.Image | None:
     """The drawing from a Sketchpad value ({background, layers, composite}), size-checked."""
+    if isinstance(value, ImageLoadError):  # what DrawingPad could not read, and why
+        raise value
     img = value.get("composite") if isinstance(value, dict) else value
     if img is not None and max(img.size) > MAX_SIDE:
         raise ImageLoadError(
@@ -187,7 +197,7 @@ def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
                             elem_id="edges",
                             height=200,
                         )
-        pad = gr.Sketchpad(type="pil", image_mode="RGBA", visible=False)  # the API's drawing
+        pad = DrawingPad(type="pil", image_mode="RGBA", visible=False)  # the API's drawing
         api_model = gr.Dropdown(choices, value=choices[0] if choices else None, visible=False)
         outputs = [edges, photo, status]
         gr.Button(visible=False).click(

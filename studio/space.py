@@ -77,6 +77,7 @@ from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from studio.inputs import MAX_FILE_SIZE  # noqa: E402
 from studio.{module} import build_{module}_demo  # noqa: E402
 
 MODEL = Path(__file__).resolve().parent / "model.safetensors"
@@ -84,7 +85,8 @@ demo = build_{module}_demo({arguments})
 
 if __name__ == "__main__":
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
-                server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+                server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+                max_file_size=MAX_FILE_SIZE)  # larger uploads are refused before they reach the disk
 '''
 
 
@@ -133,7 +135,7 @@ def export_space(
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "engine", out / "engine", ignore=ignore)
     (out / "studio").mkdir()
-    for name in ("__init__.py", "uploads.py", "sessions.py", *spec.files):
+    for name in ("__init__.py", "inputs.py", "uploads.py", "sessions.py", *spec.files):
         shutil.copy2(ROOT / "studio" / name, out / "studio" / name)
     if spec.examples:
         shutil.copytree(

@@ -25,6 +25,7 @@ from engine.pipelines.unpaired import (
     held_out_picture,
     translate_cycle,
 )
+from studio.inputs import RawNumber, read_seed
 from studio.uploads import (
     CACHE_CLEANUP,
     MissingUpload,
@@ -71,11 +72,11 @@ class UnpairedDemo:
         except UserError as err:
             return None, None, None, f"Could not use that: {err}"
 
-    def sample(self, model: str, direction: str, seed: float | None) -> tuple[str | None, str]:
+    def sample(self, model: str, direction: str, seed: object) -> tuple[str | None, str]:
         """(a held-out picture of the direction's input domain as a file, where it came from)."""
         try:
             chosen, way = choose_model(self.models, model), self._way(direction)
-            picture, origin = held_out_picture(chosen, way, int(seed or 0))
+            picture, origin = held_out_picture(chosen, way, read_seed(seed, "sample number"))
             target = self.samples.new_path()
             picture.save(target)
             return str(target), f"Held-out picture: {origin}."
@@ -121,7 +122,7 @@ def build_unpaired_demo(models: dict[str, str] | None = None, samples: bool = Tr
                 upload = image_upload("Input picture", height=256)
                 if samples:
                     with gr.Row():
-                        seed = gr.Number(0, precision=0, label="Sample number", min_width=80)
+                        seed = RawNumber(0, precision=0, label="Sample number", min_width=80)
                         sample = gr.Button("Random held-out picture")
                     picked = gr.Markdown()
                 rows = examples_of(demo_fns.models.get(first or ""))

@@ -17,11 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import gradio as gr
+from gradio.components.image_editor import EditorData
+from gradio.data_classes import ImageData
 from gradio.utils import get_upload_folder
 from PIL import Image, ImageOps
 
 from engine.data.images import ImageLoadError, flatten_alpha, to_8bit
 from engine.errors import UserError
+from studio.inputs import checked_model
 
 MAX_SIDE = 4096  # uploads larger than this a side are decoded reduced to it (or a demo's own side)
 MAX_MEGAPIXELS = 100  # larger pictures are refused from their header (a 100 Mpx camera fits)
@@ -68,13 +71,49 @@ class UndecodedImage(gr.Image):
     "Error", and a 12000² px PNG of 168 kB costs ~700 MB. (No __init__ of its own: Gradio sends
     the browser the parameters of gr.Image's.)"""
 
+    data_model = checked_model(ImageData)  # 123 or 'x' sent through the API: one line
+
     def get_block_name(self) -> str:
         return "image"  # the browser draws it with gr.Image's own front end
 
     def preprocess(self, payload):
         if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
             return str(payload.path)
-        return super().preprocess(payload)
+        try:  # a data URL, or no path at all
+            return super().preprocess(payload)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+            raise gr.Error(
+                f"{self.label or 'Image'}: what was sent is not an image that can be read."
+            ) from None
+
+
+class DrawingPad(gr.Sketchpad):
+    """gr.Sketchpad for a drawing sent to the API: each file's size is read from its header before
+    Gradio decodes it, and a drawing that cannot be used (corrupt, a bomb, over MAX_SIDE a side)
+    reaches the function as the ImageLoadError saying why, so the demo answers in its status
+    instead of a bare error event. (No __init__ of its own, as UndecodedImage.)"""
+
+    data_model = checked_model(EditorData)  # 123 or 'x' sent through the API: one line
+
+    def get_block_name(self) -> str:
+        return "imageeditor"  # gr.Sketchpad's own front end
+
+    def preprocess(self, payload):
+        files = [] if payload is None else [payload.background, payload.composite, *payload.layers]
+        try:
+            for file in files:
+                if file is not None and file.path:
+                    with Image.open(file.path) as img:
+                        check_pixels(img, "the drawing", Path(file.path).stat().st_size)
+                        if max(img.size) > MAX_SIDE:
+                            raise ImageLoadError(f"the drawing is over {MAX_SIDE} px a side")
+            return super().preprocess(payload)
+        except ImageLoadError as err:
+            return err
+        except Image.DecompressionBombError:
+            return ImageLoadError(f"the drawing is over the {MAX_MEGAPIXELS}-megapixel limit")
+        except (OSError, ValueError, SyntaxError):
+            return ImageLoadError("the drawing is not an image that can be read")
 
 
 def limit_decoding(max_side: int = MAX_SIDE) -> None:

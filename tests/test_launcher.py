@@ -67,3 +67,23 @@ def test_export_space_command_refuses_unknown_models(studio_home, tmp_path):
     )
     output = proc.communicate(timeout=120)[0]
     assert proc.returncode == 1 and "error:" in output and "Traceback" not in output
+
+
+@pytest.mark.slow
+def test_the_studio_refuses_uploads_over_the_limit_before_storing_them(studio_home, tmp_path, monkeypatch):
+    from gradio.utils import _parse_file_size
+
+    from studio.inputs import MAX_FILE_SIZE
+    from support.api import post_upload
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
+    port, limit = free_port(), _parse_file_size(MAX_FILE_SIZE)
+    proc = start(["-m", "studio", "--port", str(port), "--no-streamlit"], studio_home)
+    try:
+        wait_for_url(f"http://127.0.0.1:{port}/", proc)
+        assert post_upload(f"http://127.0.0.1:{port}/", limit + 1) == 413
+        assert post_upload(f"http://127.0.0.1:{port}/", 1000) == 200  # a picture still goes in
+    finally:
+        stop(proc)
+    stored = [p.stat().st_size for p in (tmp_path / "uploads").rglob("*") if p.is_file()]
+    assert stored and max(stored) < limit

@@ -136,3 +136,17 @@ def test_exported_latent_space_decodes_a_strip(tmp_path):
             and Image.open(gif).n_frames == 6
             and Image.open(strip).width > Image.open(strip).height
         )
+
+
+@pytest.mark.slow
+def test_an_exported_space_refuses_uploads_over_the_limit(tmp_path):
+    from gradio.utils import _parse_file_size
+
+    from studio.inputs import MAX_FILE_SIZE
+    from support.api import post_upload
+
+    out = export_space(tmp_path / "space", "prior")
+    assert "max_file_size=MAX_FILE_SIZE" in (out / "app.py").read_text()
+    with running_space(out) as client:
+        assert post_upload(client.src, _parse_file_size(MAX_FILE_SIZE) + 1) == 413
+        assert post_upload(client.src, 1000) == 200

@@ -135,3 +135,43 @@ def test_the_upload_tab_has_example_maps_and_says_what_style_does(scene_runs, tm
     assert "dataset" in kinds or "examples" in kinds
     texts = " ".join(str(c["props"].get("value", "")) for c in blocks.config["components"])
     assert "barely uses its style code" in texts
+
+
+def test_crafted_api_calls_get_one_line_and_the_demo_keeps_painting(scene_runs, tmp_path):
+    from gradio_client import Client, handle_file
+
+    from support.api import (
+        answer,
+        data_url,
+        html_block,
+        launched,
+        server_function,
+        try_bad_values,
+        write_bad_images,
+    )
+
+    demo = build_scene_demo(scene_runs, None)
+    canvas = html_block(demo, "scene-canvas")
+    labels, _ = scene(5, 64)
+    good_map = tmp_path / "map.png"
+    FACADES.render(labels).save(good_map)
+    with launched(demo) as url:
+        client = Client(url, verbose=False)
+        for seed in (2**70, 1e30, "x", -1):
+            photo, message = answer(
+                client, handle_file(str(good_map)), "SPADE", None, seed, api_name="/label_map_to_photo"
+            )
+            assert photo is None and "random style number must be a whole number" in message, message
+        for path in write_bad_images(tmp_path / "bad").values():
+            photo, message = answer(
+                client, handle_file(str(path)), "SPADE", None, 0, api_name="/label_map_to_photo"
+            )
+            assert photo is None and message.startswith("Could not use that") and str(tmp_path) not in message
+        try_bad_values(client, [handle_file(str(good_map)), "SPADE", None, 0], "/label_map_to_photo")
+        truncated = data_url(good_map.read_bytes()[: good_map.stat().st_size // 2])
+        status, answered = server_function(url, canvas, "paint", [truncated, "", 0])
+        assert status == 200 and answered[:2] == [None, None] and "can be read" in answered[-1]
+        photo, message = answer(
+            client, handle_file(str(good_map)), "SPADE", None, 2, api_name="/label_map_to_photo"
+        )
+        assert message == "" and Image.open(photo).size == (64, 64)  # still painting

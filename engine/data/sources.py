@@ -195,6 +195,35 @@ def _read_choices(home: str | Path | None) -> dict:
     return found if isinstance(found, dict) else {}
 
 
+MAX_PATH = 4096  # Linux's PATH_MAX: a longer path reaches no folder (and makes the OS raise)
+MAX_NAME = 255  # NAME_MAX: the longest one folder or file name
+
+
+def folder_problem(text: str) -> str | None:
+    """Why a typed dataset folder cannot be used before anything looks at the disk (too long,
+    a NUL, the root of the file system), or None. `/` and `../../../../` hold images somewhere
+    below, but no dataset layout, and scanning them would stall whoever asks."""
+    longest = max((len(part) for part in text.split(os.sep)), default=0)
+    if len(text) > MAX_PATH or longest > MAX_NAME:
+        too_long = (
+            f"that path is {len(text):,} characters long"
+            if len(text) > MAX_PATH
+            else "a name in it is too long"
+        )
+        return f"{too_long}: a folder path is at most {MAX_PATH:,} characters, each name in it at most {MAX_NAME}"
+    try:
+        resolved = Path(text.strip()).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError) as err:  # a NUL in it, a symlink loop
+        return f"cannot use {text.strip()!r} as a folder: {err}"
+    if resolved == Path(resolved.anchor):
+        shown = text.strip() if text.strip() == resolved.anchor else f"{text.strip()} (that is {resolved})"
+        return (
+            f"{shown} is the root of the file system, not a dataset: choose the folder that holds "
+            "train/ and val/ (or trainA/ and trainB/)"
+        )
+    return None
+
+
 def is_dataset_folder(folder: Path) -> bool:
     """True when `folder` has a split folder (train/val/test, or CycleGAN's trainA...) holding
     at least one image."""
