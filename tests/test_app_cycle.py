@@ -25,7 +25,7 @@ def test_the_cycle_lesson_shows_a_runs_reconstructions_and_losses(tmp_path, stud
     assert not at.exception and not at.error
     tab = at.tabs[4]
     captions = [i.proto.imgs[0].caption for i in tab.image]
-    assert captions[0].startswith("step 2: real_A | fake_B | rec_A | real_B | fake_A | rec_B")
+    assert captions[0].startswith("step 2: A | A→B | A→B→A | B | B→A | B→A→B")  # words, not variable names
     assert {"input", "CycleGAN A→B", "and back", "|back − input| × 4"} <= set(captions)
     assert "cycle and identity losses" in chart_titles(at)
     assert run_id in at.selectbox(key="learn.cycle.model").value

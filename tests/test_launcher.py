@@ -2,6 +2,8 @@
 
 import socket
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -52,11 +54,19 @@ def test_studio_starts_both_apps(studio_home):
     proc = start(
         ["-m", "studio", "--port", str(gradio_port), "--streamlit-port", str(streamlit_port)], studio_home
     )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
     try:
         wait_for_url(f"http://127.0.0.1:{gradio_port}/", proc)
         wait_for_url(f"http://127.0.0.1:{streamlit_port}/_stcore/health", proc)
+        deadline = time.time() + 60  # the URLs are printed once launch() returns, a moment later
+        while not any("Streamlit app:" in line for line in lines) and time.time() < deadline:
+            time.sleep(0.2)
     finally:
-        output = stop(proc)
+        stop(proc)
+        reader.join(timeout=30)
+    output = "".join(lines)
     assert f"http://127.0.0.1:{gradio_port}" in output and f"http://127.0.0.1:{streamlit_port}" in output
 
 

@@ -86,7 +86,7 @@ def test_make_drawings_outline_writes_a_fixed_set(aligned_dataset: Path, tmp_pat
 
 def test_eval_outlines_scores_the_written_set_prepared(aligned_dataset: Path, tmp_path: Path) -> None:
     """What `eval --outlines` feeds the model is the written set's canvases, prepared."""
-    written = write_outlines(aligned_dataset, tmp_path)
+    written = write_outlines(aligned_dataset, tmp_path / "outlines")
 
     def prepare(canvas: Image.Image) -> Image.Image:
         return prepare_sketch(canvas, 32)
