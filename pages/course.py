@@ -9,12 +9,14 @@ found again in the run store by their name, `problem <key>: <label>`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import UserError
 from engine.store.findings import Budget, planned_budget
-from engine.training.presets import DEFAULTS_NAME, PRESETS, default_settings, preset_config
+from engine.tasks import get_task
+from engine.training.presets import DEFAULTS_NAME, PRESETS, SMALL_CAPS, default_settings, preset_config
 
 VIEWS = ("losses", "evals", "samples", "interpolations", "receptive_field", "prior_curve")
 SMALL_PIX2PIX = {"load_size": 143, "crop_size": 128, "ngf": 32, "ndf": 32}
@@ -226,15 +228,18 @@ def run_name(item: Problem, run: PresetRun) -> str:
 
 
 def answers(run: PresetRun, task: str, config: dict) -> bool:
-    """True when a run (its task and stored config) is this preset run, whatever its name: the
-    preset's fields and the overrides match (at any size), on a dataset of the same name. So
-    runs a user trained by hand answer the card too."""
+    """True when a run (its task and stored config) is this preset run, whatever its name: every
+    field but the sizes (SMALL_CAPS) is the preset's, the overrides' or the task's default, on a
+    dataset of the same name. So runs a user trained by hand answer the card too, and a run that
+    changed the method (another start, hints, extra losses) does not."""
     if task != run.task:
         return False
-    wanted = {**PRESETS.get(run.task, {}).get(run.preset, {}), **run.overrides}
-    chosen = config.get("task_config", {})
+    defaults = dataclasses.asdict(get_task(task).Config())
+    wanted = {**defaults, **PRESETS.get(run.task, {}).get(run.preset, {}), **run.overrides}
+    chosen = {**defaults, **config.get("task_config", {})}
     data = str(config.get("settings", {}).get("data", ""))
-    return Path(data).name == run.dataset and all(chosen.get(k) == v for k, v in wanted.items())
+    method = [k for k in wanted if k not in SMALL_CAPS]
+    return Path(data).name == run.dataset and all(chosen.get(k) == wanted[k] for k in method)
 
 
 def planned(item: Problem, run: PresetRun) -> Budget:

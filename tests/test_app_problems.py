@@ -79,6 +79,11 @@ def test_runs_trained_by_hand_answer_a_card_when_their_preset_matches():
     assert not answers(l1_only, "pix2pix", by_hand)  # another mode
     assert not answers(no_skips, "pix2pix", {**by_hand, "settings": {"data": "/data/facades"}})
     assert not answers(no_skips, "cyclegan", by_hand)
+    smaller = {**by_hand, "task_config": {**by_hand["task_config"], "ngf": 16, "crop_size": 64}}
+    assert answers(no_skips, "pix2pix", smaller)  # the size is the budget's, not the method's
+    for changed in ({"init_from": "default"}, {"hints": True}, {"lambda_vgg": 10.0}):
+        other = {**by_hand, "task_config": {**by_hand["task_config"], **changed}}
+        assert not answers(no_skips, "pix2pix", other), changed  # another method, not this run
 
 
 def test_the_fashion_card_decodes_interpolations_of_each_latent_run(studio_home: Path, tmp_path: Path):
