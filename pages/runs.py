@@ -13,6 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from engine import hub
 from engine.errors import UserError
 from engine.inference.loader import export_model
 from engine.store.checkpoints import BEST_CHECKPOINT
@@ -165,6 +166,26 @@ def export_download(store: RunStore, run) -> None:
         st.download_button(
             f"Download {name} ({len(data) / 2**20:.1f} MB)", data, name, key=f"runs.{run.id}.dl"
         )
+    publish_action(store, run, best)
+
+
+def publish_action(store: RunStore, run, best: bool) -> None:
+    """The same model on the Hugging Face Hub, as `python -m engine push`: a token from HF_TOKEN
+    or `hf auth login`; without one the page says how to log in."""
+    repo = st.text_input(
+        "Publish on the Hugging Face Hub as", placeholder="user/name", key=f"runs.{run.id}.repo"
+    ).strip()
+    st.caption(f"Same as: `python -m engine push {run.id} {repo or 'user/name'}{' --best' if best else ''}`")
+    if not hub.hub_token():
+        st.info("To publish, log in once with `hf auth login` in a terminal (or set HF_TOKEN), then reload.")
+        return
+    if st.button("Publish", key=f"runs.{run.id}.publish", disabled=not repo):
+        try:
+            with st.spinner(f"Publishing {run.id} to {repo} ..."):
+                url = hub.push(run.id, repo, home=str(store.home), best=best)
+            st.success(f"Published {run.id}: {url}")
+        except (UserError, OSError) as err:
+            st.error(f"Could not publish {run.id}: {err}")
 
 
 def main() -> None:

@@ -7,9 +7,10 @@ import os
 import sys
 
 from engine.cli.data import cmd_data
-from engine.cli.infer import cmd_eval, cmd_export, cmd_translate
+from engine.cli.infer import cmd_eval, cmd_translate
 from engine.cli.latent import cmd_interpolate, cmd_sample
 from engine.cli.prior import cmd_prior
+from engine.cli.publish import cmd_export, cmd_push
 from engine.cli.style import cmd_stylize
 from engine.errors import UserError
 from engine.flags import LAYERS, SIDE, add_dataclass_args, dataclass_overrides, number_in
@@ -104,6 +105,7 @@ COMMANDS = {
     "translate": cmd_translate,
     "eval": cmd_eval,
     "export": cmd_export,
+    "push": cmd_push,
     "data": cmd_data,
     "runs": cmd_runs,
     "receptive-field": cmd_receptive_field,

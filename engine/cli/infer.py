@@ -8,7 +8,10 @@ from pathlib import Path
 from engine.cli.paths import refuse_overwriting_inputs
 from engine.flags import number_in
 
-MODEL_HELP = "a run id, a checkpoint (.safetensors, or an official .pth generator) or 'default'"
+MODEL_HELP = (
+    "a run id, a checkpoint (.safetensors, or an official .pth generator), 'default', "
+    "a folder from `export --format hub`, or a Hub model user/name (hf://user/name)"
+)
 RAW_HINTS_HELP = "the generator's colours as they come, without moving them toward the hints"
 SKIP_HELP = "warn about unreadable images (or aligned ones that are not A|B pairs) and skip them"
 
@@ -273,22 +276,3 @@ def looks_to_score(pipeline, count: int):
     if not pipeline.multimodal or count == 1:
         return None
     return Looks([Look(seed=k) for k in range(count)], LookDistance())
-
-
-def cmd_export(argv: list[str]) -> int:
-    from engine.inference.loader import export_model
-
-    parser = argparse.ArgumentParser(
-        prog="python -m engine export",
-        description="Write a small inference-only checkpoint (fp16 generator + its config).",
-    )
-    parser.add_argument("model", help=MODEL_HELP)
-    parser.add_argument("out", type=Path, help="the .safetensors file to write")
-    parser.add_argument("--fp32", action="store_true", help="keep full precision")
-    parser.add_argument("--best", action="store_true", help="the run's checkpoint with the best val KID")
-    parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
-    args = parser.parse_args(argv)
-    path = export_model(args.model, args.out, not args.fp32, args.home, args.best, args.overwrite)
-    print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
-    return 0

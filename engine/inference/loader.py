@@ -6,7 +6,7 @@ checkpoint's own metadata names its task; the task builds the networks inference
 `engine.inference.kinds.KINDS` declares (a `Predictor` for image-to-image, ...). `resolve_model` (engine.store.models)
 is re-exported here for callers that only want the file. Asking for one kind and getting
 another is a clear error naming the file and both kinds. Official pix2pix `.pth` generators
-load as image-to-image models.
+load as image-to-image models. `find_model` adds hub folders and Hub ids (engine.hub).
 """
 
 from __future__ import annotations
@@ -38,9 +38,18 @@ def load_model(
 ):
     """What the model's task serves, in eval mode; `kind` refuses models of other kinds.
     `direction` picks the generator of a two-way (unpaired) model."""
-    path = resolve_model(model, home)
+    path = find_model(model, home)
     kinds = (kind,) if isinstance(kind, str) else kind
     return _load_cached(str(path), path.stat().st_mtime, kinds, device, precision, direction)
+
+
+def find_model(model: str, home: str | None = None) -> Path:
+    """The file behind every `--model`: a hub-layout folder or a Hub id (`user/name`,
+    `hf://user/name`, through the Hub's cache: engine.hub), else a bundled name, a checkpoint
+    file or a run (`resolve_model`)."""
+    from engine.hub import hub_model_file
+
+    return hub_model_file(model) or resolve_model(model, home)
 
 
 def load_predictor(
@@ -120,7 +129,7 @@ def export_model(
     `best`: the run's checkpoint with the lowest held-out KID instead of its latest. Never
     written over its source or a run's checkpoints; over another existing file only with
     `overwrite`. Written beside its place and renamed: an interrupted export leaves no half file."""
-    source = best_checkpoint(model, home) if best else resolve_model(model, home)
+    source = best_checkpoint(model, home) if best else find_model(model, home)
     out = Path(out)
     refuse_export_target(out, source, home, overwrite)
     nets, meta = read_weights(source)

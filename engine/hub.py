@@ -1,0 +1,215 @@
+"""The Hugging Face Hub both ways, with `huggingface_hub`'s own calls.
+
+A published model is a folder: `model.safetensors` (the inference networks, their config in the
+file's metadata, no pickle), `config.json`, a generated model card (`README.md`) and, for a run
+with sample grids, `sample.png`. `write_hub_folder` writes it locally (`export --format hub`),
+`push` uploads the same folder (`create_repo` + `upload_folder`). `hub_model_file` turns such a
+folder, `user/name` or `hf://user/name` into the weights file; Hub models come through the Hub's
+cache (`snapshot_download`), so with HF_HUB_OFFLINE=1 a cached model still loads. The file then
+goes through the loader's usual checks like any local file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+from engine.errors import UserError
+from engine.model_card import CONFIG, LIBRARY, SAMPLE, WEIGHTS, card_facts, config_json, model_card
+
+HUB_PREFIX = "hf://"
+REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
+LOGIN_HINT = "no Hugging Face token: run `hf auth login` (or set HF_TOKEN), then publish again"
+FOLDER_FILES = {WEIGHTS, CONFIG, "README.md", SAMPLE, ".gitattributes"}
+
+
+def first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def offline_mode() -> bool:
+    """HF_HUB_OFFLINE as set now (huggingface_hub reads it once, at import)."""
+    from huggingface_hub import constants
+
+    now = os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in ("1", "ON", "YES", "TRUE")
+    return now or bool(constants.HF_HUB_OFFLINE)
+
+
+def hub_token() -> str | None:
+    """The token `push` uses: HF_TOKEN, else the one `hf auth login` stored; None if neither."""
+    from huggingface_hub import get_token
+
+    return get_token()
+
+
+def hub_model_file(model: str) -> Path | None:
+    """A hub-layout folder, `user/name` or `hf://user/name` -> its weights file; None for
+    what the run store and bundled names resolve (names, checkpoint files, run ids)."""
+    from engine.store.models import BUNDLED
+
+    if model in BUNDLED:
+        return None
+    path = Path(model)
+    if not model.startswith(HUB_PREFIX) and path.is_dir():
+        if not (path / WEIGHTS).is_file():
+            raise UserError(
+                f"{path} is a folder without {WEIGHTS}; write one with "
+                f"`python -m engine export RUN {path} --format hub`"
+            )
+        return path / WEIGHTS
+    repo_like = REPO_ID.match(model) and not path.exists() and path.suffix not in (".safetensors", ".pth")
+    if model.startswith(HUB_PREFIX) or repo_like:
+        return download(check_repo_id(model.removeprefix(HUB_PREFIX))) / WEIGHTS
+    return None
+
+
+def check_repo_id(repo_id: str) -> str:
+    if not REPO_ID.match(repo_id):
+        raise UserError(f"{repo_id!r} is not a Hub model id: write user/name (letters, digits, - _ .)")
+    return repo_id
+
+
+def download(repo_id: str) -> Path:
+    """The model's folder in the Hub cache: downloaded (or refreshed) online, the cached copy
+    offline; only the weights and config.json are fetched."""
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
+
+    offline = offline_mode()
+    try:
+        folder = Path(
+            snapshot_download(
+                repo_id, allow_patterns=[WEIGHTS, CONFIG], library_name=LIBRARY, local_files_only=offline
+            )
+        )
+    except RepositoryNotFoundError:
+        raise UserError(
+            f"no model {repo_id} on the Hugging Face Hub (a private one needs `hf auth login`)"
+        ) from None
+    except LocalEntryNotFoundError as err:
+        if offline:
+            raise UserError(
+                f"{repo_id} is not in the Hub cache ({constants.HF_HUB_CACHE}) and HF_HUB_OFFLINE=1 "
+                "forbids downloading it: run once without HF_HUB_OFFLINE to fetch it"
+            ) from None
+        raise UserError(
+            f"could not download {repo_id} and it is not in the Hub cache: {first_line(err)}"
+        ) from None
+    except Exception as err:  # network and HTTP errors of huggingface_hub/httpx: one line
+        raise UserError(f"could not download {repo_id} from the Hub: {first_line(err)}") from None
+    if not (folder / WEIGHTS).is_file():
+        raise UserError(f"{repo_id} holds no {WEIGHTS}: not an {LIBRARY} model")
+    return folder
+
+
+def is_our_folder(folder: Path) -> bool:
+    """A folder `export --format hub` wrote (so --overwrite may replace it)."""
+    try:
+        described = json.loads((folder / CONFIG).read_text())
+    except (OSError, ValueError):
+        return False
+    names = {p.name for p in folder.iterdir()}
+    return isinstance(described, dict) and described.get("library_name") == LIBRARY and names <= FOLDER_FILES
+
+
+def check_hub_target(out: Path, source: Path, home: str | None, overwrite: bool) -> None:
+    """Never over the model's own file or a run's checkpoints, never into a folder holding other
+    files (a README.md there would be lost); an earlier export only with --overwrite."""
+    from engine.cli.paths import refuse_overwriting_inputs
+    from engine.inference.loader import refuse_export_target
+
+    refuse_overwriting_inputs(out, [source], folder=True)
+    refuse_export_target(out / WEIGHTS, source, home, overwrite=True)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} is a file; a hub export writes a folder: choose a folder name")
+    if out.is_dir() and any(out.iterdir()):
+        if not is_our_folder(out):
+            raise UserError(
+                f"refusing to write into {out}: it holds other files; choose a new or empty folder"
+            )
+        if not overwrite:
+            raise UserError(
+                f"{out} holds an earlier export; choose a new folder, or give --overwrite to replace it"
+            )
+
+
+def write_hub_folder(
+    model: str,
+    out: str | Path,
+    half: bool = True,
+    home: str | None = None,
+    best: bool = False,
+    overwrite: bool = False,
+    licence: str = "other",
+    repo_id: str | None = None,
+) -> Path:
+    """The folder `push` uploads: weights, config.json, model card, sample grid. Written beside
+    `out` under a temporary name and renamed, so an interrupted export leaves no half folder."""
+    from engine.inference.loader import export_model, find_model
+    from engine.store.checkpoints import read_weights
+    from engine.store.models import best_checkpoint
+    from engine.store.runs import RunStore
+    from engine.tasks import get_task
+
+    out = Path(out)
+    source = best_checkpoint(model, home) if best else find_model(model, home)
+    check_hub_target(out, source, home, overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        export_model(model, tmp / WEIGHTS, half, home, best)
+        meta = read_weights(tmp / WEIGHTS)[1]
+        facts = card_facts(meta, get_task(meta["task"]).kind, model, home)
+        samples = RunStore(home).samples(facts.run.id) if facts.run else []
+        if samples:
+            shutil.copyfile(samples[-1][1], tmp / SAMPLE)
+        (tmp / CONFIG).write_text(json.dumps(config_json(facts), indent=2) + "\n")
+        name = repo_id or f"{LIBRARY}/{out.name}"
+        model_card(facts, name, licence, bool(samples)).save(tmp / "README.md")
+        if out.exists():
+            shutil.rmtree(out)  # empty, or an earlier export and --overwrite (check_hub_target)
+        tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def push(
+    model: str,
+    repo_id: str,
+    token: str | None = None,
+    private: bool = False,
+    half: bool = True,
+    home: str | None = None,
+    best: bool = False,
+    licence: str = "other",
+) -> str:
+    """Publish a run or model to the Hub as `write_hub_folder` lays it out; -> the repo's URL.
+    The token: given, else HF_TOKEN or the one `hf auth login` stored."""
+    import tempfile
+
+    from huggingface_hub import HfApi
+
+    check_repo_id(repo_id)
+    if offline_mode():
+        raise UserError("HF_HUB_OFFLINE is set: publishing needs the network; unset it to push")
+    token = token or hub_token()
+    if not token:
+        raise UserError(LOGIN_HINT)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_hub_folder(model, Path(tmp) / "hub", half, home, best, False, licence, repo_id)
+        api = HfApi(token=token)
+        try:
+            url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+            api.upload_folder(
+                repo_id=repo_id, folder_path=folder, commit_message=f"Publish {model} with {LIBRARY}"
+            )
+        except Exception as err:  # HTTP, auth and network errors of huggingface_hub/httpx: one line
+            raise UserError(f"could not publish to {repo_id}: {first_line(err)}") from None
+    return str(url)
