@@ -188,3 +188,27 @@ def test_runs_page_publishes_with_a_token_and_says_how_to_log_in_without(tiny_ru
     assert not at.exception and not at.error
     assert any("huggingface.co/me/from-the-page" in s.value for s in at.success)
     assert FakeApi.uploads[0][:2] == ("hf_page", "me/from-the-page")
+
+
+def test_export_format_onnx_goes_to_the_onnx_exporter_under_the_export_rules(
+    tiny_run, monkeypatch, tmp_path, capsys
+):
+    import engine.onnx_export
+
+    asked = []
+
+    def fake_export(model, out, home=None, direction=None, opset=17):
+        asked.append((model, out, direction, opset))
+        Path(out).write_bytes(b"onnx")
+        return Path(out)
+
+    monkeypatch.setattr(engine.onnx_export, "export_onnx", fake_export)
+    out = tmp_path / "g.onnx"
+    assert (
+        main(["export", tiny_run, str(out), "--format", "onnx", "--direction", "BtoA", "--opset", "18"]) == 0
+    )
+    assert asked == [(tiny_run, out, "BtoA", 18)] and "opset 18" in capsys.readouterr().out
+    assert main(["export", tiny_run, str(out), "--format", "onnx"]) == 1  # exists: --overwrite
+    assert "--overwrite" in capsys.readouterr().err and len(asked) == 1
+    source = str(find_model(tiny_run))
+    assert main(["export", source, source, "--format", "onnx", "--overwrite"]) == 1 and len(asked) == 1
