@@ -150,7 +150,7 @@ def write_hub_folder(
     """The folder `push` uploads: weights, config.json, model card, sample grid. Written beside
     `out` under a temporary name and renamed, so an interrupted export leaves no half folder."""
     from engine.inference.loader import export_model, find_model
-    from engine.store.checkpoints import read_weights
+    from engine.store.checkpoints import read_weights, save_weights
     from engine.store.models import best_checkpoint
     from engine.store.runs import RunStore
     from engine.tasks import get_task
@@ -164,7 +164,9 @@ def write_hub_folder(
     tmp.mkdir()
     try:
         export_model(model, tmp / WEIGHTS, half, home, best)
-        meta = read_weights(tmp / WEIGHTS)[1]
+        nets, meta = read_weights(tmp / WEIGHTS)
+        meta = without_local_paths(meta)
+        save_weights(tmp / WEIGHTS, nets, meta)
         facts = card_facts(meta, get_task(meta["task"]).kind, model, home)
         samples = RunStore(home).samples(facts.run.id) if facts.run else []
         if samples:
@@ -178,6 +180,23 @@ def write_hub_folder(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def without_local_paths(meta: dict) -> dict:
+    """The file's metadata with this machine's paths cut to their last part (the dataset folder's
+    name stays): a published model should not show where its author keeps their files."""
+
+    def name_only(value):
+        return Path(value).name if isinstance(value, str) and ("/" in value or os.sep in value) else value
+
+    settings = {k: name_only(v) for k, v in (meta.get("settings") or {}).items()}
+    config = {k: name_only(v) for k, v in (meta.get("config") or {}).items()}
+    return {
+        **meta,
+        "settings": settings,
+        "config": config,
+        "exported_from": name_only(meta.get("exported_from")),
+    }
 
 
 def push(

@@ -94,6 +94,7 @@ def model_card(facts: CardFacts, repo_id: str, licence: str, has_sample: bool):
     data = ModelCardData(
         library_name=LIBRARY,
         license=licence,
+        license_name="unspecified" if licence == "other" else None,  # the Hub asks a name for `other`
         pipeline_tag=PIPELINE_TAGS.get(facts.kind, "image-to-image"),
         tags=[LIBRARY, facts.task, facts.kind, facts.dataset, "gan"],
         task=facts.task,

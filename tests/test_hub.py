@@ -54,6 +54,10 @@ def test_hub_folder_holds_weights_config_and_a_card_and_loads_with_the_runs_pixe
     described = json.loads((hub_folder / "config.json").read_text())
     assert described["library_name"] == "image-studio" and described["task"] == "pix2pix"
     assert described["kind"] == "image-to-image" and described["dataset"] == "shapes"
+    from engine.store.checkpoints import read_weights
+
+    meta = read_weights(hub_folder / "model.safetensors")[1]
+    assert meta["settings"]["data"] == "shapes" and meta["exported_from"] == tiny_run  # no local paths
     card = ModelCard.load(hub_folder / "README.md")
     data = card.data.to_dict()
     assert data["library_name"] == "image-studio" and data["license"] == "mit"
