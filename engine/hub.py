@@ -28,7 +28,7 @@ FOLDER_FILES = {WEIGHTS, CONFIG, "README.md", SAMPLE, ".gitattributes"}
 
 def first_line(err: BaseException) -> str:
     text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
+    return text[0].removeprefix("Got: ") if text else type(err).__name__
 
 
 def offline_mode() -> bool:
