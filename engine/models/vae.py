@@ -55,7 +55,7 @@ class ConvDecoder(nn.Module):
         self.model = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.model(self.project(z).view(len(z), self.width, 4, 4))
+        return self.model(self.project(z).view(z.shape[0], self.width, 4, 4))  # a traceable batch
 
 
 class VAE(nn.Module):
