@@ -80,7 +80,10 @@ def start(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     from studio.space import export_space, push_space
 
-    folder = export_space(args.out, args.demo, args.model, args.home)
+    folder = export_space(args.out, args.demo, args.model, args.home, args.static)
+    if args.static:
+        print(f"wrote the static Space to {folder}; try it with: python -m http.server -d {folder}")
+        return 0
     print(f"wrote the Space to {folder}; try it with: cd {folder} && python app.py")
     if args.push:
         print(f"pushed: {push_space(folder, args.push)}")
@@ -107,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         "--push", metavar="REPO_ID", help="upload to this Space (needs HF_TOKEN and the network)"
     )
     exp.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
+    exp.add_argument(
+        "--static", action="store_true", help="sketch: a static Space, the model runs in the browser (ONNX)"
+    )
     args = parser.parse_args(argv)
     try:
         return export(args) if args.command == "export-space" else start(args)

@@ -150,12 +150,23 @@ def space_readme(demo: SpaceDemo, hed: bool = False) -> str:
 
 
 def export_space(
-    out_dir: str | Path, demo: str = "sketch", model: str | None = None, home: str | None = None
+    out_dir: str | Path,
+    demo: str = "sketch",
+    model: str | None = None,
+    home: str | None = None,
+    static: bool = False,
 ) -> Path:
     """Write the Space folder; returns it. An existing non-empty folder is refused, and so is a
-    model of another kind than the demo serves."""
+    model of another kind than the demo serves. `static`: the sketch demo as a static Space that
+    runs the model in the visitor's browser (studio/static_space.py)."""
     if demo not in DEMOS:
         raise UserError(f"unknown demo {demo!r}; choose one of {', '.join(DEMOS)}")
+    if static:
+        if demo != "sketch":
+            raise UserError(f"--static exports the sketch demo only, not {demo}")
+        from studio.static_space import export_static_space
+
+        return export_static_space(out_dir, model, home)
     spec = DEMOS[demo]
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
