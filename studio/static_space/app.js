@@ -157,7 +157,7 @@ async function answer() {
 }
 (async () => {
   redraw();
-  ort.env.wasm.wasmPaths = "ort/";
+  ort.env.wasm.wasmPaths = new URL("ort/", location.href).href;
   ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
   session = await ort.InferenceSession.create("model.onnx", { executionProviders: ["wasm"] });
   status.textContent = "ready: draw a shoe"; window.ready = true;
