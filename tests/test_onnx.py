@@ -177,3 +177,11 @@ def test_refusals_are_one_line(tiny_run, tmp_path):
     with pytest.raises(UserError, match="opset 9"):
         export_onnx(tiny_run, tmp_path / "g.onnx", opset=9)
     assert not (tmp_path / "g.onnx").exists()
+
+
+def test_the_export_command_writes_onnx_and_prints_the_opset(tiny_run, tmp_path, capsys):
+    from engine.cli import main
+
+    assert main(["export", tiny_run, str(tmp_path / "g.onnx"), "--format", "onnx"]) == 0
+    assert "opset 17" in capsys.readouterr().out
+    assert session(tmp_path / "g.onnx").get_inputs()[0].shape[0] == "batch"  # a dynamic batch axis
