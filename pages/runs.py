@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from engine import hub
+from engine import hub, hub_publish
 from engine.errors import UserError
 from engine.inference.loader import export_model
 from engine.store.checkpoints import BEST_CHECKPOINT
@@ -182,7 +182,7 @@ def publish_action(store: RunStore, run, best: bool) -> None:
     if st.button("Publish", key=f"runs.{run.id}.publish", disabled=not repo):
         try:
             with st.spinner(f"Publishing {run.id} to {repo} ..."):
-                url = hub.push(run.id, repo, home=str(store.home), best=best)
+                url = hub_publish.push(run.id, repo, home=str(store.home), best=best)
             st.success(f"Published {run.id}: {url}")
         except (UserError, OSError) as err:
             st.error(f"Could not publish {run.id}: {err}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.cli.paths import refuse_overwriting_inputs
+from engine.outputs import refuse_overwriting_inputs
 
 
 def cmd_data(argv: list[str]) -> int:

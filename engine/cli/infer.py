@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.cli.paths import refuse_overwriting_inputs
 from engine.flags import number_in
+from engine.outputs import refuse_overwriting_inputs
 
 MODEL_HELP = (
     "a run id, a checkpoint (.safetensors, or an official .pth generator), 'default', "

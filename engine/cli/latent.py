@@ -6,9 +6,9 @@ import argparse
 import math
 from pathlib import Path
 
-from engine.cli.paths import refuse_overwriting_inputs
 from engine.errors import UserError
 from engine.flags import number_in
+from engine.outputs import refuse_overwriting_inputs
 
 MODEL_HELP = "a run id, a checkpoint (.safetensors), 'default-vae' or 'default-dcgan'"
 

@@ -7,7 +7,7 @@ import csv
 import math
 from pathlib import Path
 
-from engine.cli.paths import refuse_overwriting_inputs
+from engine.outputs import refuse_overwriting_inputs
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,7 +31,7 @@ def cmd_export(argv: list[str]) -> int:
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
     args = parser.parse_args(argv)
     if args.format == "hub":
-        from engine.hub import write_hub_folder
+        from engine.hub_publish import write_hub_folder
 
         folder = write_hub_folder(
             args.model, args.out, not args.fp32, args.home, args.best, args.overwrite, args.license
@@ -62,7 +62,7 @@ def export_onnx_file(args: argparse.Namespace) -> int:
 
 
 def cmd_push(argv: list[str]) -> int:
-    from engine.hub import push
+    from engine.hub_publish import push
 
     parser = argparse.ArgumentParser(
         prog="python -m engine push",

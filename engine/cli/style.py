@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.cli.paths import refuse_overwriting_inputs
+from engine.outputs import refuse_overwriting_inputs
 
 if TYPE_CHECKING:
     from PIL import Image

@@ -31,7 +31,7 @@ from engine.data.images import (
     uint8_to_unit,
     warn_shared_stems,
 )
-from engine.data.sources import DatasetUnavailableError, fetch_any
+from engine.data.sources import SYSTEM_FASHION_MNIST, DatasetUnavailableError, fetch_any
 from engine.errors import UserError
 
 FASHION_MNIST = "fashion-mnist"
@@ -45,7 +45,6 @@ FASHION_MNIST_MD5 = {  # published in the Fashion-MNIST README
     "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
     "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
 }
-SYSTEM_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),

@@ -133,6 +133,4 @@ def warn_shared_stems(files: list[Path]) -> None:
     for path in files:
         first = seen.setdefault((path.parent, path.stem), path)
         if first is not path:
-            warnings.warn(
-                f"{first} and {path.name} share a name (one picture saved twice?)", stacklevel=3
-            )
+            warnings.warn(f"{first} and {path.name} share a name (one picture saved twice?)", stacklevel=3)

@@ -28,6 +28,8 @@ SPLITS = ("train", "val", "test")
 UNALIGNED_SPLITS = ("trainA", "trainB", "testA", "testB")
 FASHION_MNIST = "fashion-mnist"  # the named dataset engine.data.image_folders reads (it imports this module)
 
+SYSTEM_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
+
 
 @dataclass(frozen=True)
 class DatasetSource:
@@ -142,8 +144,6 @@ def suggested_datasets(kind: str, roots: Iterable[str | Path] | None = None) -> 
 
 
 def _system_fashion_mnist() -> bool:
-    from engine.data.image_folders import SYSTEM_FASHION_MNIST
-
     return SYSTEM_FASHION_MNIST.is_dir()
 
 

@@ -144,7 +144,7 @@ def export_model(
 def refuse_export_target(out: Path, source: Path, home: str | None, overwrite: bool) -> None:
     """An inference-only export in a run's checkpoints folder could become the run's latest
     checkpoint, which `train --resume` then cannot continue from: refused, as is its source."""
-    from engine.cli.paths import refuse_overwriting_inputs
+    from engine.outputs import refuse_overwriting_inputs
 
     refuse_overwriting_inputs(out, [source])
     folder = out.resolve().parent

