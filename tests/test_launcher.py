@@ -41,7 +41,7 @@ def test_a_taken_chosen_port_fails_before_any_url_naming_the_option(busy_port: i
 
 
 def test_make_studio_passes_options_and_says_what_the_set_up_does():
-    dry = ["make", "-n", "-B", "studio", "ARGS=--port 7900 --no-streamlit"]
+    dry = ["make", "--no-print-directory", "-n", "-B", "studio", "ARGS=--port 7900 --no-streamlit"]
     lines = subprocess.run(dry, cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
     first_pip = next(i for i, line in enumerate(lines) if "pip install" in line)
     assert any(line.startswith("echo") and "install" in line for line in lines[:first_pip])
