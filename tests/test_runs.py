@@ -86,3 +86,20 @@ def test_runs_made_in_one_second_never_collide(studio_home, monkeypatch):
     store = RunStore()
     first, second = store.create_run("pix2pix", {}), store.create_run("pix2pix", {})
     assert (first.id, second.id) == ("pix2pix-20261206-120000-beef", "pix2pix-20261206-120000-cafe")
+
+
+def test_a_run_id_that_keeps_repeating_is_refused_not_shared(studio_home, monkeypatch):
+    import secrets
+
+    import pytest
+
+    from engine.errors import UserError
+    from engine.store.runs import RunStore
+
+    monkeypatch.setattr(secrets, "token_hex", lambda n: "beef")
+    monkeypatch.setattr("time.strftime", lambda fmt, *a: "20261206-120000")
+    store = RunStore()
+    first = store.create_run("pix2pix", {}, name="first")
+    with pytest.raises(UserError, match="could not make a new run id"):
+        store.create_run("pix2pix", {}, name="second")
+    assert [r.name for r in store.list()] == ["first"] and first.id == "pix2pix-20261206-120000-beef"

@@ -8,7 +8,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 
 import pytest
 import tomllib
@@ -19,6 +18,7 @@ from PIL import Image, ImageDraw
 from engine.errors import UserError
 from studio.space import export_space
 from studio.space_deps import CPU_INDEX, ROOT
+from support.servers import connect_client
 
 
 def free_port() -> int:
@@ -52,8 +52,6 @@ def test_export_writes_a_complete_space_folder(tiny_run, tmp_path):
 def running_space(out):
     """Start the exported folder's app.py in a fresh process (its own engine copy, not this
     checkout) and yield a Gradio client connected to it."""
-    from gradio_client import Client
-
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     where = subprocess.run(
         [sys.executable, "-c", "import engine; print(engine.__file__)"],
@@ -69,13 +67,7 @@ def running_space(out):
         [sys.executable, "app.py"], cwd=out, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
-        client = None
-        deadline = time.time() + 90
-        while client is None and time.time() < deadline and proc.poll() is None:
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-            except Exception:
-                time.sleep(0.5)
+        client = connect_client(f"http://127.0.0.1:{port}/", proc)
         assert client is not None, proc.stdout.read().decode() if proc.poll() is not None else "no server"
         yield client
     finally:
@@ -215,8 +207,6 @@ def test_an_exported_sketch_space_uses_its_own_hed_for_photo_uploads(tiny_run, t
 @pytest.mark.slow
 def test_an_exported_space_says_when_its_port_is_taken_and_takes_the_next(tmp_path):
     """Run locally (`python app.py`) beside another server on 7860: no crash, the next port."""
-    from gradio_client import Client
-
     out = export_space(tmp_path / "space", "prior")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     with socket.socket() as taken:
@@ -243,14 +233,7 @@ def test_an_exported_space_says_when_its_port_is_taken_and_takes_the_next(tmp_pa
             assert found, "".join(lines)
             port = int(found.group(1))
             assert port > busy
-            client = None
-            deadline = time.time() + 90
-            while client is None and time.time() < deadline and proc.poll() is None:
-                try:
-                    client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-                except Exception:
-                    time.sleep(0.5)
-            assert client is not None
+            assert connect_client(f"http://127.0.0.1:{port}/", proc) is not None
         finally:
             proc.terminate()
             proc.wait(timeout=30)

@@ -124,7 +124,8 @@ class SketchPipeline:
         if not self.predictor.nz:
             return None
         blank = torch.zeros(1, self.predictor.nz)
-        return torch.cat([code if (code := self.code(look)) is not None else blank for look in looks])
+        made = {id(look): self.code(look) for look in looks}  # one Look for a whole batch: encoded once
+        return torch.cat([made[id(look)] if made[id(look)] is not None else blank for look in looks])
 
     def reference_photo(self, look: Look) -> Image.Image:
         """A look's reference photo fitted to the model's square, as a drawing's photo is."""

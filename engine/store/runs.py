@@ -140,6 +140,8 @@ class RunStore:
                 break
             except sqlite3.IntegrityError:
                 continue
+        else:  # never return another run under a repeated id
+            raise UserError(f"could not make a new run id for {task}: eight tries were taken; try again")
         run = self.get(run_id)
         run.folder.mkdir(parents=True, exist_ok=True)
         (run.folder / "config.json").write_text(json.dumps({"task": task, **config}, indent=2))

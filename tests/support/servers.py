@@ -34,6 +34,20 @@ def wait_for_url(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
     raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
+def connect_client(url: str, proc: subprocess.Popen, timeout: float = 90):
+    """A gradio_client Client for the app `proc` serves at `url`, once it answers; None if the
+    process died or `timeout` passed first."""
+    from gradio_client import Client
+
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            return Client(url, verbose=False)
+        except Exception:
+            time.sleep(0.5)
+    return None
+
+
 def start(args: list[str], home: Path) -> subprocess.Popen:
     env = {**os.environ, "STUDIO_HOME": str(home), "GRADIO_ANALYTICS_ENABLED": "False"}
     return subprocess.Popen(
