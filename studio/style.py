@@ -21,6 +21,7 @@ from PIL import Image
 
 from engine.errors import UserError
 from engine.models.vgg import LAYER_NAMES
+from engine.store.curves import log_ticks, tick_label
 from engine.style.examples import examples_dir, write_examples
 from engine.style.gatys import STYLE_LAYERS, StyleConfig, StyleProgress, stylize_steps
 from engine.style.instant import instant_stylize
@@ -165,17 +166,6 @@ def status(p: StyleProgress, start: float) -> str:
     return f"Refining: {where} · total loss {p.total_loss:.3g}"
 
 
-def log_ticks(low: float, high: float) -> list[float]:
-    """1-2-5 steps of every decade between low and high: labelled in full on a log axis (plotly's
-    own labels read "5, 2, 0.1, 5")."""
-    ticks = [
-        m * 10.0**k
-        for k in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
-        for m in (1, 2, 5)
-    ]
-    return [t for t in ticks if low <= t <= high]
-
-
 def readable_top(values: Sequence[float]) -> float:
     """The axis top: the largest value, unless a few spikes tower over the rest (a diverged step,
     the jump at a new resolution); then 3x the 90th percentile, so the other curves stay legible."""
@@ -198,11 +188,11 @@ def loss_figure(history: Sequence[StyleProgress], cfg: StyleConfig) -> go.Figure
     if values:  # three decades below the top: the content loss starts at 0 from the photo
         top = readable_top(values)
         low = max(min(values), top * 1e-3)
-        ticks = log_ticks(low / 1.3, top * 1.3)
+        ticks = log_ticks(low / 1.3, top * 1.3, most=16)  # 1-2-5 over the four decades shown
         fig.update_yaxes(
             range=[math.log10(low) - 0.1, math.log10(top) + 0.1],
             tickvals=ticks,
-            ticktext=[f"{t:g}" for t in ticks],
+            ticktext=[tick_label(t) for t in ticks],
         )
     for before, after in zip(history, history[1:]):
         if before.size != after.size:

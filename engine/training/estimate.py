@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import platform
 import statistics
 import time
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 import torch
 
 from engine.errors import UserError
+from engine.runtime.device import cpu_model
 from engine.runtime.precision import Precision
 from engine.store.runs import RunStore
 from engine.tasks import get_task, task_names
@@ -91,13 +91,7 @@ def machine() -> str:
     """The processor a measurement was made on (a cached figure only holds there)."""
     if torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()}, {torch.get_num_threads()} threads"
-    except OSError:
-        pass
-    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    return f"{cpu_model()}, {torch.get_num_threads()} threads"
 
 
 def pace_of_earlier_runs(store: RunStore, key: str) -> tuple[float, int] | None:
