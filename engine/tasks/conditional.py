@@ -1,6 +1,8 @@
 """The two halves of a conditional-GAN step that pix2pix, pix2pixHD and SPADE share: the
 discriminator judges (condition, image) pairs at one or more scales, then the generator is
-scored through a frozen copy of it (adversarial loss and feature matching)."""
+scored through a frozen copy of it (adversarial loss and feature matching). A condition of
+None makes it a plain GAN: D sees the image alone (pix2pix's `gan` and `l1+gan` modes, the
+unconditional rows of the paper's loss study)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,11 @@ def per_scale(pred: torch.Tensor | list[torch.Tensor]) -> list[torch.Tensor]:
     return pred if isinstance(pred, list) else [pred]
 
 
+def judged(condition: torch.Tensor | None, image: torch.Tensor) -> torch.Tensor:
+    """What D sees: the (condition, image) pair, or the image alone for an unconditional D."""
+    return image if condition is None else torch.cat([condition, image], 1)
+
+
 def mean(values) -> torch.Tensor:
     values = list(values)
     return sum(values) / len(values)
@@ -28,8 +35,8 @@ def discriminator_losses(
     """D's loss on real and generated pairs ("D_real", "D_fake", and "D" their mean), averaged
     over its scales; the generated image is detached, so only D learns from it."""
     with precision.autocast():
-        pred_fake = per_scale(D(torch.cat([condition, fake.detach()], 1)))
-        pred_real = per_scale(D(torch.cat([condition, real], 1)))
+        pred_fake = per_scale(D(judged(condition, fake.detach())))
+        pred_real = per_scale(D(judged(condition, real)))
     losses = {
         "D_fake": mean(gan_loss(pred, False, mode) for pred in pred_fake),
         "D_real": mean(gan_loss(pred, True, mode) for pred in pred_real),
@@ -46,10 +53,10 @@ def generator_gan_losses(
     the mean over layers, then over scales). Pass the unwrapped D: no gradient sync for D here."""
     D.requires_grad_(False)
     with precision.autocast():
-        fake_features = scale_outputs(D, torch.cat([condition, fake], 1))
+        fake_features = scale_outputs(D, judged(condition, fake))
         if feature_matching:
             with torch.no_grad():
-                real_features = scale_outputs(D, torch.cat([condition, real], 1))
+                real_features = scale_outputs(D, judged(condition, real))
     D.requires_grad_(True)
     losses = {"G_GAN": mean(gan_loss(f[-1], True, mode, for_discriminator=False) for f in fake_features)}
     if feature_matching:

@@ -1,8 +1,12 @@
-"""pix2pix (Isola et al. 2017): a U-Net maps A to B, trained with L1 alone or L1 + cGAN.
+"""pix2pix (Isola et al. 2017): a U-Net maps A to B, trained with L1 alone or L1 + cGAN, or
+with any objective of the paper's loss study (its Table 1): `mode` l1 | gan | cgan | l1+gan |
+l1+cgan.
 
-The discriminator is a PatchGAN that sees (A, B) pairs. Each iteration trains D on the mean
-of its real and fake BCE, then G on BCE(D(A, G(A)), real) + lambda * L1, as the problem set.
-`G_L1` is logged unweighted (mean absolute error), so runs with different lambdas compare.
+The discriminator is a PatchGAN that sees (A, B) pairs (cgan), or B alone (gan: an
+unconditional D, whose first conv takes the output's 3 channels). Each iteration trains D on
+the mean of its real and fake BCE, then G on BCE(D(A, G(A)), real) + lambda * L1, as the
+problem set; `gan` and `cgan` drop the L1 term. `G_L1` is logged unweighted (mean absolute
+error) in every mode, so runs with different lambdas or objectives compare.
 
 Options beyond the paper: `drawing_aug` redraws each edge input as a person might draw it;
 `hints` gives the generator four more input channels (colour dabs + their mask, sampled from
@@ -35,12 +39,14 @@ from engine.models.vgg import load_vgg19
 from engine.tasks.base import Task, adam
 from engine.tasks.conditional import check_patches_fit, discriminator_losses, generator_gan_losses
 
-MODES = ("l1", "l1+cgan")
+MODES = ("l1", "gan", "cgan", "l1+gan", "l1+cgan")
 
 
 @dataclass
 class Pix2PixConfig:
-    mode: str = knob("l1+cgan", "l1 | l1+cgan", MODES)
+    mode: str = knob(
+        "l1+cgan", "objective: l1 | gan | cgan | l1+gan | l1+cgan (gan: D sees the output alone)", MODES
+    )
     lambda_l1: float = knob(100.0, "weight of L1 against the cGAN loss", span=WEIGHT)
     gan_mode: str = knob("vanilla", choices=PLAIN_GAN_MODES)
     direction: str = knob("AtoB", choices=("AtoB", "BtoA"))
@@ -77,7 +83,7 @@ class Pix2Pix(Task):
     Config = Pix2PixConfig
     kind = "image-to-image"
     loss_titles = {
-        "G_GAN": "generator cGAN loss",
+        "G_GAN": "generator adversarial loss (cGAN, or GAN in the gan modes)",
         "G_L1": "generator L1 loss",
         "G_FM": "discriminator feature matching",
         "G_VGG": "VGG19 perceptual loss",
@@ -96,7 +102,9 @@ class Pix2Pix(Task):
             raise UserError(f"mode must be one of {MODES}, got {config.mode!r}")
         if not 1 <= config.d_scales <= 4:
             raise UserError(f"--d-scales must be 1 to 4, got {config.d_scales}")
-        self.use_gan = config.mode == "l1+cgan"
+        self.use_gan = config.mode != "l1"
+        self.conditional = "cgan" in config.mode  # D judges (A, B) pairs; else B alone
+        self.use_l1 = config.mode.startswith("l1")  # G_L1 is logged either way
         self.loss_names = ["G_GAN", "G_L1", "D_real", "D_fake", "D"] if self.use_gan else ["G_L1"]
         if config.lambda_fm and self.use_gan:
             self.loss_names.insert(2, "G_FM")
@@ -110,7 +118,8 @@ class Pix2Pix(Task):
         betas = (config.beta1, config.beta2)
         self.optimizers["G"] = adam(self.nets["G"].parameters(), config.lr, betas)
         if self.use_gan:
-            d_args = (config.d_scales, 6, config.ndf, config.n_layers, config.norm)
+            d_in = 6 if self.conditional else 3
+            d_args = (config.d_scales, d_in, config.ndf, config.n_layers, config.norm)
             self.nets["D"] = build_discriminator(*d_args).to(device)
             self.optimizers["D"] = adam(self.nets["D"].parameters(), config.lr, betas)
         if config.init_from:
@@ -142,11 +151,12 @@ class Pix2Pix(Task):
             fake_B = self.G(self.generator_input(batch))
         losses: dict[str, torch.Tensor] = {}
         mode = self.config.gan_mode
+        condition = real_A if self.conditional else None  # an unconditional D sees B alone
         if self.use_gan:
-            losses.update(discriminator_losses(self.D, real_A, real_B, fake_B, mode, self.precision))
+            losses.update(discriminator_losses(self.D, condition, real_B, fake_B, mode, self.precision))
             self.precision.step(losses["D"], self.optimizers["D"])
         losses["G_L1"] = l1_loss(fake_B, real_B)
-        loss_G = self.config.lambda_l1 * losses["G_L1"]
+        loss_G = self.config.lambda_l1 * losses["G_L1"] if self.use_l1 else fake_B.new_zeros(())
         if self.perceptual is not None:
             with self.precision.autocast():
                 losses["G_VGG"] = self.perceptual(fake_B, real_B)
@@ -154,7 +164,7 @@ class Pix2Pix(Task):
         if self.use_gan:
             fm = bool(self.config.lambda_fm)
             d_plain = self.nets["D"]  # unwrapped: no gradient sync for D in G's step
-            gan = generator_gan_losses(d_plain, real_A, real_B, fake_B, mode, self.precision, fm)
+            gan = generator_gan_losses(d_plain, condition, real_B, fake_B, mode, self.precision, fm)
             losses["G_GAN"] = gan["G_GAN"]
             if fm:
                 losses["G_FM"] = gan["FM"]
