@@ -86,27 +86,30 @@ const $ = (c) => element.querySelector(c);
 const history = [];
 let drawing = false, busy = false, again = false, hinted = false;
 let seed = null, reference = '', firstSeed = 0;  // the chosen look: a seed's, a photo's, or the typical one
-let rowTimer = null;
+let rowTimer = null, refineTimer = null;
 const ROW_PAUSE_MS = 600;
+const REFINE_PAUSE_MS = 250;  // a draft from the fast model is redrawn by the full one after this rest
 function blank() { ctx.fillStyle = 'white'; ctx.fillRect(0, 0, 256, 256); hintCtx.clearRect(0, 0, 256, 256); hinted = false; }
 function reset() { $('.live-edges').removeAttribute('src'); $('.live-photo').removeAttribute('src'); $('.live-download').removeAttribute('href'); $('.live-status').textContent = ''; $('.live-caption').textContent = 'the shoe appears here'; }
 function model() { return MODELS.length > 1 ? $('.live-model').value : ''; }
 function at(e) { const r = canvas.getBoundingClientRect(); return [(e.clientX - r.left) * 256 / r.width, (e.clientY - r.top) * 256 / r.height]; }
 function tool() { return element.querySelector('input[name="live-tool"]:checked').value; }
 function empty() { return !ctx.getImageData(0, 0, 256, 256).data.some((v, i) => i % 4 !== 3 && v < 250); }
-async function send() {
-  clearTimeout(rowTimer);
+async function send(quick = true) {
+  clearTimeout(rowTimer); clearTimeout(refineTimer);
   if (busy) { again = true; return; }
   if (empty()) { reset(); if (hinted) $('.live-status').textContent = DAB_ONLY; return; }
   busy = true;
   try {
     const hints = hinted ? hintCtx.canvas.toDataURL('image/png') : '';
     const drawn = canvas.toDataURL('image/png');
-    const [edges, photo, message] = await server.translate([drawn, hints, seed === null ? '' : seed, reference, model()]);
-    if (photo) { $('.live-edges').src = edges; $('.live-photo').src = photo; $('.live-download').href = photo; $('.live-caption').textContent = 'shoe'; }
+    const look = seed === null ? '' : seed;
+    const [edges, photo, message, refine] = await server.translate([drawn, hints, look, reference, model(), quick ? 1 : 0]);
+    if (photo) { $('.live-edges').src = edges; $('.live-photo').src = photo; $('.live-download').href = photo; $('.live-caption').textContent = refine ? 'shoe (a quick draft)' : 'shoe'; }
     else { $('.live-photo').removeAttribute('src'); $('.live-download').removeAttribute('href'); }
     $('.live-status').textContent = message;
-    if (photo && !$('.live-looks').hidden) {  // the row waits for a pause: strokes come first
+    if (refine) refineTimer = setTimeout(() => send(false), REFINE_PAUSE_MS);  // the full model when the pen rests
+    else if (photo && !$('.live-looks').hidden) {  // the row waits for a pause: strokes come first
       clearTimeout(rowTimer); rowTimer = setTimeout(() => showLooks(drawn, hints), ROW_PAUSE_MS);
     }
   } catch (err) {
@@ -242,31 +245,40 @@ def live_canvas(
     looks_of: Callable | None = None,
     models: Sequence[str] = (),
     has_looks: Callable[[str], bool] | None = None,
+    draft_of: Callable | None = None,
 ) -> gr.HTML:
     """The canvas, wired to `sketch_to_photo(image, hints, look) -> (edges, photo, message)`;
     hints is the RGBA colour layer, or None when no colour was painted. With `looks_of(image,
     hints, seeds) -> photos` (a multimodal model) a row of looks shows under the photo: clicking
     one keeps that look while the drawing goes on, and a photo can lend its look. With several
     `models` (labels), a picker above the canvas chooses one: the label is then passed to both
-    functions as a last argument, and `has_looks(label)` says whether the row shows for it."""
+    functions as a last argument, and `has_looks(label)` says whether the row shows for it.
+    With `draft_of` (same arguments and answer, or None where the model has no fast companion)
+    a stroke is answered by the fast model first and redrawn by the full one once the pen rests."""
 
     def translate(layers: list | str) -> list:
         """`layers`: [drawing data URL, hint-layer data URL or "", seed or "", reference photo
-        data URL or "", model label or ""] (Gradio hands a server function the JS call's
-        arguments as one list), or the drawing's data URL alone."""
+        data URL or "", model label or "", 1 for a draft (a stroke) or 0] (Gradio hands a server
+        function the JS call's arguments as one list), or the drawing's data URL alone. Answers
+        [what the model saw, photo, message, whether a full answer should follow]."""
         try:
-            data_url, hints_url, seed, reference_url, label = server_args(layers, ("", "", "", "", ""))
+            data_url, hints_url, seed, reference_url, label, quick = server_args(
+                layers, ("", "", "", "", "", 0)
+            )
             hints = decode_data_url(hints_url, "colour layer") if hints_url else None
             look = read_look(seed, reference_url)
             chosen = read_label(label, models)  # one model: no picker
-            edges, photo, message = sketch_to_photo(decode_data_url(data_url), hints, look, *chosen)
+            drawing = decode_data_url(data_url)
+            answer = draft_of(drawing, hints, look, *chosen) if quick == 1 and draft_of else None
+            drafted = answer is not None
+            edges, photo, message = answer if drafted else sketch_to_photo(drawing, hints, look, *chosen)
         except UserError as err:
-            return [None, None, f"Could not use that: {err}"]
+            return [None, None, f"Could not use that: {err}", False]
         except (ValueError, OSError):  # a truncated PNG found out while the model reads it
-            return [None, None, "Could not use that: the drawing is not a PNG image that can be read"]
+            return [None, None, "Could not use that: the drawing is not a PNG image that can be read", False]
         if photo is None:
-            return [None, None, message]
-        return [encode_data_url(edges), encode_data_url(photo), message]
+            return [None, None, message, False]
+        return [encode_data_url(edges), encode_data_url(photo), message, drafted]
 
     def looks(layers: list) -> list:
         """[drawing data URL, hint-layer data URL or "", first seed, model label] -> a row of looks."""

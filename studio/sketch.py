@@ -21,7 +21,7 @@ from engine.data.sketch import EmptySketchError
 from engine.errors import UserError
 from engine.inference.registry import available_models as models_of_kind
 from engine.inference.registry import choose_model
-from engine.pipelines.drawing_models import drawing_models
+from engine.pipelines.drawing_models import drawing_models, fast_companion
 from engine.pipelines.sketch import Look, SketchAnswer, SketchPipeline
 from studio.live_canvas import DAB_ONLY, live_canvas
 from studio.uploads import (
@@ -85,20 +85,42 @@ class SketchDemo:
         return SketchPipeline.load(choose_model(self.models, model))
 
     def from_sketch(
-        self, value, model: str, hints: Image.Image | None = None, look: Look | None = None
+        self,
+        value,
+        model: str,
+        hints: Image.Image | None = None,
+        look: Look | None = None,
+        draft: bool = False,
     ) -> Shown:
         """(what the model sees, generated photo, status message) for a canvas drawing. Colour
         comes as a separate RGBA layer (`hints`, the live canvas) or as coloured strokes in the
-        drawing itself (a Sketchpad's palette); `look` picks one of a multimodal model's shoes."""
+        drawing itself (a Sketchpad's palette); `look` picks one of a multimodal model's shoes.
+        `draft`: answered by the model's fast companion (see `draft_of`)."""
         try:
             drawing = editor_image(value)
             if drawing is None:
                 return None, None, "Draw a shoe outline to begin."
-            return shown(self.pipeline(model)(drawing, hints, look=look))
+            chosen = choose_model(self.models, model)
+            pipeline = (
+                SketchPipeline.load(fast_companion(chosen) or chosen) if draft else self.pipeline(model)
+            )
+            return shown(pipeline(drawing, hints, look=look))
         except EmptySketchError:
             return None, None, DAB_ONLY if has_colour(hints) else "The canvas is empty: draw a shoe outline."
         except UserError as err:
             return None, None, f"Could not use that: {err}"
+
+    def draft_of(
+        self, drawing: Image.Image, hints: Image.Image | None, look: Look | None, model: str
+    ) -> Shown | None:
+        """The live canvas's quick answer to a stroke from the fast student distilled from
+        `model` (the full model redraws it once the pen rests), or None where it has none."""
+        try:
+            if fast_companion(choose_model(self.models, model)) is None:
+                return None
+        except UserError:
+            return None  # the full path says what is wrong with the name
+        return self.from_sketch(drawing, model, hints, look, draft=True)
 
     def is_multimodal(self, model: str) -> bool:
         """Whether `model` answers with several looks (False for none or one it cannot load)."""
@@ -167,6 +189,7 @@ def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
                     demo_fns.looks_of,
                     choices or ["none"],
                     demo_fns.is_multimodal,
+                    demo_fns.draft_of,
                 )
             with gr.Tab("Upload"):
                 with gr.Row():

@@ -31,3 +31,15 @@ def reads_drawings(model: str, home: str | None = None) -> bool:
 def drawing_models(models: dict[str, str], home: str | None = None) -> dict[str, str]:
     """The label -> model entries of `models` that read drawings, in their order."""
     return {label: model for label, model in models.items() if reads_drawings(model, home)}
+
+
+DRAFT_SUFFIX = "-live"  # "default-live" is the fast student distilled from "default"
+
+
+def fast_companion(model: str) -> str | None:
+    """The installed bundled student distilled from the bundled `model` (engine/tasks/distill.py)
+    that drafts the live canvas's answer to each stroke, or None: runs and files have none."""
+    from engine.store.models import bundled_models
+
+    name = model + DRAFT_SUFFIX
+    return name if model in BUNDLED and name in bundled_models("image-to-image") else None

@@ -52,6 +52,12 @@ BUNDLED = {
             "sketch -> shoe with colour hints (pix2pix, edges2shoes)",
         ),
         BundledModel(
+            "default-live",
+            "pix2pix-edges2shoes-live.safetensors",
+            "image-to-image",
+            "sketch -> shoe, fast: a student distilled from default (the live canvas's drafts)",
+        ),
+        BundledModel(
             "default-l1", "pix2pix-edges2shoes-l1.safetensors", "image-to-image", "L1-only pix2pix baseline"
         ),
         BundledModel("default-vae", "vae-fashion-mnist.safetensors", "latent", "VAE on Fashion-MNIST"),

@@ -1,0 +1,80 @@
+"""A small pix2pix generator that imitates a trained one (knowledge distillation), for the live
+canvas: a stroke must come back faster than the full generator can answer on a CPU.
+
+GAN Compression (Li et al. 2020) shrinks the pix2pix edges2shoes generator about 12x in MACs
+for a small FID cost. This is its simplest form: the student, a narrower U-Net, learns the
+teacher's answer to the same input by L1, on the inputs people give (drawings, outlines, colour
+hints) rather than the training set's HED edges, because the teacher answers any input and its
+answer is one deterministic image (dropout off, per-image norm statistics): a far easier target
+than the set of plausible photos. `lambda_target` adds L1 toward the real photo. The student is
+an ordinary pix2pix generator: the loader serves it as one, and `eval` scores it against photos.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from engine.errors import UserError
+from engine.flags import WEIGHT, knob
+from engine.inference.loader import load_predictor
+from engine.losses import l1_loss
+from engine.tasks.pix2pix import Pix2Pix, Pix2PixConfig
+
+
+@dataclass
+class DistillConfig(Pix2PixConfig):
+    teacher: str = knob("default", "the model to imitate (name, run or file)")
+    lambda_target: float = knob(0.0, "weight of L1 toward the real photo besides the teacher", span=WEIGHT)
+    mode: str = knob("l1", "the student learns by L1 (to the teacher's answer)", ("l1",))
+    ngf: int = knob(16, "student width (the default teacher has 32)")
+    norm: str = "instance-affine"
+    dropout: bool = False
+    drawing_aug: bool = True
+    outline_rate: float = knob(0.3, "share of drawings that are people's outlines")
+    hints: bool = True
+    hint_rate: float = knob(0.65, "share of training pairs given colour hints")
+
+
+class Distill(Pix2Pix):
+    name = "distill"
+    Config = DistillConfig
+    loss_titles = {
+        "G_teacher": "L1 to the teacher's answer",
+        "G_L1": "L1 to the real photo (logged)",
+    }
+
+    def __init__(self, config: DistillConfig, device, precision) -> None:
+        super().__init__(config, device, precision)
+        teacher = load_predictor(config.teacher, device=str(device))
+        if teacher.takes_hints != config.hints:  # the student reads what its teacher reads
+            raise UserError(
+                f"the teacher {'takes' if teacher.takes_hints else 'does not take'} colour hints: "
+                f"train the student with{'' if teacher.takes_hints else ' --no-hints'}"
+            )
+        self.teacher = teacher.net.eval().requires_grad_(False)
+        self.loss_names = ["G_teacher", "G_L1"]
+        self.visual_names.insert(-1, "teacher_B")
+
+    @torch.no_grad()
+    def teacher_answer(self, batch: dict, key: str = "A") -> torch.Tensor:
+        with self.precision.autocast():
+            return self.teacher(self.generator_input(batch, key)).float()
+
+    def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
+        real_B = batch["B"].to(self.device)
+        taught = self.teacher_answer(batch)
+        with self.precision.autocast():
+            fake_B = self.G(self.generator_input(batch))
+        losses = {"G_teacher": l1_loss(fake_B, taught), "G_L1": l1_loss(fake_B, real_B)}
+        loss = losses["G_teacher"] + self.config.lambda_target * losses["G_L1"]
+        self.precision.step(loss, self.optimizers["G"])
+        return {k: v.detach() for k, v in losses.items()}
+
+    @torch.no_grad()
+    def visuals(self, batch: dict) -> dict[str, torch.Tensor]:
+        return {**super().visuals(batch), "teacher_B": self.teacher_answer(batch)}
+
+
+TASK = Distill

@@ -1,0 +1,43 @@
+"""The live canvas's fast student: distilled from a trained teacher, served as any pix2pix."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from engine.errors import UserError
+from engine.inference.loader import load_predictor
+from engine.store.runs import RunStore
+from engine.training.loop import TrainSettings, train
+from support.tiny import TINY_PIX2PIX
+
+STUDENT = {"ngf": 4, "load_size": 36, "crop_size": 32, "drawing_aug": False, "outline_rate": 0.0}
+
+
+def losses(run_id: str, name: str) -> list[float]:
+    return [value for _, loss, value in RunStore().metrics(run_id) if loss == name]
+
+
+def test_the_student_learns_the_teachers_answer_and_is_served_as_a_narrower_pix2pix(
+    hint_run, aligned_dataset
+):
+    settings = TrainSettings(
+        data=str(aligned_dataset), max_steps=40, batch_size=4, lr_policy="constant",
+        sample_every=20, checkpoint_every=1000,
+    )  # fmt: skip
+    run_id = train("distill", settings, {**STUDENT, "teacher": hint_run, "lr": 2e-3})
+    store = RunStore()
+    assert store.get(run_id).config["loss_names"] == ["G_teacher", "G_L1"]
+    taught = losses(run_id, "G_teacher")
+    assert len(taught) == 40 and sum(taught[-8:]) < 0.7 * sum(taught[:8])
+    student, teacher = load_predictor(run_id), load_predictor(hint_run)
+    assert student.takes_hints and student.net.encoders[0][0].out_channels == 4
+    assert teacher.net.encoders[0][0].out_channels == TINY_PIX2PIX["ngf"]
+    x, hints = torch.zeros(1, 3, 32, 32), torch.zeros(1, 4, 32, 32)
+    assert student.translate_tensor(x, hints).shape == teacher.translate_tensor(x, hints).shape
+
+
+def test_a_student_reads_what_its_teacher_reads(tiny_run, aligned_dataset):
+    settings = TrainSettings(data=str(aligned_dataset), max_steps=1, batch_size=2)
+    with pytest.raises(UserError, match="does not take colour hints"):
+        train("distill", settings, {**STUDENT, "teacher": tiny_run})
