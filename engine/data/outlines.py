@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
-from skimage.measure import approximate_polygon, find_contours
+from skimage.measure import find_contours
 
 CANVAS = 256  # the live canvas's drawing size in pixels
 PEN_WIDTHS = (1, 2, 2, 2, 3, 4)  # px on that canvas: its size slider's common settings
@@ -43,6 +43,8 @@ class Placement:
 
 def silhouette(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The mask's outer contour simplified to a few straight strokes, as (x, y) points."""
+    from skimage.measure import approximate_polygon  # imports scipy.signal (0.5 s): only here
+
     contours = find_contours(np.pad(mask, 1).astype(np.float32), 0.5)
     longest = max(contours, key=len)[:, ::-1] - 1  # (row, col) -> (x, y), padding undone
     tolerance = rng.uniform(2.0, 6.0) * mask.shape[0] / 256

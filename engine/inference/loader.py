@@ -93,9 +93,11 @@ def _load_cached(path: str, mtime: float, kinds: tuple | None, device: str, prec
         raise UserError(
             f"{path} holds a {task.name} model ({task.kind}); this needs a {' or '.join(kinds)} model"
         )
-    check_model_size(config, task, path)
-    served = task.build_served(config)
+    served = check_model_size(config, task, path)  # built once, on meta: the weights go in as they are
     load_networks(served, nets, path)
+    if any(t.is_meta for net in served.values() for t in (*net.parameters(), *net.buffers())):
+        served = task.build_served(config)  # a tensor the file does not hold (a constant buffer)
+        load_networks(served, nets, path)
     norm_as_trained(task.kind, served.values(), meta.get("settings", {}).get("batch_size", 0))
     return kind_of(task.kind).serve(Loaded(task, served, meta, path, dev, precision, direction))
 
@@ -104,17 +106,36 @@ MAX_SIDE = 4096  # image sizes a checkpoint's config may ask for
 MAX_PARAMETERS = 2_000_000_000
 
 
-def check_model_size(config, task, path: str) -> None:
+def check_model_size(config, task, path: str) -> dict[str, torch.nn.Module]:
     """A checkpoint's config must not make the loader allocate absurd memory: sizes are capped
-    and the networks are first built on the meta device (no memory) to count parameters."""
+    and the networks are first built on the meta device (no memory) to count parameters.
+    -> those networks, on meta, for `load_networks` to take the file's tensors as their own."""
     for key in ("crop_size", "load_size", "image_size"):
         value = getattr(config, key, None)
         if isinstance(value, int) and not 0 < value <= MAX_SIDE:
             raise UserError(f"{path}: {key} {value} is outside 1..{MAX_SIDE}; not loading it")
-    with torch.device("meta"):
-        count = sum(p.numel() for net in task.build_served(config).values() for p in net.parameters())
+    with torch.device("meta"), _NoRandomFill():
+        served = task.build_served(config)
+    count = sum(p.numel() for net in served.values() for p in net.parameters())
     if count > MAX_PARAMETERS:
         raise UserError(f"{path}: its config asks for {count:,} parameters; not loading it")
+    return served
+
+
+class _NoRandomFill(torch.overrides.TorchFunctionMode):
+    """Weight init skipped on the meta device, where it fills nothing: meta `normal_` (and the
+    vector norm of spectral norm's start) run Python decompositions that import torch._dynamo,
+    about 1.7 s of a one-shot command. Covers `torch.nn.init.*normal_/*uniform_/orthogonal_`,
+    the tensor methods and `F.normalize`: each returns a tensor of its input's shape."""
+
+    RANDOM_FILLS = ("normal_", "uniform_", "orthogonal_", "normalize")
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        target = args[0] if args else kwargs.get("tensor")  # torch.nn.init passes it by name
+        if getattr(func, "__name__", "").endswith(self.RANDOM_FILLS) and getattr(target, "is_meta", False):
+            return target
+        return func(*args, **kwargs)
 
 
 def export_model(

@@ -42,7 +42,8 @@ def task_and_config(path: str | Path, meta: dict):
 
 def load_networks(served: dict[str, nn.Module], nets: dict[str, dict[str, torch.Tensor]], path) -> None:
     """The file's weights into the networks its config describes, or one line saying which
-    network or tensor is missing, extra or of another shape."""
+    network or tensor is missing, extra or of another shape. Networks built on the meta device
+    (engine.inference.loader) are given the file's tensors instead of copies."""
     for name, net in served.items():
         if name not in nets:
             raise UserError(f"{path} holds no weights for its network {name!r}")
@@ -54,4 +55,6 @@ def load_networks(served: dict[str, nn.Module], nets: dict[str, dict[str, torch.
             if keys:
                 shown = ", ".join(f"{name}.{k}" for k in keys[:3]) + (" ..." if len(keys) > 3 else "")
                 raise UserError(f"{path} {what} tensor(s) {shown} ({len(keys)} in all); not loading it")
-        net.load_state_dict({k: v.float() for k, v in saved.items()})
+        # a network built on the meta device takes the file's tensors as they are (no copy)
+        on_meta = any(t.is_meta for t in own.values())
+        net.load_state_dict({k: v.float() for k, v in saved.items()}, assign=on_meta)
