@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from engine.cli.fcn_score import add_fcn_score_args, cmd_fcn_score
 from engine.flags import number_in
 from engine.outputs import refuse_overwriting_inputs
 
@@ -148,9 +149,10 @@ def looks_asked(args: argparse.Namespace, pipeline) -> dict:
 
 def eval_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m engine eval", description="L1, PSNR, SSIM, FID and KID on a held-out split."
+        prog="python -m engine eval",
+        description="L1, PSNR, SSIM, FID and KID on a held-out split; with --fcn-score the FCN-score.",
     )
-    parser.add_argument("model", help=MODEL_HELP)
+    parser.add_argument("model", nargs="?", help=MODEL_HELP)
     parser.add_argument("--data", required=True, help="dataset folder in a standard layout")
     parser.add_argument("--split", default="val", help="val (falls back to test) or test")
     parser.add_argument("--direction", choices=("AtoB", "BtoA"), help="default: the model's own")
@@ -191,6 +193,7 @@ def eval_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--home", help="run store folder (default: $STUDIO_HOME)")
+    add_fcn_score_args(parser)
     return parser
 
 
@@ -206,6 +209,10 @@ def cmd_eval(argv: list[str]) -> int:
 
     parser = eval_parser()
     args = parser.parse_args(argv)
+    if args.fcn_score or args.ground_truth:
+        return cmd_fcn_score(args, parser)
+    if args.model is None:
+        parser.error("the following arguments are required: model")
     kinds = (*image_translating_kinds(), "label-map")
     predictor = load_model(args.model, kinds, args.home, args.device, direction=args.direction or "AtoB")
     translate, looks = None, None  # label-map models score their own translate_tensor

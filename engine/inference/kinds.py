@@ -18,6 +18,7 @@ from engine.errors import UserError
 from engine.inference.label_maps import LabelMapModel
 from engine.inference.latent import LatentModel
 from engine.inference.predictor import Predictor
+from engine.inference.segmenter import SegmentationModel
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,10 @@ KINDS = {
     "latent": Kind(
         "codes to images and back (autoencoder, VAE, DCGAN)",
         lambda m: LatentModel(m.nets["G"], m.meta, m.source, m.device),
+    ),
+    "segmentation": Kind(
+        "a photo in, a label map out (the FCN of the FCN-score)",
+        lambda m: SegmentationModel(m.nets["G"], m.meta, m.source, m.device, m.precision),
     ),
 }
 

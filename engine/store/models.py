@@ -90,6 +90,17 @@ BUNDLED = {
     )
 }
 
+# The FCN of the FCN-score (engine.fcn_score), trained on facades photos -> labels by the
+# `segment` task. Listed once its file is bundled: until then `--fcn` names a run instead.
+FCN_FACADES = BundledModel(
+    "default-fcn-facades",
+    "fcn-facades.safetensors",
+    "segmentation",
+    "facade photo -> label map (the FCN that scores generated facades)",
+)
+if FCN_FACADES.path.is_file():
+    BUNDLED[FCN_FACADES.name] = FCN_FACADES
+
 
 def bundled_models(kind: str | None = None) -> dict[str, BundledModel]:
     """The bundled models of a kind (all when None) whose files are installed."""

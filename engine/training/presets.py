@@ -18,11 +18,30 @@ from engine.errors import UserError
 from engine.tasks import get_task
 from engine.training.loop import TrainSettings
 
+# pix2pix's loss study (its Table 1) on facades: every objective at one small CPU budget, the
+# same sizes and widths; LOSS_STUDY_SETTINGS holds the loop settings they share (the same
+# batch, seed and steps for every row). Scored by `eval --fcn-score` (engine.fcn_score).
+LOSS_STUDY_MODES = {"L1": "l1", "GAN": "gan", "cGAN": "cgan", "L1+GAN": "l1+gan", "L1+cGAN": "l1+cgan"}
+LOSS_STUDY = {"lambda_l1": 100.0, "load_size": 143, "crop_size": 128, "ngf": 32, "ndf": 32}
+LOSS_STUDY_SETTINGS = {"batch_size": 1, "seed": 0, "max_steps": 2000}
+
 PRESETS: dict[str, dict[str, dict]] = {
     "pix2pix": {
         "problem set: L1 only": {"mode": "l1", "lambda_l1": 100.0},
         "problem set: L1 + cGAN, lambda 100": {"mode": "l1+cgan", "lambda_l1": 100.0},
         "lite (ngf 32)": {"mode": "l1+cgan", "lambda_l1": 100.0, "ngf": 32, "ndf": 32},
+        **{
+            f"loss study: {label} ({way})": {**LOSS_STUDY, "mode": mode, "direction": direction}
+            for way, direction in (("labels → photo", "BtoA"), ("photo → labels", "AtoB"))
+            for label, mode in LOSS_STUDY_MODES.items()
+        },
+    },
+    "segment": {
+        "FCN-score net for facades (ngf 32, 128 px as the loss study)": {
+            "load_size": 143,
+            "crop_size": 128,
+            "ngf": 32,
+        },
     },
     "cyclegan": {
         "edges → shoes without pairs (an aligned dataset's halves, 128 px)": {
