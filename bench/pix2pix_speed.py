@@ -13,13 +13,19 @@ studio with its dataset cache (decoded once when the run starts; that one-off co
 apart) and its resumable sampler. The files are generated A|B JPEGs of edges2shoes' size, so
 the bench needs no dataset.
 
-    python bench/pix2pix_speed.py [--steps 8] [--latency-runs 30] [--ngf 64]
-Run nothing else meanwhile: on 2 cores anything else distorts the numbers.
+    python bench/pix2pix_speed.py [--steps 8] [--latency-runs 30] [--ngf 64] [--precision auto]
+Run nothing else meanwhile: on 2 cores anything else distorts the numbers. The studio's precision
+comes from the calibration (engine/runtime/calibration.py), as a run's does, and is printed with
+the reason (measured now, cached, or fp32 because the CPU was busy while measuring);
+--precision fp32 or bf16 times that precision instead. The load average and the share of the
+CPU other processes used during the whole bench are printed at the end: figures taken while
+others used much of the CPU are not the machine's.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -34,8 +40,9 @@ from engine.data.datasets import AlignedDataset
 from engine.data.sampling import ResumableSampler
 from engine.models import small_maps
 from engine.runtime.allocator import keep_large_buffers_mapped
+from engine.runtime.calibration import machine_cpu_seconds
 from engine.runtime.device import cpu_model
-from engine.runtime.precision import Precision, resolve_precision
+from engine.runtime.precision import Precision, choose_precision
 from engine.tasks.pix2pix import Pix2Pix, Pix2PixConfig
 
 
@@ -152,12 +159,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--latency-runs", type=int, default=30)
     parser.add_argument("--ngf", type=int, default=64)
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"), help="the studio's")
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
-    studio_precision = resolve_precision("auto", torch.device("cpu"))
+    machine, wall, own = machine_cpu_seconds(), time.perf_counter(), sum(os.times()[:4])
+    studio_precision, why = choose_precision(args.precision, torch.device("cpu"))
     print(
-        f"{cpu_model()}, threads {torch.get_num_threads()}, torch {torch.__version__}, "
-        f"studio precision {studio_precision} (auto), ngf {args.ngf}"
+        f"{cpu_model()}, threads {torch.get_num_threads()}, torch {torch.__version__}, ngf {args.ngf}, "
+        f"load average {os.getloadavg()[0]:.2f}\nstudio precision {studio_precision} ({why})"
     )
 
     files = write_pairs(Path(tempfile.mkdtemp(prefix="pix2pix-bench-")), 4 * (args.steps + 2))
@@ -184,6 +193,14 @@ def main() -> None:
         print(
             f"{f'generator latency {name}, ms (b1)':<34} {ref_lat[i]:>10.1f} {ours_lat[i]:>10.1f} "
             f"{ours_lat[i] / ref_lat[i]:>6.2f}x"
+        )
+    if machine is not None:
+        # os.times: this process and its ended children (the reference's loader workers)
+        others = (machine_cpu_seconds() - machine - (sum(os.times()[:4]) - own)) / (
+            (time.perf_counter() - wall) * (os.cpu_count() or 1)
+        )
+        print(
+            f"other processes used {max(others, 0):.0%} of the CPU meanwhile; load average {os.getloadavg()[0]:.2f}"
         )
 
 

@@ -2,6 +2,7 @@
 
 import datetime
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -85,6 +86,7 @@ def test_a_clear_margin_is_cached_with_its_figures(monkeypatch, fresh_calibratio
             "bf16_s": bf16,
             "rounds": 12,
             "cpu_share": 0.98,
+            "others_share": 0.0,
             "date": TODAY,
         }
     ]
@@ -194,3 +196,63 @@ def test_runs_show_prints_the_precision_a_run_used_and_why(
     assert any(
         line.split()[0] == "started" and line.endswith(f"precision: bf16 ({why})") for line in lines[2:]
     )
+
+
+def test_rounds_that_contradict_each_other_decide_nothing(monkeypatch, fresh_calibration):
+    """bf16 twice as fast in one round and twice as slow in the next: no verdict is kept."""
+    measured(monkeypatch, ConvTimings(((0.010, 0.005), (0.005, 0.010)) * 6, 0.98))
+    chosen, reason = calibration.fastest_cpu_precision()
+    assert chosen == "fp32" and reason.startswith("unclear margin") and reason.endswith("not cached")
+    assert not fresh_calibration.exists()
+
+
+def test_a_measurement_while_other_processes_used_the_machine_is_not_cached(monkeypatch, fresh_calibration):
+    """This process got its threads' time (two vCPUs can be one core's hyperthreads), but others
+    used half of the machine meanwhile."""
+    measured(monkeypatch, ConvTimings(((0.0105, 0.0068),) * 12, 0.98, others_share=0.5))
+    chosen, reason = calibration.fastest_cpu_precision()
+    assert chosen == "fp32"
+    assert reason.startswith("CPU busy while measuring: other processes used 50% of the machine's CPU time")
+    assert not fresh_calibration.exists()
+
+
+@pytest.mark.parametrize(
+    "loaded", [{"cpu_share": 0.437}, {"others_share": 0.6}, {"rounds": 3}, {"cpu_share": None}]
+)
+def test_a_cached_verdict_measured_under_load_is_measured_again(monkeypatch, fresh_calibration, loaded):
+    """Such an entry (an earlier version cached one: bf16 at 44% CPU share) is not trusted."""
+    key = calibration.calibration_key()
+    entry = {
+        "choice": "fp32",
+        "bf16_speedup": 0.31,
+        "fp32_s": 0.024,
+        "bf16_s": 0.078,
+        "rounds": 12,
+        "cpu_share": 0.98,
+        "others_share": 0.0,
+        "date": "2026-12-01",
+    }
+    fresh_calibration.parent.mkdir(parents=True)
+    fresh_calibration.write_text(json.dumps({key: {**entry, **loaded}}))
+    calls = measured(monkeypatch, timings(0.0105, 0.0068))
+    chosen, reason = calibration.fastest_cpu_precision()
+    assert (chosen, len(calls)) == ("bf16", 1) and reason.endswith("measured now and cached")
+    assert json.loads(fresh_calibration.read_text())[key]["choice"] == "bf16"
+    calibration.fastest_cpu_precision.cache_clear()  # the clean entry it wrote is trusted
+    assert calibration.fastest_cpu_precision()[0] == "bf16" and len(calls) == 1
+
+
+def test_the_calibration_counts_other_processes_cpu_time(monkeypatch):
+    """The machine's CPU seconds (/proc/stat) grew far beyond this process's own: others ran."""
+    readings = iter([1000.0, 1000.0 + 50.0])
+    monkeypatch.setattr(calibration, "machine_cpu_seconds", lambda: next(readings))
+    measure = calibration.measure_conv_precisions(rounds=2, budget_s=30)
+    assert measure.others_share > calibration.MAX_OTHERS_SHARE
+
+
+def test_machine_cpu_seconds_reads_proc_stat_where_there_is_one():
+    seconds = calibration.machine_cpu_seconds()
+    if not Path("/proc/stat").exists():
+        assert seconds is None
+    else:
+        assert seconds is not None and seconds > 0

@@ -1,8 +1,11 @@
 """Start and resume training in a child process, so a UI never trains inside its own process.
 
-The child is `python -m engine train ...` in a session of its own (closing the UI does not
-kill it), with stdout and stderr in `$STUDIO_HOME/logs/`. It creates its run in the store once
-its data is loaded; `wait_for_new_run` finds it there.
+The child is `python -m engine train ...` in a process group of its own (Ctrl-C in the UI's
+terminal, or the UI ending, does not stop it), with stdout and stderr in `$STUDIO_HOME/logs/`.
+It creates its run in the store once its data is loaded; `wait_for_new_run` finds it there. It
+runs in the background's share of the CPU (engine.runtime.threads.BACKGROUND: lowest priority
+in the UI's session, idle OpenMP threads sleeping), so the studio's live demos stay responsive
+while it trains, and it trains at full speed while they are idle.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from engine.data.image_folders import FASHION_MNIST
 from engine.data.images import IMAGE_EXTENSIONS
 from engine.errors import UserError
 from engine.flags import check_choices, flag
+from engine.runtime.threads import BACKGROUND, CpuShare, describe
 from engine.store.runs import Run, RunStore, default_home
 from engine.tasks import get_task
 from engine.training.loop import TrainSettings
@@ -38,6 +42,7 @@ class LaunchedRun:
     command: list[str]
     started: float
     run_id: str | None = None  # known at once on resume; for a new run, once it appears
+    priority: str = ""  # how it shares the CPU: 'session group nice 0, nice 19, SCHED_IDLE, cores 0,1'
 
     @property
     def pid(self) -> int:
@@ -126,9 +131,14 @@ def _has_images(folder: Path, depth: int = 3, budget: int = 20000) -> bool:
 
 
 def start_training(
-    task: str, settings: dict, task_config: dict | None = None, home: str | Path | None = None
+    task: str,
+    settings: dict,
+    task_config: dict | None = None,
+    home: str | Path | None = None,
+    share: CpuShare = BACKGROUND,
 ) -> LaunchedRun:
-    """`python -m engine train TASK --flags...` in the background; returns at once."""
+    """`python -m engine train TASK --flags...` in the background (`share`: its priority and
+    threads, by default below the studio's demos); returns at once."""
     task_type = get_task(task)  # unknown task: UserError naming the ones there are
     problem = dataset_problem(settings.get("data", ""))
     if problem:
@@ -136,10 +146,12 @@ def start_training(
     if settings["data"] not in NAMED_DATASETS:  # a folder: the child may start elsewhere
         settings = {**settings, "data": str(Path(settings["data"]).expanduser().resolve())}
     flags = config_flags(TrainSettings, settings) + config_flags(task_type.Config, task_config or {})
-    return _spawn(["train", task, *flags], home, task)
+    return _spawn(["train", task, *flags], home, task, share)
 
 
-def resume_training(run_id: str, home: str | Path | None = None, max_steps: int | None = None) -> LaunchedRun:
+def resume_training(
+    run_id: str, home: str | Path | None = None, max_steps: int | None = None, share: CpuShare = BACKGROUND
+) -> LaunchedRun:
     """Continue a stopped, failed or finished run from its last checkpoint (to `max_steps`)."""
     store = RunStore(home)
     run = store.get(run_id)  # unknown run: UserError naming the store
@@ -148,19 +160,19 @@ def resume_training(run_id: str, home: str | Path | None = None, max_steps: int 
     if store.latest_checkpoint(run_id) is None:
         raise UserError(f"run {run_id} has no checkpoint to resume from")
     flags = [f"--resume={run_id}"] + ([f"--max-steps={max_steps}"] if max_steps else [])
-    launch = _spawn(["train", *flags], home, run_id)
+    launch = _spawn(["train", *flags], home, run_id, share)
     launch.run_id = run_id
     return launch
 
 
-def _spawn(args: list[str], home: str | Path | None, label: str) -> LaunchedRun:
+def _spawn(args: list[str], home: str | Path | None, label: str, share: CpuShare) -> LaunchedRun:
     home = (Path(home) if home else default_home()).expanduser().resolve()
     logs = home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{label}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}.log"
     command = [sys.executable, "-m", "engine", *args, f"--home={home}"]
     env = {
-        **os.environ,
+        **share.env(),  # OpenMP's settings must be in place before the child's torch starts
         "PYTHONUNBUFFERED": "1",
         "TQDM_MININTERVAL": os.environ.get("TQDM_MININTERVAL", "10"),  # a log, not a terminal
     }
@@ -174,11 +186,15 @@ def _spawn(args: list[str], home: str | Path | None, label: str) -> LaunchedRun:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            **share.popen_options(),
         )
+    # at once, while the child's Python is still importing: every thread it makes inherits it
+    problems = share.apply(process.pid)
+    if problems:
+        print(f"training process {process.pid}: could not set {'; '.join(problems)}", file=sys.stderr)
     # reap the child when it ends, so no zombie is left behind while the UI lives on
     threading.Thread(target=process.wait, daemon=True).start()
-    return LaunchedRun(process, log_path, command, started)
+    return LaunchedRun(process, log_path, command, started, priority=describe(process.pid))
 
 
 def wait_for_new_run(
