@@ -82,7 +82,7 @@ def export(args: argparse.Namespace) -> int:
 
     folder = export_space(args.out, args.demo, args.model, args.home, args.static)
     if args.static:
-        print(f"wrote the static Space to {folder}; try it with: python -m http.server -d {folder}")
+        print(f"wrote the static Space to {folder}; try it with: python -m studio serve-static {folder}")
         return 0
     print(f"wrote the Space to {folder}; try it with: cd {folder} && python app.py")
     if args.push:
@@ -113,8 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument(
         "--static", action="store_true", help="sketch: a static Space, the model runs in the browser (ONNX)"
     )
+    srv = sub.add_parser("serve-static", help="serve a static Space folder as the Hub does (COOP/COEP)")
+    srv.add_argument("folder", type=Path, help="a folder written by export-space --static")
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     try:
+        if args.command == "serve-static":
+            from studio.static_space import serve_folder
+
+            return serve_folder(args.folder, args.host, args.port)
         return export(args) if args.command == "export-space" else start(args)
     except (UserError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)

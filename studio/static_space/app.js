@@ -8,7 +8,7 @@ const drawing = document.getElementById("drawing"), output = document.getElement
 const pen = drawing.getContext("2d", { willReadFrequently: true });
 const status = document.getElementById("status");
 let tool = "pen", strokes = [], current = null, session = null, busy = null;
-window.answers = 0; window.timings = [];
+window.answers = 0; window.timings = []; window.phases = { total: [], prepare: [], infer: [], draw: [] };
 
 function paint(ctx, s) {
   ctx.strokeStyle = s.colour; ctx.lineWidth = s.width; ctx.lineCap = ctx.lineJoin = "round";
@@ -141,13 +141,16 @@ async function answer() {
     const feeds = { image: new ort.Tensor("float32", prepared.image, [1, 3, S, S]) };
     if (SPACE.hints) feeds.hints = new ort.Tensor("float32", prepared.hints, [1, 4, S, S]);
     if (SPACE.nz) feeds.z = new ort.Tensor("float32", new Float32Array(SPACE.nz), [1, SPACE.nz]);
+    const ready = performance.now();
     const out = (await session.run(feeds)).output.data, img = output.getContext("2d").createImageData(S, S);
+    const ran = performance.now();
     for (let i = 0; i < S * S; i++) {
       for (let c = 0; c < 3; c++) img.data[4 * i + c] = Math.round((out[c * S * S + i] + 1) * 127.5);
       img.data[4 * i + 3] = 255;
     }
     output.getContext("2d").putImageData(img, 0, 0);
-    const ms = performance.now() - started;
+    const done = performance.now(), ms = done - started, ph = window.phases;
+    ph.total.push(ms); ph.prepare.push(ready - started); ph.infer.push(ran - ready); ph.draw.push(done - ran);
     window.timings.push(ms); window.answers += 1;
     status.textContent = `answered in ${ms.toFixed(0)} ms (onnxruntime-web, ${SPACE.backend})`;
   } finally {
@@ -158,7 +161,10 @@ async function answer() {
 (async () => {
   redraw();
   ort.env.wasm.wasmPaths = new URL("ort/", location.href).href;
-  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  // threads need a cross-origin isolated page (the README's custom_headers); ?threads=N caps them
+  const asked = parseInt(new URLSearchParams(location.search).get("threads"), 10);
+  const most = Math.min(4, navigator.hardwareConcurrency || 1, asked > 0 ? asked : 4);
+  ort.env.wasm.numThreads = self.crossOriginIsolated ? most : 1;
   session = await ort.InferenceSession.create("model.onnx", { executionProviders: ["wasm"] });
   status.textContent = "ready: draw a shoe"; window.ready = true;
-})().catch((e) => { status.textContent = "could not load the model: " + e; });
+})().catch((e) => { status.textContent = "could not load the model: " + e; window.failed = String(e); });
