@@ -24,12 +24,9 @@ def start(args: argparse.Namespace) -> int:
     streamlit_port = None
     if not args.no_streamlit:
         streamlit_port = pick_port(args.host, args.streamlit_port, 8501, "--streamlit-port", (port,))
-    from studio.blocks import build_studio
-    from studio.inputs import LAUNCH_LIMITS
-
     gradio_url = f"http://{args.host}:{port}"
     streamlit = None
-    if streamlit_port:
+    if streamlit_port:  # started first: it comes up while this process imports and builds the demos
         env = {**os.environ, "STUDIO_GRADIO_URL": gradio_url}
         streamlit = subprocess.Popen(
             [
@@ -51,6 +48,9 @@ def start(args: argparse.Namespace) -> int:
     # SIGTERM ends the studio like Ctrl-C, so the Streamlit child is stopped too, not orphaned
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        from studio.blocks import build_studio
+        from studio.inputs import LAUNCH_LIMITS
+
         demo = build_studio()
         try:
             demo.launch(
@@ -91,8 +91,12 @@ def export(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from studio.space import DEMOS
+    argv = sys.argv[1:] if argv is None else argv
+    demos: tuple[str, ...] | None = None
+    if "export-space" in argv:  # studio.space imports Gradio and torch: not before the studio starts
+        from studio.space import DEMOS
 
+        demos = tuple(DEMOS)
     parser = argparse.ArgumentParser(prog="python -m studio", description="The Image Synthesis Studio.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, help="Gradio demos (default: 7860, or the next free port)")
@@ -101,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     exp = sub.add_parser("export-space", help="write a demo as a Hugging Face Space folder")
     exp.add_argument("out", type=Path, help="new folder for the Space")
-    exp.add_argument("--demo", default="sketch", choices=tuple(DEMOS))
+    exp.add_argument("--demo", default="sketch", choices=demos)
     exp.add_argument(
         "--model",
         help="'default' (sketch), 'default-cyclegan' (unpaired), 'default-vae' (latent), a run id or a checkpoint",
