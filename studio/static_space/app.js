@@ -75,17 +75,19 @@ function resizeGray(src, w, h, ow, oh) { // horizontal pass, then vertical, roun
   return out;
 }
 function thin(img, n) { // Zhang-Suen thinning to 1 px lines (skimage's skeletonize is of this family)
+  const p = new Uint8Array(8), drop = [];
   let changed = true;
-  const nb = (i) => [img[i - n], img[i - n + 1], img[i + 1], img[i + n + 1], img[i + n], img[i + n - 1], img[i - 1], img[i - n - 1]];
   while (changed) {
     changed = false;
     for (const pass of [0, 1]) {
-      const drop = [];
+      drop.length = 0;
       for (let y = 1; y < n - 1; y++) for (let x = 1; x < n - 1; x++) {
         const i = y * n + x; if (!img[i]) continue;
-        const p = nb(i), b = p.reduce((a, v) => a + v, 0);
+        p[0] = img[i - n]; p[1] = img[i - n + 1]; p[2] = img[i + 1]; p[3] = img[i + n + 1];
+        p[4] = img[i + n]; p[5] = img[i + n - 1]; p[6] = img[i - 1]; p[7] = img[i - n - 1];
+        const b = p[0] + p[1] + p[2] + p[3] + p[4] + p[5] + p[6] + p[7];
         if (b < 2 || b > 6) continue;
-        let a = 0; for (let k = 0; k < 8; k++) if (!p[k] && p[(k + 1) % 8]) a++;
+        let a = 0; for (let k = 0; k < 8; k++) if (!p[k] && p[(k + 1) & 7]) a++;
         if (a !== 1) continue;
         if (pass === 0 ? (p[0] * p[2] * p[4] || p[2] * p[4] * p[6]) : (p[0] * p[2] * p[6] || p[0] * p[4] * p[6])) continue;
         drop.push(i);
@@ -98,9 +100,10 @@ function thin(img, n) { // Zhang-Suen thinning to 1 px lines (skimage's skeleton
 }
 function prepare() { // -> {image, hints} Float32Arrays (1x3xSxS, 1x4xSxS) or null when empty
   const W = drawing.width, H = drawing.height, S = SPACE.size, rgba = pen.getImageData(0, 0, W, H).data;
-  const ink = new Uint8Array(W * H), colour = new Uint8Array(W * H);
+  const ink = new Uint8Array(W * H), colour = new Uint8Array(W * H), words = new Uint32Array(rgba.buffer);
   let x0 = W, y0 = H, x1 = -1, y1 = -1;
   for (let i = 0; i < W * H; i++) {
+    if (words[i] === 0xffffffff) { ink[i] = 255; continue; } // white paper: most of the canvas
     const r = rgba[4 * i], g = rgba[4 * i + 1], b = rgba[4 * i + 2];
     if (Math.max(r, g, b) - Math.min(r, g, b) > COLOUR_SPREAD) { colour[i] = 1; ink[i] = 255; continue; }
     ink[i] = (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16; // PIL's L
