@@ -93,13 +93,22 @@ def _load_cached(path: str, mtime: float, kinds: tuple | None, device: str, prec
         raise UserError(
             f"{path} holds a {task.name} model ({task.kind}); this needs a {' or '.join(kinds)} model"
         )
-    served = check_model_size(config, task, path)  # built once, on meta: the weights go in as they are
-    load_networks(served, nets, path)
-    if any(t.is_meta for net in served.values() for t in (*net.parameters(), *net.buffers())):
-        served = task.build_served(config)  # a tensor the file does not hold (a constant buffer)
-        load_networks(served, nets, path)
+    served = networks_with_weights(task, config, nets, path)
     norm_as_trained(task.kind, served.values(), meta.get("settings", {}).get("batch_size", 0))
     return kind_of(task.kind).serve(Loaded(task, served, meta, path, dev, precision, direction))
+
+
+def networks_with_weights(task, config, nets: dict, path: str) -> dict[str, torch.nn.Module]:
+    """The networks the task serves, holding the file's tensors: built once, on the meta device
+    (sized there first), and given the tensors as they are, without a CPU build whose random
+    init the weights would overwrite. Rebuilt on the CPU where a tensor the file does not hold
+    (a constant buffer) would stay on meta."""
+    served = check_model_size(config, task, path)
+    load_networks(served, nets, path)
+    if any(t.is_meta for net in served.values() for t in (*net.parameters(), *net.buffers())):
+        served = task.build_served(config)
+        load_networks(served, nets, path)
+    return served
 
 
 MAX_SIDE = 4096  # image sizes a checkpoint's config may ask for
