@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 from engine.errors import UserError
+from engine.runtime.threads import apply_server_thread_policy
 from studio.ports import pick_port
 
 ROOT = Path(__file__).resolve().parent.parent
-# OpenMP threads sleep when idle instead of spinning: see engine/__main__.py
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+apply_server_thread_policy()  # before torch starts: idle OpenMP threads sleep (engine/runtime/threads.py)
 
 
 def start(args: argparse.Namespace) -> int:
