@@ -38,8 +38,8 @@ def load_fcn(fcn: str, home: str | None = None, device: str = "auto"):
 
     if fcn == FCN_FACADES.name and fcn not in BUNDLED:
         raise UserError(
-            f"{fcn} is not bundled yet ({FCN_FACADES.path} is missing): train the segment preset "
-            "'FCN-score net for facades' and give its run with --fcn RUN"
+            f"{fcn} is not bundled yet ({FCN_FACADES.path} is missing): train one "
+            "(python -m engine train segment --data DIR) and give its run with --fcn RUN"
         )
     return load_model(fcn, "segmentation", home, device)
 

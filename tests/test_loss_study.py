@@ -26,7 +26,7 @@ from engine.store.runs import RunStore
 from engine.tasks.pix2pix import MODES, Pix2Pix, Pix2PixConfig
 from engine.training.loop import TrainSettings, train
 from engine.training.presets import LOSS_STUDY_MODES, preset_config, preset_names
-from support.tiny import TINY_PIX2PIX, scene, write_label_dataset
+from support.tiny import TINY_LABELS, TINY_PIX2PIX, scene, write_label_dataset
 
 CPU = torch.device("cpu")
 GAN_LOSSES = {"G_GAN", "G_L1", "D_real", "D_fake", "D"}
@@ -206,6 +206,10 @@ def test_eval_fcn_score_scores_both_ways_and_the_ground_truth(facades_like, caps
     truth = evaluate_fcn_score(None, str(facades_like), "val", fcn=fcn, progress=False)
     assert truth[PIXEL_ACC] == pytest.approx(dict((r[3], r[4]) for r in store.evals(GROUND_TRUTH))[PIXEL_ACC])
     assert truth[PIXEL_ACC] > 0.7  # the FCN has learnt the tiny scenes' flat colours
+    # a label-map model (pix2pixHD) paints one-hot maps: scored through the FCN as well
+    painter = train("pix2pixhd", settings, TINY_LABELS)
+    painted = evaluate_fcn_score(painter, str(facades_like), "val", fcn=fcn, progress=False)
+    assert set(painted) == {PIXEL_ACC, CLASS_ACC, CLASS_IOU, "count"} and painted["count"] == 2
     if DEFAULT_FCN not in BUNDLED:  # until the lead bundles it, the default FCN says how to get one
         with pytest.raises(UserError, match="default-fcn-facades is not bundled yet"):
             evaluate_fcn_score(to_photo, str(facades_like), "val", progress=False)
