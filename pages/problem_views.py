@@ -76,6 +76,45 @@ def samples_view(store: RunStore, runs: list[Run]) -> None:
             col.caption(f"{label_of(run)}: no samples yet")
 
 
+def loss_study_view(store: RunStore, data: str) -> None:
+    """pix2pix's loss study: each direction's FCN-scores beside the paper's, what they show,
+    each loss's newest sample grid, and a button that scores the finished runs lacking figures."""
+    from engine.store.loss_study import build_tables, reading, table_rows, unscored
+
+    tables = build_tables(store)
+    for table in tables:
+        st.markdown(f"**{table.way}** · facades test split, scored by {table.scored_by} · paper: Cityscapes")
+        st.dataframe(pd.DataFrame(table_rows(table)), hide_index=True, width="stretch")
+        st.markdown("\n".join(f"- {line}" for line in reading(table)))
+        runs = [row.run for row in table.losses() if row.run]
+        if runs:
+            samples_view(store, runs)
+    score_button(store, unscored(tables, data or "FACADES"), data, tables[0].scored_by.removeprefix("FCN "))
+
+
+def score_button(store: RunStore, missing: list[list[str]], data: str, fcn: str) -> None:
+    """'Score with the FCN': `python -m engine loss-study --score DATA` in the background."""
+    from engine.training.launch import last_error, start_command
+
+    scoring = st.session_state.get("problems.loss_study.scoring")
+    busy = scoring is not None and not scoring.exited()
+    if scoring is not None and scoring.exited() and scoring.process.returncode:
+        st.error(f"Scoring stopped: {last_error(scoring.log_path)}")
+    rows = f"rows lacking their FCN-score: {len(missing)}" if missing else "every row with a run is scored"
+    st.caption(f"{rows}{' (scoring now…)' if busy else ''}.")
+    if st.button(
+        "Score with the FCN", key="problems.loss_study.score", disabled=busy or not missing or not data
+    ):
+        try:
+            args = ["loss-study", "--score", data, "--fcn", fcn]
+            st.session_state["problems.loss_study.scoring"] = start_command(args, store.home, "fcn-score")
+        except (UserError, OSError) as err:
+            st.error(f"Could not start scoring: {err}")
+            return
+        st.session_state["notice"] = f"Scoring {len(missing)} row(s) in the background; reload to see them."
+        st.rerun()
+
+
 def interpolations_view(store: RunStore, runs: list[Run]) -> None:
     """Each latent model decoded along a line between two random codes (seeds 1 and 2)."""
     from engine.inference.latent import enlarge, grid, interpolate
@@ -153,4 +192,5 @@ VIEW_TITLES = {
     "interpolations": "Interpolations between two random codes",
     "receptive_field": "Receptive field after each layer (n_layers 3, 256 px)",
     "prior_curve": "The fit, live",
+    "loss_study": "FCN-scores: ours beside the paper's (Table 1), and samples per loss",
 }

@@ -13,6 +13,7 @@ import streamlit as st
 from engine.data.sources import find_local_dataset, get_command, remember_dataset, remembered_dataset
 from engine.errors import UserError
 from engine.store.findings import budget_warning, metric_findings, run_budget, trend_findings
+from engine.store.loss_study import build_tables, reading
 from engine.store.runs import Run, RunStore
 from engine.training.launch import NAMED_DATASETS, dataset_problem, launch_command, start_training
 from pages.common import (
@@ -29,6 +30,7 @@ from pages.problem_views import (
     VIEW_TITLES,
     evals_view,
     interpolations_view,
+    loss_study_view,
     prior_curve_view,
     receptive_field_view,
     samples_view,
@@ -114,8 +116,7 @@ def runs_section(store: RunStore, item: Problem, runs: dict[str, Run | None]) ->
             label, key=f"problems.{item.key}.{preset.label}", disabled=busy or not data or bool(problem)
         ):
             launch(item, preset, data, store)
-    found = {label: run for label, run in runs.items() if run is not None}
-    warning = budget_warning(found) if len(found) > 1 else None
+    warning = same_task_budgets({label: run for label, run in runs.items() if run is not None})
     if warning:
         st.warning(warning, icon=":material/warning:")
     return folders
@@ -127,8 +128,11 @@ def answer_section(store: RunStore, item: Problem, runs: dict[str, Run]) -> None
         st.markdown(item.answer)
         return
     st.markdown(f"**What the paper expects.** {item.answer}")
-    shown = metric_findings(store, runs) + trend_findings(store, runs, item.trends)
-    warning = budget_warning(runs) if len(runs) > 1 else None
+    if "loss_study" in item.views:  # its figures are FCN-scores, read per direction
+        shown = [line for table in build_tables(store) for line in [f"*{table.way}*", *reading(table)]]
+    else:
+        shown = metric_findings(store, runs) + trend_findings(store, runs, item.trends)
+    warning = same_task_budgets(runs)
     if not shown:
         st.markdown("**What these runs show.** Nothing to compare yet: launch the runs above.")
         return
@@ -136,6 +140,13 @@ def answer_section(store: RunStore, item: Problem, runs: dict[str, Run]) -> None
     st.markdown("\n".join(f"- {line}" for line in shown))
     if warning:
         st.markdown(f"**Beware:** {warning}")
+
+
+def same_task_budgets(runs: dict[str, Run]) -> str | None:
+    """budget_warning over the runs of each task (a card's FCN is no rival of its generators)."""
+    tasks = dict.fromkeys(run.task for run in runs.values())
+    groups = [{label: run for label, run in runs.items() if run.task == task} for task in tasks]
+    return " ".join(filter(None, (budget_warning(group) for group in groups if len(group) > 1))) or None
 
 
 def commands(item: Problem, folders: dict[str, str]) -> list[str]:
@@ -173,6 +184,8 @@ def card(store: RunStore, item: Problem) -> None:
             receptive_field_view()
         elif view == "prior_curve":
             prior_curve_view()
+        elif view == "loss_study":
+            loss_study_view(store, folders.get("facades", ""))
     if item.runs and not found:
         st.info("Launch the runs above: their losses, held-out metrics and samples appear here.")
     for link in item.links:

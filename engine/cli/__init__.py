@@ -9,6 +9,7 @@ import sys
 from engine.cli.data import cmd_data
 from engine.cli.infer import cmd_eval, cmd_translate
 from engine.cli.latent import cmd_interpolate, cmd_sample
+from engine.cli.loss_study import cmd_loss_study
 from engine.cli.prior import cmd_prior
 from engine.cli.publish import cmd_export, cmd_push
 from engine.cli.style import cmd_stylize
@@ -113,6 +114,7 @@ COMMANDS = {
     "sample": cmd_sample,
     "interpolate": cmd_interpolate,
     "prior": cmd_prior,
+    "loss-study": cmd_loss_study,
 }
 
 

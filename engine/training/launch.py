@@ -165,6 +165,14 @@ def resume_training(
     return launch
 
 
+def start_command(
+    args: list[str], home: str | Path | None = None, label: str = "command", share: CpuShare = BACKGROUND
+) -> LaunchedRun:
+    """Another `python -m engine ...` command (e.g. `loss-study --score`, which scores runs) in
+    the background, as training is: its own process group, a log, the background's CPU share."""
+    return _spawn(args, home, label, share)
+
+
 def _spawn(args: list[str], home: str | Path | None, label: str, share: CpuShare) -> LaunchedRun:
     home = (Path(home) if home else default_home()).expanduser().resolve()
     logs = home / "logs"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -23,7 +24,7 @@ from engine.training.loop import TrainSettings
 # batch, seed and steps for every row). Scored by `eval --fcn-score` (engine.fcn_score).
 LOSS_STUDY_MODES = {"L1": "l1", "GAN": "gan", "cGAN": "cgan", "L1+GAN": "l1+gan", "L1+cGAN": "l1+cgan"}
 LOSS_STUDY = {"lambda_l1": 100.0, "load_size": 143, "crop_size": 128, "ngf": 32, "ndf": 32}
-LOSS_STUDY_SETTINGS = {"batch_size": 1, "seed": 0, "max_steps": 2000}
+LOSS_STUDY_SETTINGS = {"batch_size": 1, "seed": 0, "max_steps": 1500}
 
 PRESETS: dict[str, dict[str, dict]] = {
     "pix2pix": {
@@ -124,6 +125,23 @@ def preset_config(task: str, preset: str) -> dict:
     if preset not in PRESETS.get(task, {}):
         raise UserError(f"no preset {preset!r} for {task}; available: {', '.join(preset_names(task))}")
     return {**values, **PRESETS[task][preset]}
+
+
+def answers_preset(
+    task: str, preset: str, dataset: str, run_task: str, config: dict, overrides: dict | None = None
+) -> bool:
+    """True when a run (its task and stored config) trained this preset (+ overrides), whatever
+    its name: every field but the sizes (SMALL_CAPS) and those read from the data (a palette) is
+    the preset's, the overrides' or the task's default, on a dataset folder of that name. So
+    runs trained by hand count, and a run that changed the method (another start, extra losses)
+    does not."""
+    if run_task != task:
+        return False
+    wanted = {**preset_config(task, preset), **(overrides or {})}
+    chosen = {**dataclasses.asdict(get_task(task).Config()), **config.get("task_config", {})}
+    data = str(config.get("settings", {}).get("data", ""))
+    method = [k for k in wanted if k not in SMALL_CAPS]
+    return Path(data).name == dataset and all(chosen.get(k) == wanted[k] for k in method)
 
 
 def default_settings() -> dict:
