@@ -279,3 +279,45 @@ def test_score_with_the_fcn_scores_the_finished_runs_in_the_background(
     assert not at.exception, [e.message for e in at.exception]
     assert spawned == [["loss-study", "--score", str(tmp_path), "--fcn", fcn.id]]
     assert at.button(key="problems.loss_study.score").disabled  # while it scores
+
+
+@pytest.mark.slow
+def test_loss_study_score_scores_tiny_runs_and_fills_the_table(
+    studio_home: Path, tmp_path: Path, capsys, one_thread
+):
+    """End to end: runs trained (tiny) with the study's presets, scored by `loss-study --score`
+    through `eval --fcn-score`, appear in the table with the figures the evals stored."""
+    import shutil
+
+    from engine.training.loop import TrainSettings, train
+    from support.tiny import write_label_dataset
+
+    data = write_label_dataset(tmp_path / "facades", "aligned")
+    shutil.copytree(data / "val", data / "test")  # the study scores the test split
+    tiny = {"load_size": 36, "crop_size": 32, "ngf": 8, "ndf": 8}  # sizes: not the method
+    settings = TrainSettings(data=str(data), max_steps=2, batch_size=2, sample_size=2, seed=0)
+    fcn = train("segment", settings, {"load_size": 36, "crop_size": 32, "ngf": 8})
+    to_photo = train(
+        "pix2pix", settings, {**preset_config("pix2pix", preset_name("L1", "labels → photo")), **tiny}
+    )
+    to_labels = train(
+        "pix2pix", settings, {**preset_config("pix2pix", preset_name("L1", "photo → labels")), **tiny}
+    )
+    assert main(["loss-study", "--score", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"$ python -m engine eval {to_photo} --data {data} --split test --direction BtoA --fcn-score --fcn {fcn}"
+        in out
+    )
+    assert (
+        f"$ python -m engine eval {to_labels} --data {data} --split test --direction AtoB --fcn-score" in out
+    )
+    store = RunStore()
+    stored = {model: value for model, _, _, name, value, _ in store.evals() if name == PIXEL_ACC}
+    to_photo_table, to_labels_table = build_tables(store)
+    rows = {row.label: row for row in to_photo_table.rows}
+    assert rows["L1"].run.id == to_photo and rows["L1"].ours[0] == pytest.approx(stored[to_photo])
+    assert rows[GROUND_TRUTH].ours[0] == pytest.approx(stored[GROUND_TRUTH])
+    assert to_labels_table.rows[0].ours[0] == pytest.approx(stored[to_labels])
+    assert f"| L1 | {stored[to_photo]:.2f} | 0.42 |" in out
+    assert unscored([to_photo_table, to_labels_table], str(data)) == []  # nothing left to score
