@@ -88,6 +88,7 @@ def loss_study_view(store: RunStore, data: str) -> None:
         st.markdown("\n".join(f"- {line}" for line in reading(table)))
         runs = [row.run for row in table.losses() if row.run]
         if runs:
+            st.caption("Each loss's newest sample grid: where L1's blur and a GAN's collapse would show.")
             samples_view(store, runs)
     score_button(store, unscored(tables, data or "FACADES"), data, tables[0].scored_by.removeprefix("FCN "))
 
