@@ -132,8 +132,8 @@ PROBLEMS: tuple[Problem, ...] = (
         "look-alike photos, so the labels cannot be recovered. L1 alone is blurry: the FCN finds "
         "few edges of small classes. Photo → labels it finds L1 best (0.86) and the cGAN's "
         "labels more hallucinated (0.74). Here the figures may differ: facades has 400 training "
-        "photos and 12 classes (Cityscapes 2,975 and 19), the runs are 128 px and 1,500 steps of "
-        "batch 1 (about 4 epochs, the paper's 200), and the FCN is a small U-Net trained on the "
+        "photos and 12 classes (Cityscapes 2,975 and 19), the runs are 128 px and 800 steps of "
+        "batch 1 (2 epochs; the paper trained 200), and the FCN is a small U-Net trained on the "
         "same 400 photos, so absolute figures are not comparable; the ordering is what to compare.",
         LOSS_STUDY_RUNS,
         ("loss_study",),

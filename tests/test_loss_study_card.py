@@ -51,7 +51,7 @@ def scores(pixel: float, cls: float = 0.1, iou: float = 0.05) -> dict[str, float
 
 
 def test_the_presets_and_settings_are_the_ones_the_study_trains():
-    assert FCN_PRESET in PRESETS["segment"] and LOSS_STUDY_SETTINGS["max_steps"] == 1500
+    assert FCN_PRESET in PRESETS["segment"] and LOSS_STUDY_SETTINGS["max_steps"] == 800
     for way, direction in WAYS.items():
         for label, mode in LOSS_STUDY_MODES.items():
             config = PRESETS["pix2pix"][preset_name(label, way)]

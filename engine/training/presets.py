@@ -24,7 +24,7 @@ from engine.training.loop import TrainSettings
 # batch, seed and steps for every row). Scored by `eval --fcn-score` (engine.fcn_score).
 LOSS_STUDY_MODES = {"L1": "l1", "GAN": "gan", "cGAN": "cgan", "L1+GAN": "l1+gan", "L1+cGAN": "l1+cgan"}
 LOSS_STUDY = {"lambda_l1": 100.0, "load_size": 143, "crop_size": 128, "ngf": 32, "ndf": 32}
-LOSS_STUDY_SETTINGS = {"batch_size": 1, "seed": 0, "max_steps": 1500}
+LOSS_STUDY_SETTINGS = {"batch_size": 1, "seed": 0, "max_steps": 800}
 
 PRESETS: dict[str, dict[str, dict]] = {
     "pix2pix": {
