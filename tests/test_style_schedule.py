@@ -88,3 +88,16 @@ def test_a_flat_level_stops_early_and_the_totals_say_so(tiny_vgg: str) -> None:
     assert [p.step for p in steps] == list(range(1, 13))
     assert steps[-1].done and steps[-1].total_steps == 12 and steps[-1].image.size == (48, 48)
     assert not any(p.done for p in steps[:-1])
+
+
+def test_score_picture_is_the_objective_of_the_picture(tiny_vgg: str) -> None:
+    from engine.style.score import score_picture
+
+    cfg = tiny(tiny_vgg)
+    photo, painting = picture(1, 64), picture(2, 64)
+    itself = score_picture(photo, photo, painting, cfg)
+    assert set(itself) == {"content", "style", "tv", "total"}
+    assert itself["content"] == pytest.approx(0.0, abs=1e-6) and itself["style"] > 0
+    # a picture closer to the painting scores a lower style term than the photo does
+    closer = score_picture(painting, photo, painting, cfg)
+    assert closer["style"] < itself["style"] and closer["content"] > 0
