@@ -40,16 +40,16 @@ class Policy:
     background: CpuShare = BACKGROUND
 
 
-SAME_SESSION = CpuShare(nice=0, idle_class=False)  # normal priority in the server's group
+SAME_SESSION = CpuShare(nice=0)  # normal priority in the server's group
 POLICIES = {  # the run: in the server's session (scheduling group) unless said
-    "studio": Policy(),  # lowest priority (SCHED_IDLE, nice 19), as many threads as cores
+    "studio": Policy(),  # nice 19, as many threads as cores
     "plain": Policy(background=FOREGROUND),  # before: normal priority, a session of its own
     "same": Policy(background=SAME_SESSION),  # normal priority (a kernel without session groups)
-    "nice19": Policy(background=CpuShare(idle_class=False)),
-    "nice10": Policy(background=CpuShare(nice=10, idle_class=False)),
-    "own-idle": Policy(background=CpuShare(session=True)),  # lowest, its session's group nice 19
-    "idle-1t": Policy(background=CpuShare(threads=1)),
-    "split": Policy(background=CpuShare(nice=0, idle_class=False, threads=1, cpus=(1,))),
+    "idle": Policy(background=CpuShare(idle_class=True)),  # SCHED_IDLE too
+    "nice10": Policy(background=CpuShare(nice=10)),
+    "own-19": Policy(background=CpuShare(session=True)),  # a session of its own, its group nice 19
+    "1-thread": Policy(background=CpuShare(threads=1)),
+    "split": Policy(background=CpuShare(nice=0, threads=1, cpus=(1,))),
     "spin": Policy({"OMP_WAIT_POLICY": "ACTIVE"}, SAME_SESSION),  # OpenMP threads spin, both
 }
 
@@ -112,14 +112,14 @@ def start_run(args, share: CpuShare, home: str):
 
 
 def stop_run(process: subprocess.Popen) -> None:
-    """SIGCONT (it may be paused), SIGTERM (a clean stop with a checkpoint), SIGKILL after 60 s."""
+    """SIGCONT (it may be paused), SIGTERM (a clean stop with a checkpoint), SIGKILL after 180 s."""
     for sig in (signal.SIGCONT, signal.SIGTERM):
         try:
             os.killpg(process.pid, sig)
         except ProcessLookupError:
             return
     try:
-        process.wait(60)
+        process.wait(180)  # at the lowest priority on a busy machine, its last step can take a while
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()

@@ -1,11 +1,13 @@
 """pix2pix speed on this machine: training images/s (batch 1 and 4) and generator latency.
 
-Each figure is measured twice in one process: first the plain reference configuration the
-official implementation runs (fp32, eager, NCHW, glibc's default allocator), then the studio's
+Each figure is measured for the plain reference configuration the official implementation
+runs (fp32, eager, NCHW, glibc's default allocator) and for the studio's
 (allocator thresholds raised, `auto` precision: bf16 autocast only where a calibration measured
 it faster on this CPU, channels_last for training and inference, fused Adam, as the trainer and predictors
 run, and the U-Net's innermost convolutions as matrix products, see engine/models/small_maps.py),
-and the ratio studio/reference is printed with the CPU model. Network: unet_256 (ngf 64) + the 70x70
+each side in a process of its own (the allocator change cannot be undone inside one), the
+two side by side; with --repeat N, N pairs in alternating order, and the ratio studio/reference
+is printed from the medians, with each pair's own ratio, and the CPU model. Network: unet_256 (ngf 64) + the 70x70
 PatchGAN, 256 px, the official defaults. Training is timed twice: on in-memory batches (the
 compute alone), and end to end from JPEG files as a user's run reads them: the reference the
 official way (PIL decode, resize to 286, random crop and flip per item, 4 loader workers), the
@@ -14,6 +16,7 @@ apart) and its resumable sampler. The files are generated A|B JPEGs of edges2sho
 the bench needs no dataset.
 
     python bench/pix2pix_speed.py [--steps 8] [--latency-runs 30] [--ngf 64] [--precision auto]
+        [--repeat 1]
 Run nothing else meanwhile: on 2 cores anything else distorts the numbers. The studio's precision
 comes from the calibration (engine/runtime/calibration.py), as a run's does, and is printed with
 the reason (measured now, cached, or fp32 because the CPU was busy while measuring);
@@ -25,8 +28,11 @@ others used much of the CPU are not the machine's.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -154,48 +160,83 @@ def latency_ms(runs: int, precision: str, channels_last: bool, ngf: int) -> tupl
     return statistics.median(times), times[int(0.95 * (len(times) - 1))]
 
 
+def measure_side(side: str, args: argparse.Namespace, files: Path) -> dict:
+    """One side's figures, in this process: the reference (fp32, eager, NCHW, glibc's allocator,
+    the library's convolutions) or the studio's configuration."""
+    precision, why = "fp32", "the official configuration"
+    if side == "studio":  # the allocator change cannot be undone inside a process: a process each
+        keep_large_buffers_mapped()
+        precision, why = choose_precision(args.precision, torch.device("cpu"))
+    else:
+        small_maps.SMALL_MAP = 0
+    studio = side == "studio"
+    return {
+        "precision": f"{precision} ({why})",
+        "b1": train_images_per_second(1, args.steps, precision, args.ngf, studio),
+        "b4": train_images_per_second(4, args.steps, precision, args.ngf, studio),
+        "files": train_from_files_images_per_second(files, 4, args.steps, precision, args.ngf, studio),
+        "latency": latency_ms(args.latency_runs, precision, studio, args.ngf),
+    }
+
+
+def run_side(side: str, files: Path) -> dict:
+    argv = [sys.executable, __file__, *sys.argv[1:], "--side", side, "--files", str(files)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"the {side} side failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def row(name: str, ref: list[float], ours: list[float], digits: int = 2) -> str:
+    """Medians over the repeats, and each repeat's own ratio (the two sides ran next to each other)."""
+    r, o = statistics.median(ref), statistics.median(ours)
+    each = ", ".join(f"{b / a:.2f}" for a, b in zip(ref, ours))
+    return f"{name:<34} {r:>10.{digits}f} {o:>10.{digits}f} {o / r:>6.2f}x   ({each})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--latency-runs", type=int, default=30)
     parser.add_argument("--ngf", type=int, default=64)
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"), help="the studio's")
+    parser.add_argument("--repeat", type=int, default=1, help="reference/studio pairs, alternating order")
+    parser.add_argument("--side", choices=("reference", "studio"), help=argparse.SUPPRESS)
+    parser.add_argument("--files", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
+    if args.side:
+        print(json.dumps(measure_side(args.side, args, args.files)))
+        return
     machine, wall, own = machine_cpu_seconds(), time.perf_counter(), sum(os.times()[:4])
-    studio_precision, why = choose_precision(args.precision, torch.device("cpu"))
     print(
         f"{cpu_model()}, threads {torch.get_num_threads()}, torch {torch.__version__}, ngf {args.ngf}, "
-        f"load average {os.getloadavg()[0]:.2f}\nstudio precision {studio_precision} ({why})"
+        f"load average {os.getloadavg()[0]:.2f}"
     )
-
     files = write_pairs(Path(tempfile.mkdtemp(prefix="pix2pix-bench-")), 4 * (args.steps + 2))
-    # reference first: the allocator change cannot be undone inside a process
-    studio_small_map, small_maps.SMALL_MAP = small_maps.SMALL_MAP, 0  # the library's convolutions
-    ref = {b: train_images_per_second(b, args.steps, "fp32", args.ngf, False) for b in (1, 4)}
-    ref_files = train_from_files_images_per_second(files, 4, args.steps, "fp32", args.ngf, False)
-    ref_lat = latency_ms(args.latency_runs, "fp32", False, args.ngf)
-    keep_large_buffers_mapped()
-    small_maps.SMALL_MAP = studio_small_map
-    ours = {b: train_images_per_second(b, args.steps, studio_precision, args.ngf, True) for b in (1, 4)}
-    ours_files = train_from_files_images_per_second(files, 4, args.steps, studio_precision, args.ngf, True)
-    ours_lat = latency_ms(args.latency_runs, studio_precision, True, args.ngf)
-
-    print(f"\n{'figure':<34} {'reference':>10} {'studio':>10} {'ratio':>7}")
+    sides: dict[str, list[dict]] = {"reference": [], "studio": []}
+    for i in range(args.repeat):  # each pair in turn, so a neighbour's load falls on both
+        for side in ("reference", "studio") if i % 2 == 0 else ("studio", "reference"):
+            sides[side].append(run_side(side, files))
+    ref, ours = sides["reference"], sides["studio"]
+    print("studio precision: " + "; ".join(sorted({s["precision"] for s in ours})))
+    print(f"\n{'figure':<34} {'reference':>10} {'studio':>10} {'ratio':>7}   (each pair)")
     for b in (1, 4):
-        print(
-            f"{f'training img/s, batch {b}':<34} {ref[b]:>10.2f} {ours[b]:>10.2f} {ours[b] / ref[b]:>6.2f}x"
+        print(row(f"training img/s, batch {b}", [s[f"b{b}"] for s in ref], [s[f"b{b}"] for s in ours]))
+    print(
+        row(
+            "training img/s, batch 4, from files", [s["files"][0] for s in ref], [s["files"][0] for s in ours]
         )
-    name = "training img/s, batch 4, from files"
-    print(f"{name:<34} {ref_files[0]:>10.2f} {ours_files[0]:>10.2f} {ours_files[0] / ref_files[0]:>6.2f}x")
-    print(f"{'  setup before step 1, s':<34} {ref_files[1]:>10.1f} {ours_files[1]:>10.1f}   (cache decode)")
+    )
+    print(
+        row("  setup before step 1, s", [s["files"][1] for s in ref], [s["files"][1] for s in ours], 1)
+        + "  cache decode"
+    )
     for i, name in enumerate(("p50", "p95")):
-        print(
-            f"{f'generator latency {name}, ms (b1)':<34} {ref_lat[i]:>10.1f} {ours_lat[i]:>10.1f} "
-            f"{ours_lat[i] / ref_lat[i]:>6.2f}x"
-        )
+        lat = ([s["latency"][i] for s in ref], [s["latency"][i] for s in ours])
+        print(row(f"generator latency {name}, ms (b1)", *lat, 1))
     if machine is not None:
-        # os.times: this process and its ended children (the reference's loader workers)
+        # os.times: this process and its ended children (each side, and the reference's loader workers)
         others = (machine_cpu_seconds() - machine - (sum(os.times()[:4]) - own)) / (
             (time.perf_counter() - wall) * (os.cpu_count() or 1)
         )

@@ -55,8 +55,8 @@ def test_a_run_started_from_the_studio_trains_below_the_demos(aligned_dataset, s
         assert len(tids) > 1
         # every thread, torch's too (made after the priority was set), runs at the lowest
         assert all(os.getpriority(os.PRIO_PROCESS, tid) == 19 for tid in tids)
-        if hasattr(os, "SCHED_IDLE"):
-            assert all(os.sched_getscheduler(tid) == os.SCHED_IDLE for tid in tids)
+        if hasattr(os, "SCHED_IDLE"):  # not SCHED_IDLE: unrelated work would stall it
+            assert all(os.sched_getscheduler(tid) == os.SCHED_OTHER for tid in tids)
         assert "nice 19" in launched.priority
         # this process (the studio's server, here) keeps its own priority and group
         assert threads.autogroup() == own_group and os.getpriority(os.PRIO_PROCESS, 0) == own_nice

@@ -10,15 +10,18 @@ generator's call):
 - every process of the studio lets idle OpenMP threads sleep (OMP_WAIT_POLICY=PASSIVE), set
   in the environment before torch starts OpenMP: by `apply_server_thread_policy()` at the top
   of the servers' entry points, and in the environment of the runs the studio starts;
-- a training run started from the studio (engine.training.launch) runs at the lowest CPU
-  priority (SCHED_IDLE where Linux has it, and nice 19) with as many threads as cores: it
-  takes every cycle the demos leave, and yields a core as soon as a demo wants it;
+- a training run started from the studio (engine.training.launch) runs at nice 19 with as
+  many threads as cores: it takes every cycle the demos leave, and yields a core when a demo
+  wants it. Linux's SCHED_IDLE would yield sooner (any waking task preempts it at once) but
+  makes the run the last of the whole machine wherever sessions are not grouped, and it did
+  not measure better here (bench/busy_canvas.py --policies studio,idle);
 - it stays in the studio's session (in a process group of its own, so Ctrl-C in the studio's
   terminal does not stop it). Linux often splits the CPU evenly between sessions first
   ("autogroup", on in most desktop kernels), whatever the priorities inside them: a run in a
   session of its own would take half the CPU from the demos at any priority, and a run at the
   lowest priority machine-wide would stall behind any unrelated busy process. In the studio's
-  session it yields to the demos, and the studio as a whole keeps its share of the machine.
+  session it yields to the demos, and the studio as a whole keeps its share of the machine
+  (where sessions are not grouped, it runs mostly on the cycles other processes leave).
 A run started from a shell (`python -m engine train`) keeps the normal priority.
 """
 
@@ -41,13 +44,13 @@ class CpuShare:
     """How a process started in the background shares the CPU with the studio's servers.
 
     `nice`: its nice level; `idle_class`: Linux's SCHED_IDLE (runs only on cycles no other
-    process wants; falls back to `nice` elsewhere); `threads`: its OpenMP threads (None: one
+    process on the machine wants; ignored elsewhere); `threads`: its OpenMP threads (None: one
     per core); `cpus`: the cores it may run on (None: all); `session`: a session of its own
     (its own scheduling group where Linux groups sessions, given the same nice), else a
     process group of its own in the starter's session."""
 
     nice: int = LOWEST_NICE
-    idle_class: bool = True
+    idle_class: bool = False
     threads: int | None = None
     cpus: tuple[int, ...] | None = None
     session: bool = False
@@ -84,7 +87,7 @@ class CpuShare:
                     os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
                 except OSError as err:
                     failed.append(f"SCHED_IDLE: {err.strerror}")
-            if self.nice:
+            if self.nice and hasattr(os, "setpriority"):
                 try:
                     os.setpriority(os.PRIO_PROCESS, tid, max(self.nice, os.getpriority(os.PRIO_PROCESS, tid)))
                 except OSError as err:
@@ -98,7 +101,7 @@ class CpuShare:
 
 
 BACKGROUND = CpuShare()  # what the studio's Train and Problems pages start runs with
-FOREGROUND = CpuShare(nice=0, idle_class=False, session=True)  # as a shell would start it
+FOREGROUND = CpuShare(nice=0, session=True)  # as a shell would start it
 
 
 def threads_of(pid: int) -> list[int]:
@@ -138,15 +141,17 @@ def lower_autogroup(pid: int, nice: int) -> list[str]:
 
 
 def describe(pid: int) -> str:
-    """'nice 19, SCHED_IDLE, cores 0-1' of process `pid`, for logs and benches."""
+    """'session group nice 0, nice 19, SCHED_IDLE, cores 0,1' of process `pid` (what this
+    system can tell), for logs and benches."""
     parts = []
     group = autogroup(pid)
     if group:
         parts.append(f"session group nice {group[1]}")
-    try:
-        parts.append(f"nice {os.getpriority(os.PRIO_PROCESS, pid)}")
-    except OSError:
-        pass
+    if hasattr(os, "getpriority"):
+        try:
+            parts.append(f"nice {os.getpriority(os.PRIO_PROCESS, pid)}")
+        except OSError:
+            pass
     if hasattr(os, "sched_getscheduler"):
         try:
             policy = os.sched_getscheduler(pid)

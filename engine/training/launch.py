@@ -42,7 +42,7 @@ class LaunchedRun:
     command: list[str]
     started: float
     run_id: str | None = None  # known at once on resume; for a new run, once it appears
-    priority: str = ""  # how it shares the CPU: 'session group nice 0, nice 19, SCHED_IDLE, cores 0,1'
+    priority: str = ""  # how it shares the CPU: 'session group nice 0, nice 19, SCHED_OTHER, cores 0,1'
 
     @property
     def pid(self) -> int:
