@@ -12,9 +12,10 @@ generator's call):
   of the servers' entry points, and in the environment of the runs the studio starts;
 - a training run started from the studio (engine.training.launch) runs at nice 19 with as
   many threads as cores: it takes every cycle the demos leave, and yields a core when a demo
-  wants it. Linux's SCHED_IDLE would yield sooner (any waking task preempts it at once) but
-  makes the run the last of the whole machine wherever sessions are not grouped, and it did
-  not measure better here (bench/busy_canvas.py --policies studio,idle);
+  wants it. Linux's SCHED_IDLE yields sooner (any waking task preempts it at once) and
+  measured a little better (p50 beside a run 53 ms against 63-78 ms, one run each on a busy
+  shared machine), but it makes the run the last of the whole machine wherever sessions are
+  not grouped; nice 19 already keeps the canvas well inside 2x of its idle time;
 - it stays in the studio's session (in a process group of its own, so Ctrl-C in the studio's
   terminal does not stop it). Linux often splits the CPU evenly between sessions first
   ("autogroup", on in most desktop kernels), whatever the priorities inside them: a run in a
