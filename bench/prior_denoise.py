@@ -29,7 +29,9 @@ from engine.runtime.device import cpu_model
 from engine.style.examples import example_photo
 
 PAPER = dict(channels=128, jitter=1 / 30)
-PREVIOUS = dict(channels=32, lr=0.01, jitter=0.01, average=0.99, steps=400)  # the defaults before issue 24
+PREVIOUS = dict(
+    channels=32, lr=0.01, jitter=0.01, average=0.99, steps=400, precision="fp32"
+)  # before issue 24
 TARGET_DB, TARGET_S = 4.0, 30.0
 
 

@@ -47,7 +47,7 @@ def stripes_mask(size: int = 64) -> Image.Image:
     return mask
 
 
-FAST = dict(channels=16, levels=4, log_every=10)
+FAST = dict(channels=16, levels=4, log_every=10, precision="fp32")
 
 
 def test_prior_net_draws_rgb_in_unit_range_at_the_code_size() -> None:
@@ -69,6 +69,33 @@ def test_denoising_beats_the_noisy_input_and_the_curve_is_logged() -> None:
     assert [row.step for row in log] == list(range(10, 151, 10))
     assert psnr_db(result, reference) > noisy_db + 3
     assert log[-1].loss < log[0].loss
+
+
+def test_bf16_autocast_fits_too_and_returns_fp32_pictures() -> None:
+    clean = smooth_scene()
+    corruption = simulate("denoise", clean, sigma=25)
+    reference = to_unit_tensor(clean)
+    noisy_db = psnr_db(corruption.observed, reference)
+    result, log = restore(
+        corruption, PriorConfig(steps=150, device="cpu", **{**FAST, "precision": "bf16"}), reference
+    )
+    assert result.dtype == torch.float32 and result.shape == (1, 3, 64, 64)
+    assert all(math.isfinite(row.loss) for row in log) and log[-1].loss < log[0].loss
+    assert psnr_db(result, reference) > noisy_db + 2
+
+
+def test_minus_one_takes_the_corruptions_own_jitter_and_average() -> None:
+    clean = smooth_scene(32)
+    fast = dict(steps=12, channels=8, levels=3, precision="fp32", preview_every=0)
+    for kind, explicit in (("denoise", (0.0, 0.95)), ("upscale", (0.01, 0.99))):
+        corruption = (
+            simulate(kind, clean, sigma=25, scale=2) if kind == "upscale" else simulate(kind, clean, sigma=25)
+        )
+        auto, _ = restore(corruption, PriorConfig(**fast))
+        given, _ = restore(corruption, PriorConfig(**fast, jitter=explicit[0], average=explicit[1]))
+        other, _ = restore(corruption, PriorConfig(**fast, jitter=0.05, average=0.5))
+        torch.testing.assert_close(auto, given)
+        assert not torch.allclose(auto, other)
 
 
 def test_inpainting_fills_holes_better_than_grey_and_ignores_what_was_there() -> None:

@@ -24,6 +24,7 @@ from engine.models.prior_net import PriorNet
 from engine.prior.corruption import Corruption
 from engine.runtime.allocator import keep_large_buffers_mapped
 from engine.runtime.device import pick_device
+from engine.runtime.precision import Precision
 from engine.style.gatys import is_cancelled
 
 
@@ -32,7 +33,11 @@ class PriorConfig:
     """The paper's settings (Adam 0.01, a jittered code, averaging 0.99) scaled for a CPU: a
     quarter of its width, and a third of its jitter. On 256 px photos with sigma 25 the paper's
     jitter of 1/30 climbed too slowly for a CPU budget, and no jitter peaked earlier and then
-    fell faster (README.md: Deep image prior)."""
+    fell faster (README.md: Deep image prior). Denoising now uses that earlier peak (issue 24):
+    no jitter and a shorter average (0.95) reach on astronaut at step 250 what the old settings
+    reached at 400 (+3.9 dB), and chelsea peaks at 225 (+5.6 dB); -1 means the corruption's
+    own value (CORRUPTION_DEFAULTS). bf16 autocast where the calibration found it faster: 1.37x
+    less CPU a step on the EPYC, the same PSNR curve."""
 
     steps: int = knob(
         0, "optimiser steps; 0: the corruption's default (denoise 400, inpaint 600, upscale 500)"
@@ -42,8 +47,12 @@ class PriorConfig:
     skip_channels: int = knob(4, "channels of each skip connection (0: a plain encoder-decoder)")
     code_channels: int = knob(32, "channels of the fixed noise code")
     lr: float = knob(0.01, "Adam learning rate")
-    jitter: float = knob(0.01, "std of the noise added to the code at every step (the paper: 1/30)")
-    average: float = knob(0.99, "exponential averaging of the outputs (0: none)")
+    jitter: float = knob(
+        -1.0, "std of the noise added to the code at every step (the paper: 1/30); -1: denoise 0, others 0.01"
+    )
+    average: float = knob(
+        -1.0, "exponential averaging of the outputs (0: none); -1: denoise 0.95, others 0.99"
+    )
     keep: str = knob(
         "average",
         "what to return: the averaged, the last or (with a reference) the best",
@@ -51,6 +60,7 @@ class PriorConfig:
     )
     log_every: int = knob(10, "measure PSNR against the reference every this many steps")
     preview_every: int = 25  # attach the current pictures every this many steps (0: only the last)
+    precision: str = knob("auto", "autocast of the network's passes", ("auto", "fp32", "bf16", "fp16"))
     device: str = knob("auto", "auto, cpu, cuda, mps")
     seed: int = knob(0, "seed of the network and its code")
 
@@ -65,7 +75,9 @@ class PriorConfig:
 
 
 # where the averaged output peaked on scikit-image's astronaut, chelsea and coffee at 256 px
-DEFAULT_STEPS = {"denoise": 400, "inpaint": 600, "upscale": 500}
+DEFAULT_STEPS = {"denoise": 280, "inpaint": 600, "upscale": 500}
+# (jitter, average) for -1; inpaint and upscale keep the values their step counts were found with
+CORRUPTION_DEFAULTS = {"denoise": (0.0, 0.95), "inpaint": (0.01, 0.99), "upscale": (0.01, 0.99)}
 
 
 @dataclass
@@ -108,6 +120,10 @@ def prior_steps(
     """
     cfg = config or PriorConfig()
     total = cfg.steps or DEFAULT_STEPS[corruption.kind]
+    jitter, averaging = (
+        given if given >= 0 else default
+        for given, default in zip((cfg.jitter, cfg.average), CORRUPTION_DEFAULTS[corruption.kind])
+    )
     if cfg.keep == "best" and reference is None:
         raise UserError("keep='best' needs a clean reference to measure against")
     height, width = corruption.output_size
@@ -116,6 +132,7 @@ def prior_steps(
             raise UserError(f"the reference must be at least {width}x{height} px")
         reference = reference[..., :height, :width]
     device = pick_device(cfg.device)
+    amp = Precision(device, cfg.precision)
     keep_large_buffers_mapped()
     torch.manual_seed(cfg.seed)
     net = PriorNet(cfg.code_channels, cfg.channels, cfg.skip_channels, cfg.levels).to(device)
@@ -139,17 +156,16 @@ def prior_steps(
             item.result = pick(cfg.keep, drawing, average, best)
             yield item
             return
-        jittered = code + cfg.jitter * channels_last_noise(code) if cfg.jitter else code
-        drawing = net(jittered)[..., :height, :width]
+        jittered = code + jitter * channels_last_noise(code) if jitter else code
+        with amp.autocast():
+            drawing = net(jittered)[..., :height, :width].float()
         loss = corruption.loss(drawing)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        amp.step(loss, opt)
         drawing = corruption.finish(drawing.detach())
-        if average is None or not cfg.average:
+        if average is None or not averaging:
             average = drawing.clone()
         else:
-            decay = min(cfg.average, (1 + step) / (10 + step))  # short memory early: forget the grey start
+            decay = min(averaging, (1 + step) / (10 + step))  # short memory early: forget the grey start
             average.mul_(decay).add_(drawing, alpha=1 - decay)
         item = PriorProgress(step, total, loss.item())
         if reference is not None and (step % cfg.log_every == 0 or step == total):

@@ -2,8 +2,11 @@
 
 The losses are relative (squared error divided by the target's squared norm), so one set of
 weights works for any image size, any style layer and both VGG weight families. The default
-schedule optimises coarse-to-fine (half size, then full size) from the content image with
-L-BFGS under bf16 autocast: a clearly styled 256 px picture in about ten seconds on a 2-core CPU.
+schedule optimises coarse-to-fine from the content image with L-BFGS under bf16 autocast where
+that is faster: at half size until the loss is flat (cheap steps, about 55-65 of them), then
+30 steps at full size starting from the photo plus the upsampled change, so the photo's fine
+detail is not lost to a blurry upsampling. Against the earlier 50 + 30 steps from a plain
+upsampling this scores 1.4-2.6% lower in the objective for the same time (issue 24).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ class StyleConfig:
 
     size: int = knob(256, "long side of the result, pixels")
     steps: int = knob(30, "optimiser steps at full size")
-    coarse_steps: int = knob(50, "optimiser steps at each coarser level")
+    coarse_steps: int = knob(100, "optimiser steps at most at each coarser level (see flat)")
     levels: int = knob(2, "resolutions: size, size/2, ... (1 = single scale)")
     optimizer: str = knob("lbfgs", "L-BFGS converges in far fewer steps", ("lbfgs", "adam"))
     lr: float = knob(0.0, "step size; 0: 1.0 for L-BFGS, 0.05 for Adam")
@@ -48,7 +51,9 @@ class StyleConfig:
         "upsampled change, which keeps the photo's fine detail (detail)",
         ("detail", "plain"),
     )
-    flat: float = knob(0.0, "stop a level once the loss fell less than this fraction over 5 steps (0: never)")
+    flat: float = knob(
+        0.01, "stop a level once the loss fell less than this fraction over 5 steps (0: never)"
+    )
     content_weight: float = knob(1.0, "weight of the content loss")
     style_weight: float = knob(3.0, "weight of the style loss")
     tv_weight: float = knob(10.0, "weight of the total-variation (smoothness) loss")

@@ -65,9 +65,10 @@ def tv_weight_points(weights: Sequence[float] = TV_WEIGHTS) -> list[SweepPoint]:
 
 def sweep_config(size: int = 128, steps: int = 35, **overrides: Any) -> StyleConfig:
     """Quick settings for a sweep: two levels sharing `steps` (a few seconds a result at 128 px
-    on a CPU, so a whole sweep is worth waiting for), no intermediate pictures."""
+    on a CPU, so a whole sweep is worth waiting for), no intermediate pictures; a fixed count
+    (no flat-loss stop) so that every point of a sweep gets the same steps."""
     coarse = steps * 4 // 7
-    base = dict(size=size, levels=2, coarse_steps=coarse, steps=steps - coarse, preview_every=0)
+    base = dict(size=size, levels=2, coarse_steps=coarse, steps=steps - coarse, flat=0.0, preview_every=0)
     return StyleConfig(**{**base, **overrides})
 
 
