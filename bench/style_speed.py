@@ -1,5 +1,6 @@
 """Style transfer speed: Gatys seconds per step (256 and 512 px), seconds to a finished 256 px
-picture with the studio's defaults, and instant-mode latency at 512 px.
+picture with the studio's defaults (in-process; bench/style_cli.py times the command line and
+scores the pictures), and instant-mode latency at 512 px.
 
 Every Gatys figure is set against the `pastiche` package's own implementation (PasticheArtist,
 fp32, NCHW) on the same images with the same size, layers, pooling and L-BFGS (one evaluation
@@ -24,7 +25,8 @@ import torch
 
 from engine.data.images import load_image
 from engine.models.vgg import load_vgg19, read_state, weights_from_state
-from engine.style.gatys import StyleConfig, stylize, stylize_steps
+from engine.runtime.device import cpu_model
+from engine.style.gatys import StyleConfig, stylize_steps
 from engine.style.instant import instant_model
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -51,7 +53,7 @@ def seconds_per_step(
     """(studio, pastiche) median seconds per step, their steps interleaved so that a change in
     background load hits both alike."""
     artist = safe_pastiche()(str(content), [str(style)], device="cpu", size=size, pooling="max")
-    config = StyleConfig(size=size, steps=steps + 1, levels=1, preview_every=0, precision=precision)
+    config = StyleConfig(size=size, steps=steps + 1, levels=1, flat=0, preview_every=0, precision=precision)
     studio = stylize_steps(load_image(content), load_image(style), config)
     next(studio)  # warm-up both
     artist.draw()
@@ -75,11 +77,12 @@ def pastiche_run_seconds(content: Path, style: Path, size: int, steps: int) -> f
     return time.perf_counter() - start
 
 
-def studio_run_seconds(content: Path, style: Path) -> float:
+def studio_run_seconds(content: Path, style: Path) -> tuple[float, int]:
+    """(seconds, steps done) of a run with the defaults, whose coarse level stops once flat."""
     load_vgg19.cache_clear()  # include loading the network, as a fresh process would
     start = time.perf_counter()
-    stylize(load_image(content), load_image(style), StyleConfig())
-    return time.perf_counter() - start
+    *_, last = stylize_steps(load_image(content), load_image(style), StyleConfig(preview_every=0))
+    return time.perf_counter() - start, last.step
 
 
 def instant_latency(content: Path, style: Path, runs: int) -> tuple[float, float]:
@@ -110,16 +113,14 @@ def main() -> None:
     if args.threads:  # on a busy machine one thread avoids OpenMP barrier stalls
         torch.set_num_threads(args.threads)
     c, s = args.content, args.style
-    defaults = StyleConfig()
-    total_steps = defaults.steps + defaults.coarse_steps * (defaults.levels - 1)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {c.name} + {s.name}")
+    print(f"{cpu_model()}, torch {torch.__version__}, {torch.get_num_threads()} threads; {c.name} + {s.name}")
     rows = []
     for size in (256, 512):
         rows.append((f"Gatys s/step @{size}", *seconds_per_step(c, s, size, args.steps)))
     rows.append(("  (studio in fp32) s/step @256", *seconds_per_step(c, s, 256, args.steps, "fp32")))
-    ours = studio_run_seconds(c, s)
-    ref = pastiche_run_seconds(c, s, defaults.size, total_steps)
-    ours = min(ours, studio_run_seconds(c, s))  # before and after pastiche's run
+    ours, total_steps = studio_run_seconds(c, s)
+    ref = pastiche_run_seconds(c, s, StyleConfig().size, total_steps)
+    ours = min(ours, studio_run_seconds(c, s)[0])  # before and after pastiche's run
     rows.append((f"finished @256 s ({total_steps} pastiche steps)", ours, ref))
     if args.full:
         rows.append(("  vs pastiche default 1000 steps", ours, pastiche_run_seconds(c, s, 256, 1000)))
