@@ -149,7 +149,7 @@ def serve(args) -> dict:
         if url:
             from sketch_latency import browser_latencies
 
-            return browser_latencies(url, n)
+            return browser_latencies(url, n)[0]  # stroke -> the first new shoe
         return calls_ms(pipeline, drawing, n, args.gap)
 
     with tempfile.TemporaryDirectory(prefix="busy-canvas-") as home:
