@@ -105,7 +105,7 @@ async function send(quick = true) {
     const drawn = canvas.toDataURL('image/png');
     const look = seed === null ? '' : seed;
     const [edges, photo, message, refine] = await server.translate([drawn, hints, look, reference, model(), quick ? 1 : 0]);
-    if (photo) { $('.live-edges').src = edges; $('.live-photo').src = photo; $('.live-download').href = photo; $('.live-caption').textContent = refine ? 'shoe (a quick draft)' : 'shoe'; }
+    if (photo) { if (edges) $('.live-edges').src = edges; $('.live-photo').src = photo; $('.live-download').href = photo; $('.live-caption').textContent = refine ? 'shoe (a quick draft)' : 'shoe'; }
     else { $('.live-photo').removeAttribute('src'); $('.live-download').removeAttribute('href'); }
     $('.live-status').textContent = message;
     if (refine) refineTimer = setTimeout(() => send(false), REFINE_PAUSE_MS);  // the full model when the pen rests
@@ -278,7 +278,8 @@ def live_canvas(
             return [None, None, "Could not use that: the drawing is not a PNG image that can be read", False]
         if photo is None:
             return [None, None, message, False]
-        return [encode_data_url(edges), encode_data_url(photo), message, drafted]
+        seen = "" if drafted else encode_data_url(edges)  # a draft's is the same: the full answer sends it
+        return [seen, encode_data_url(photo), message, drafted]
 
     def looks(layers: list) -> list:
         """[drawing data URL, hint-layer data URL or "", first seed, model label] -> a row of looks."""

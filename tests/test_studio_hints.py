@@ -68,7 +68,8 @@ def test_a_stroke_is_drafted_by_the_fast_model_and_a_rest_asks_the_full_one(hint
 
     translate = live_canvas(full, draft_of=draft_of).server_fns[0]
     url = encode_data_url(ink())
-    _, drafted_photo, note, drafted = translate([url, "", "", "", "", 1])  # a stroke
+    seen, drafted_photo, note, drafted = translate([url, "", "", "", "", 1])  # a stroke
+    assert seen == ""  # what the model saw comes with the full answer
     assert (calls, note, drafted) == (["draft"], "draft note", True)
     _, full_photo, _, drafted = translate([url, "", "", "", "", 0])  # the pen rests
     assert calls[-1] == "full" and drafted is False and full_photo != drafted_photo
