@@ -41,7 +41,8 @@ WATCH = """(target) => {
     }
   }).observe(box, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
 }"""
-REST_MS = 900  # between strokes: the full model's answer follows a draft after a 250 ms rest
+# between strokes: the full answer follows a draft after a 250 ms rest, the looks row 600 ms later
+REST_MS = 1600
 
 
 def percentiles(ms: list[float]) -> tuple[float, float]:
