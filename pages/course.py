@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.errors import UserError
+from engine.loss_study import FCN_PRESET, WAYS, preset_name
 from engine.store.findings import Budget, planned_budget
-from engine.store.loss_study import FCN_PRESET, WAYS, preset_name
 from engine.training.presets import (
     DEFAULTS_NAME,
     LOSS_STUDY_MODES,

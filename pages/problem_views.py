@@ -79,7 +79,7 @@ def samples_view(store: RunStore, runs: list[Run]) -> None:
 def loss_study_view(store: RunStore, data: str) -> None:
     """pix2pix's loss study: each direction's FCN-scores beside the paper's, what they show,
     each loss's newest sample grid, and a button that scores the finished runs lacking figures."""
-    from engine.store.loss_study import build_tables, reading, table_rows, unscored
+    from engine.loss_study import build_tables, reading, table_rows, unscored
 
     tables = build_tables(store)
     for table in tables:

@@ -12,8 +12,8 @@ import streamlit as st
 
 from engine.data.sources import find_local_dataset, get_command, remember_dataset, remembered_dataset
 from engine.errors import UserError
+from engine.loss_study import build_tables, reading
 from engine.store.findings import budget_warning, metric_findings, run_budget, trend_findings
-from engine.store.loss_study import build_tables, reading
 from engine.store.runs import Run, RunStore
 from engine.training.launch import NAMED_DATASETS, dataset_problem, launch_command, start_training
 from pages.common import (

@@ -13,8 +13,7 @@ import pytest
 
 from engine.cli import main
 from engine.fcn_score import GROUND_TRUTH, record_fcn_score
-from engine.metrics_segmentation import CLASS_ACC, CLASS_IOU, PIXEL_ACC
-from engine.store.loss_study import (
+from engine.loss_study import (
     FCN_PRESET,
     MISSING,
     PAPER,
@@ -28,6 +27,7 @@ from engine.store.loss_study import (
     table_rows,
     unscored,
 )
+from engine.metrics_segmentation import CLASS_ACC, CLASS_IOU, PIXEL_ACC
 from engine.store.runs import RunStore
 from engine.training.presets import LOSS_STUDY_MODES, LOSS_STUDY_SETTINGS, PRESETS, preset_config
 from pages.course import problem

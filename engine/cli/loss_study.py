@@ -1,5 +1,5 @@
 """`python -m engine loss-study`: pix2pix's loss study on facades (its Table 1), ours beside the
-paper's with a reading of both, built from the run store (engine.store.loss_study); with
+paper's with a reading of both, built from the run store (engine.loss_study); with
 `--score DATA`, every finished run of the study that lacks its FCN-score is scored first."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def cmd_loss_study(argv: list[str]) -> int:
 
     from engine.cli.infer import cmd_eval
     from engine.errors import UserError
-    from engine.store.loss_study import build_tables, markdown, unscored
+    from engine.loss_study import build_tables, markdown, unscored
     from engine.store.runs import RunStore
 
     store = RunStore(args.home)

@@ -12,15 +12,18 @@ an ordinary pix2pix generator: the loader serves it as one, and `eval` scores it
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from engine.errors import UserError
 from engine.flags import WEIGHT, knob
-from engine.inference.loader import load_predictor
 from engine.losses import l1_loss
-from engine.tasks.pix2pix import Pix2Pix, Pix2PixConfig
+from engine.store.checkpoints import read_weights
+from engine.store.models import resolve_model
+from engine.tasks.pix2pix import Pix2Pix, Pix2PixConfig, build_generator
 
 
 @dataclass
@@ -47,13 +50,13 @@ class Distill(Pix2Pix):
 
     def __init__(self, config: DistillConfig, device, precision) -> None:
         super().__init__(config, device, precision)
-        teacher = load_predictor(config.teacher, device=str(device))
-        if teacher.takes_hints != config.hints:  # the student reads what its teacher reads
+        teacher, takes_hints = load_teacher(config.teacher)
+        if takes_hints != config.hints:  # the student reads what its teacher reads
             raise UserError(
-                f"the teacher {'takes' if teacher.takes_hints else 'does not take'} colour hints: "
-                f"train the student with{'' if teacher.takes_hints else ' --no-hints'}"
+                f"the teacher {'takes' if takes_hints else 'does not take'} colour hints: "
+                f"train the student with{'' if takes_hints else ' --no-hints'}"
             )
-        self.teacher = teacher.net.eval().requires_grad_(False)
+        self.teacher = teacher.to(device).eval().requires_grad_(False)
         self.loss_names = ["G_teacher", "G_L1"]
         self.visual_names.insert(-1, "teacher_B")
 
@@ -75,6 +78,21 @@ class Distill(Pix2Pix):
     @torch.no_grad()
     def visuals(self, batch: dict) -> dict[str, torch.Tensor]:
         return {**super().visuals(batch), "teacher_B": self.teacher_answer(batch)}
+
+
+def load_teacher(model: str) -> tuple[nn.Module, bool]:
+    """The generator of a trained pix2pix model (a bundled name, run id or file) in fp32, and
+    whether it takes colour hints."""
+    saved, meta = read_weights(resolve_model(model))
+    if meta.get("task") not in ("pix2pix", "distill") or "G" not in saved:
+        raise UserError(
+            f"the teacher must be a pix2pix model; {model} is a {meta.get('task', 'model')} model"
+        )
+    fields = {f.name for f in dataclasses.fields(Pix2PixConfig)}
+    config = Pix2PixConfig(**{k: v for k, v in meta.get("config", {}).items() if k in fields})
+    net = build_generator(config)
+    net.load_state_dict({name: tensor.float() for name, tensor in saved["G"].items()})
+    return net, config.hints
 
 
 TASK = Distill
