@@ -182,6 +182,12 @@ def check_same_classes(model_palette: Palette, fcn_palette: Palette, model: str,
         )
 
 
+def split_label(fcn: str | None, split: str) -> str:
+    """The split label FCN-scores are stored under: "<split> FCN <fcn>", so scores by different
+    FCNs stay apart, or "<split> label colours" for a photo -> labels model (`fcn` None)."""
+    return f"{split} FCN {fcn}" if fcn else f"{split} label colours"
+
+
 def record_fcn_score(
     model: str | None,
     data: str,
@@ -190,11 +196,10 @@ def record_fcn_score(
     scores: dict[str, float],
     home: str | None = None,
 ) -> str:
-    """Store the scores as evals (model: the run or model name, or GROUND_TRUTH). Split label:
-    "<split> FCN <fcn>", so scores by different FCNs stay apart, or "<split> label colours" for
-    a photo -> labels model (`fcn` None: no FCN took part). -> the split label."""
+    """Store the scores as evals (model: the run or model name, or GROUND_TRUTH) under
+    `split_label(fcn, split)` (`fcn` None: no FCN took part). -> the split label."""
     from engine.store.runs import RunStore
 
-    label = f"{split} FCN {fcn}" if fcn else f"{split} label colours"
+    label = split_label(fcn, split)
     RunStore(home).log_eval(model or GROUND_TRUTH, str(Path(data).resolve()), label, scores)
     return label

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.fcn_score import DEFAULT_FCN, GROUND_TRUTH
+from engine.fcn_score import DEFAULT_FCN, GROUND_TRUTH, split_label
 from engine.metrics_segmentation import CLASS_ACC, CLASS_IOU, PIXEL_ACC
 from engine.store.findings import budget_warning
 from engine.store.runs import Run, RunStore
@@ -56,8 +56,12 @@ class Row:
 @dataclass(frozen=True)
 class Table:
     way: str  # "labels → photo" or "photo → labels"
-    scored_by: str  # "FCN <name>" or "label colours"
+    fcn: str | None  # the FCN that scored the generated photos; None: scored by label colours
     rows: tuple[Row, ...]
+
+    @property
+    def scored_by(self) -> str:
+        return f"FCN {self.fcn}" if self.fcn else "label colours"
 
     def losses(self) -> list[Row]:
         """The generator rows (not the ground truth)."""
@@ -75,11 +79,6 @@ def newest_answering(store: RunStore, task: str, preset: str, dataset: str = DAT
         if run.status == "finished" and answers_preset(task, preset, dataset, run.task, run.config):
             return run
     return None
-
-
-def split_label(fcn: str | None, split: str = SPLIT) -> str:
-    """The split label engine.fcn_score.record_fcn_score stores scores under."""
-    return f"{split} FCN {fcn}" if fcn else f"{split} label colours"
 
 
 def stored_figures(store: RunStore, model: str, label: str, dataset: str = DATASET) -> Figures | None:
@@ -106,7 +105,7 @@ def build_tables(store: RunStore, fcn: str | None = None) -> list[Table]:
     tables = []
     for way in WAYS:
         scorer = fcn if way == "labels → photo" else None
-        label = split_label(scorer)
+        label = split_label(scorer, SPLIT)
         rows = []
         for name in LOSS_STUDY_MODES:
             run = newest_answering(store, "pix2pix", preset_name(name, way))
@@ -116,7 +115,7 @@ def build_tables(store: RunStore, fcn: str | None = None) -> list[Table]:
             rows.append(
                 Row(GROUND_TRUTH, None, stored_figures(store, GROUND_TRUTH, label), PAPER[way][GROUND_TRUTH])
             )
-        tables.append(Table(way, f"FCN {scorer}" if scorer else "label colours", tuple(rows)))
+        tables.append(Table(way, scorer, tuple(rows)))
     return tables
 
 
@@ -272,8 +271,7 @@ def truth_line(table: Table, scored: list[tuple[str, float]]) -> list[str]:
 
 def eval_command(table: Table, row: Row, data: str, fcn: str | None = None) -> list[str]:
     """The `python -m engine eval` arguments that score a row (`fcn` None: the table's own)."""
-    fcn = fcn or table.scored_by.removeprefix("FCN ")
-    way = ["--fcn-score"] + (["--fcn", fcn] if table.scored_by.startswith("FCN ") else [])
+    way = ["--fcn-score"] + (["--fcn", fcn or table.fcn] if table.fcn else [])
     where = ["--data", data, "--split", SPLIT]
     if row.label == GROUND_TRUTH:
         return ["eval", *where, *way, "--ground-truth"]

@@ -90,7 +90,7 @@ def loss_study_view(store: RunStore, data: str) -> None:
         if runs:
             st.caption("Each loss's newest sample grid: where L1's blur and a GAN's collapse would show.")
             samples_view(store, runs)
-    score_button(store, unscored(tables, data or "FACADES"), data, tables[0].scored_by.removeprefix("FCN "))
+    score_button(store, unscored(tables, data or "FACADES"), data, tables[0].fcn)
 
 
 def score_button(store: RunStore, missing: list[list[str]], data: str, fcn: str) -> None:

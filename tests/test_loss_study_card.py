@@ -122,7 +122,7 @@ def table(figures: dict[str, float | None], way: str = "labels → photo") -> Ta
         )
         for label in [*LOSS_STUDY_MODES, GROUND_TRUTH]
     ]
-    return Table(way, "FCN x", tuple(rows))
+    return Table(way, "x", tuple(rows))
 
 
 def test_the_reading_states_a_clear_ordering_that_matches_the_paper():
