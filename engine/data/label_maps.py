@@ -14,6 +14,7 @@ networks read), "label" the index map, "B" the photo in [-1, 1].
 from __future__ import annotations
 
 import colorsys
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -256,6 +257,14 @@ def open_label_dataset(
     if label_half not in ("A", "B"):
         raise UserError(f"label_half must be A or B, got {label_half!r}")
     return LabelMapDataset(files, palette or FACADES, label_half, **kw)
+
+
+def with_dataset_palette(config, data: str):
+    """A label-map task's config (a dataclass with `class_names`, `label_half` and the palette's
+    fields) with its training data's palette filled in; as it is when it has one or no data."""
+    if config.class_names or not data:
+        return config
+    return dataclasses.replace(config, **dataset_palette(data, config.label_half).to_meta())
 
 
 def dataset_palette(root: str | Path, label_half: str = "B") -> Palette:

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import torch
 
-from engine.data.label_maps import Palette, dataset_palette, open_label_dataset
+from engine.data.label_maps import Palette, open_label_dataset, with_dataset_palette
 from engine.errors import UserError
 from engine.flags import BETA, LAYERS, LEARNING_RATE, SIDE, WEIGHT, WIDTH, knob
 from engine.losses import PLAIN_GAN_MODES, PerceptualLoss
@@ -62,9 +62,7 @@ class LabelToImage(Task):
 
     @classmethod
     def settle_config(cls, config, data: str):
-        if config.class_names or not data:
-            return config
-        return dataclasses.replace(config, **dataset_palette(data, config.label_half).to_meta())
+        return with_dataset_palette(config, data)
 
     def __init__(self, config: LabelToImageConfig, device, precision) -> None:
         super().__init__(config, device, precision)

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.data.label_maps import Palette, dataset_palette, open_label_dataset
+from engine.data.label_maps import Palette, open_label_dataset, with_dataset_palette
 from engine.errors import UserError
 from engine.flags import BETA, LEARNING_RATE, SIDE, WIDTH, knob
 from engine.models.layers import NORMS
@@ -70,9 +70,7 @@ class Segment(Task):
 
     @classmethod
     def settle_config(cls, config, data: str):
-        if config.class_names or not data:
-            return config
-        return dataclasses.replace(config, **dataset_palette(data, config.label_half).to_meta())
+        return with_dataset_palette(config, data)
 
     def __init__(self, config: SegmentConfig, device, precision) -> None:
         super().__init__(config, device, precision)
