@@ -13,7 +13,7 @@ from engine.store.runs import RunStore
 from engine.tasks import get_task
 from engine.training.loop import TrainSettings
 from pages.course import PROBLEMS, VIEWS, answers, launch_arguments, problem, run_name
-from support.app import open_page
+from support.app import open_page, recorded_launches
 
 
 def test_every_card_opens_with_its_question_and_answer():
@@ -111,17 +111,7 @@ def test_the_fashion_card_decodes_interpolations_of_each_latent_run(studio_home:
 
 
 def test_launch_starts_the_preset_run_under_its_problem_name(aligned_dataset: Path, monkeypatch):
-    from types import SimpleNamespace
-
-    from engine.training import launch
-
-    started = []
-
-    def fake_start(task, settings, config, home=None):
-        started.append((task, settings, config))
-        return SimpleNamespace(pid=1, log_path="log", run_id=None, exited=lambda: False)
-
-    monkeypatch.setattr(launch, "start_training", fake_start)
+    started = recorded_launches(monkeypatch)
     at = open_page("problems")
     at.selectbox(key="problems.choice").set_value("cufs-skips").run()
     at.text_input(key="problems.cufs-skips.cufs").set_value(str(aligned_dataset)).run()

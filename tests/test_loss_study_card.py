@@ -31,7 +31,7 @@ from engine.metrics_segmentation import CLASS_ACC, CLASS_IOU, PIXEL_ACC
 from engine.store.runs import RunStore
 from engine.training.presets import LOSS_STUDY_MODES, LOSS_STUDY_SETTINGS, PRESETS, preset_config
 from pages.course import problem
-from support.app import open_page
+from support.app import open_page, recorded_launches
 
 FACADES = "/data/facades"
 KEY = "pix2pix-loss-study"
@@ -217,16 +217,10 @@ def test_the_card_shows_the_table_and_reading_from_the_store(studio_home: Path):
 
 def test_the_cards_fcn_launches_as_a_segment_run(tmp_path: Path, monkeypatch):
     from engine.cli import cmd_train
-    from engine.training import launch, loop
+    from engine.training import loop
     from support.tiny import write_label_dataset
 
-    started = []
-
-    def fake_start(task, settings, config, home=None):
-        started.append((task, settings, config))
-        return SimpleNamespace(pid=1, log_path="log", run_id=None, exited=lambda: False)
-
-    monkeypatch.setattr(launch, "start_training", fake_start)
+    started = recorded_launches(monkeypatch)
     facades = write_label_dataset(tmp_path / "facades", "aligned")
     at = open_card()
     at.text_input(key=f"problems.{KEY}.facades").set_value(str(facades)).run()

@@ -18,5 +18,21 @@ def open_page(page: str) -> AppTest:
     return at
 
 
+def recorded_launches(monkeypatch) -> list[tuple]:
+    """Launches from the pages recorded as (task, settings, config) instead of started."""
+    from types import SimpleNamespace
+
+    from engine.training import launch
+
+    started = []
+
+    def fake_start(task, settings, config, home=None):
+        started.append((task, settings, config))
+        return SimpleNamespace(pid=1, log_path="log", run_id=None, exited=lambda: False)
+
+    monkeypatch.setattr(launch, "start_training", fake_start)
+    return started
+
+
 def chart_titles(at: AppTest) -> list[str]:
     return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
