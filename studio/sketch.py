@@ -81,8 +81,11 @@ class SketchDemo:
         self.roots = roots
         self.shoes = ScratchFolder(keep=32)
 
-    def pipeline(self, model: str) -> SketchPipeline:
-        return SketchPipeline.load(choose_model(self.models, model))
+    def pipeline(self, model: str, draft: bool = False) -> SketchPipeline:
+        """The pipeline of `model` (a label or model of the demo's list); with `draft`, of its
+        fast companion where it has one (engine.pipelines.drawing_models.fast_companion)."""
+        chosen = choose_model(self.models, model)
+        return SketchPipeline.load((fast_companion(chosen) if draft else None) or chosen)
 
     def from_sketch(
         self,
@@ -100,11 +103,7 @@ class SketchDemo:
             drawing = editor_image(value)
             if drawing is None:
                 return None, None, "Draw a shoe outline to begin."
-            chosen = choose_model(self.models, model)
-            pipeline = (
-                SketchPipeline.load(fast_companion(chosen) or chosen) if draft else self.pipeline(model)
-            )
-            return shown(pipeline(drawing, hints, look=look))
+            return shown(self.pipeline(model, draft)(drawing, hints, look=look))
         except EmptySketchError:
             return None, None, DAB_ONLY if has_colour(hints) else "The canvas is empty: draw a shoe outline."
         except UserError as err:

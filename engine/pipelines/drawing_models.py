@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.errors import UserError
-from engine.store.models import BUNDLED
+from engine.store.models import BUNDLED, bundled_models
 from engine.store.runs import RunStore
 
 # datasets whose inputs are label maps or photos (the official pix2pix sets), never drawings
@@ -39,7 +39,5 @@ DRAFT_SUFFIX = "-live"  # "default-live" is the fast student distilled from "def
 def fast_companion(model: str) -> str | None:
     """The installed bundled student distilled from the bundled `model` (engine/tasks/distill.py)
     that drafts the live canvas's answer to each stroke, or None: runs and files have none."""
-    from engine.store.models import bundled_models
-
     name = model + DRAFT_SUFFIX
     return name if model in BUNDLED and name in bundled_models("image-to-image") else None

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from engine.errors import UserError
-from engine.flags import WEIGHT, knob
+from engine.flags import SHARE, WEIGHT, WIDTH, knob
 from engine.losses import l1_loss
 from engine.store.checkpoints import read_weights
 from engine.store.models import resolve_model
@@ -31,13 +31,13 @@ class DistillConfig(Pix2PixConfig):
     teacher: str = knob("default", "the model to imitate (name, run or file)")
     lambda_target: float = knob(0.0, "weight of L1 toward the real photo besides the teacher", span=WEIGHT)
     mode: str = knob("l1", "the student learns by L1 (to the teacher's answer)", ("l1",))
-    ngf: int = knob(16, "student width (the default teacher has 32)")
+    ngf: int = knob(16, "student width (the default teacher has 32)", span=WIDTH)
     norm: str = "instance-affine"
     dropout: bool = False
     drawing_aug: bool = True
-    outline_rate: float = knob(0.3, "share of drawings that are people's outlines")
+    outline_rate: float = knob(0.3, "share of drawings that are people's outlines", span=SHARE)
     hints: bool = True
-    hint_rate: float = knob(0.65, "share of training pairs given colour hints")
+    hint_rate: float = knob(0.65, "share of training pairs given colour hints", span=SHARE)
 
 
 class Distill(Pix2Pix):
