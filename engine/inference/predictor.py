@@ -15,6 +15,7 @@ from PIL import Image
 from engine.data.drawing import HINT_CHANNELS, hints_from_rgba
 from engine.data.images import image_to_tensor, tensor_to_image
 from engine.errors import UserError
+from engine.models.fast_inference import fast_generator
 from engine.runtime.allocator import keep_large_buffers_mapped
 from engine.runtime.precision import Precision
 
@@ -32,6 +33,7 @@ class Predictor:
         device: torch.device,
         precision: str = "auto",
         encoder: torch.nn.Module | None = None,
+        fast: bool = True,
     ) -> None:
         keep_large_buffers_mapped()
         self.net = net.to(device).eval().to(memory_format=torch.channels_last)
@@ -43,6 +45,10 @@ class Predictor:
         self.multiple = 2 ** getattr(net, "depth", 8)
         self.takes_hints = bool(config.get("hints", False))
         self.nz = int(config.get("nz", 0))  # a latent code's size: several looks per input
+        # an inference-only copy that runs faster on a CPU (engine/models/fast_inference.py); None: the plain net
+        self.fast_net = (
+            fast_generator(self.net, device, self.precision.mode, self.size, self.nz) if fast else None
+        )
 
     @torch.inference_mode()
     def translate_tensor(
@@ -58,11 +64,13 @@ class Predictor:
                 hints = torch.zeros(len(x), HINT_CHANNELS, *x.shape[-2:])
             x = torch.cat([x, hints.to(x.device, x.dtype)], 1)
         x = x.to(self.device).contiguous(memory_format=torch.channels_last)
+        codes = []
+        if self.nz:
+            codes = [(torch.zeros(len(x), self.nz) if z is None else z.expand(len(x), -1)).to(self.device)]
+        if self.fast_net is not None:  # computes in the precision's dtype itself: no autocast
+            return self.fast_net(x.to(self.precision.dtype), *codes).float().contiguous()
         with self.precision.autocast():
-            if not self.nz:
-                return self.net(x).float().contiguous()
-            z = torch.zeros(len(x), self.nz) if z is None else z.expand(len(x), -1)
-            return self.net(x, z.to(self.device)).float().contiguous()
+            return self.net(x, *codes).float().contiguous()
 
     @torch.inference_mode()
     def encode(self, photos: torch.Tensor) -> torch.Tensor:
