@@ -4,7 +4,8 @@ Starts the sketch demo with a bundled model and draws strokes in headless chromi
 (Playwright) on the live canvas (the only drawing surface since the editor tab went). For each
 stroke it measures, in the page's own clock, the time from the pointer going up to the shoe
 image being replaced: by the fast student's draft where the model has one (`default-live` for
-`default`), then by the full model's answer once the pen has rested. Also prints the round trip
+`default`), then by the full model's answer once the pen has rested; through the canvas's own
+route (studio/live_route.py) and, as the reference, through Gradio's server function. Also prints the round trip
 through `gradio_client` and the pipeline alone (sketch preparation, model, colour pull), plain,
 with 12 colour dabs and with a chosen look, for the model and its student. Target (issue 24):
 stroke -> shoe p50 <= 30 ms on a 2-core CPU.
@@ -50,13 +51,17 @@ def percentiles(ms: list[float]) -> tuple[float, float]:
     return statistics.median(ms), ms[int(0.95 * (len(ms) - 1))]
 
 
-def browser_latencies(url: str, strokes: int) -> tuple[list[float], list[float]]:
-    """Stroke -> first new shoe, and -> the full model's answer where a draft came first (else
-    []), on the live canvas, in the page's clock."""
+def browser_latencies(url: str, strokes: int, route: bool = True) -> tuple[list[float], list[float]]:
+    """Stroke -> first new shoe, and -> the full model's answer (after the pen's rest), on the
+    live canvas, in the page's clock. `route` False: strokes through Gradio's server function
+    (the page's fallback and the reference), not the canvas's own route."""
     with chromium_page() as page:
         page.goto(url, wait_until="networkidle")
         canvas = page.locator(".live-canvas").first
         canvas.wait_for(state="visible")
+        page.wait_for_function("document.querySelector('.live').dataset.route")
+        if not route:
+            page.evaluate("delete document.querySelector('.live').dataset.route")
         page.evaluate(WATCH, ".live-photo")
         box = canvas.bounding_box()
         for i in range(strokes + 3):  # each stroke somewhere new on the paper (the canvas centre)
@@ -114,10 +119,11 @@ def main() -> None:
     rows = []
     try:
         if shutil.which("chromium"):
-            first, full = browser_latencies(demo.local_url, args.strokes)
-            rows.append(("stroke -> shoe, live canvas (browser)", first))
-            if full:
-                rows.append(("  -> the full model's answer after a rest", full))
+            for route, how in [(True, "its route"), (False, "Gradio server function")]:
+                first, full = browser_latencies(demo.local_url, args.strokes, route)
+                rows.append((f"stroke -> shoe, live canvas, {how}", first))
+                if full:
+                    rows.append(("  -> the full model's answer after a rest", full))
         rows.append(("gradio_client round trip", client_latencies(demo.local_url, args.model, args.strokes)))
     finally:
         demo.close()

@@ -14,12 +14,14 @@ import io
 import json
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import gradio as gr
 from PIL import Image
 
 from engine.errors import UserError
 from engine.pipelines.sketch import Look
+from studio import live_route
 from studio.inputs import MAX_SEED, read_seed, read_whole, server_args, shown
 
 MAX_DATA_URL = 4 * 2**20  # a 256 px PNG is a few kB; refuse anything near this
@@ -78,107 +80,7 @@ CSS = """
 .live-looks-row img.chosen { border-color: #f97316; }
 .live-ref { max-width: 180px; }
 """
-JS = """
-const canvas = element.querySelector('.live-canvas');
-const ctx = canvas.getContext('2d', {willReadFrequently: true});
-const hintCtx = element.querySelector('.live-hints').getContext('2d', {willReadFrequently: true});
-const $ = (c) => element.querySelector(c);
-const history = [];
-let drawing = false, busy = false, again = false, hinted = false;
-let seed = null, reference = '', firstSeed = 0;  // the chosen look: a seed's, a photo's, or the typical one
-let rowTimer = null, refineTimer = null;
-const ROW_PAUSE_MS = 600;
-const REFINE_PAUSE_MS = 250;  // a draft from the fast model is redrawn by the full one after this rest
-function blank() { ctx.fillStyle = 'white'; ctx.fillRect(0, 0, 256, 256); hintCtx.clearRect(0, 0, 256, 256); hinted = false; }
-function reset() { $('.live-edges').removeAttribute('src'); $('.live-photo').removeAttribute('src'); $('.live-download').removeAttribute('href'); $('.live-status').textContent = ''; $('.live-caption').textContent = 'the shoe appears here'; }
-function model() { return MODELS.length > 1 ? $('.live-model').value : ''; }
-function at(e) { const r = canvas.getBoundingClientRect(); return [(e.clientX - r.left) * 256 / r.width, (e.clientY - r.top) * 256 / r.height]; }
-function tool() { return element.querySelector('input[name="live-tool"]:checked').value; }
-function empty() { return !ctx.getImageData(0, 0, 256, 256).data.some((v, i) => i % 4 !== 3 && v < 250); }
-async function send(quick = true) {
-  clearTimeout(rowTimer); clearTimeout(refineTimer);
-  if (busy) { again = true; return; }
-  if (empty()) { reset(); if (hinted) $('.live-status').textContent = DAB_ONLY; return; }
-  busy = true;
-  try {
-    const hints = hinted ? hintCtx.canvas.toDataURL('image/png') : '';
-    const drawn = canvas.toDataURL('image/png');
-    const look = seed === null ? '' : seed;
-    const [edges, photo, message, refine] = await server.translate([drawn, hints, look, reference, model(), quick ? 1 : 0]);
-    if (photo) { if (edges) $('.live-edges').src = edges; $('.live-photo').src = photo; $('.live-download').href = photo; $('.live-caption').textContent = refine ? 'shoe (a quick draft)' : 'shoe'; }
-    else { $('.live-photo').removeAttribute('src'); $('.live-download').removeAttribute('href'); }
-    $('.live-status').textContent = message;
-    if (refine) refineTimer = setTimeout(() => send(false), REFINE_PAUSE_MS);  // the full model when the pen rests
-    else if (photo && !$('.live-looks').hidden) {  // the row waits for a pause: strokes come first
-      clearTimeout(rowTimer); rowTimer = setTimeout(() => showLooks(drawn, hints), ROW_PAUSE_MS);
-    }
-  } catch (err) {
-    $('.live-status').textContent = 'The server did not answer; draw again to retry.';
-  } finally {
-    busy = false;
-  }
-  if (again) { again = false; send(); }
-}
-async function showLooks(drawn, hints) {
-  const looks = await server.looks([drawn, hints, firstSeed, model()]);
-  const row = $('.live-looks-row');
-  row.replaceChildren(...looks.map((src, i) => {
-    const img = document.createElement('img');
-    img.src = src; img.title = 'look ' + (firstSeed + i);
-    if (seed === firstSeed + i && !reference) img.classList.add('chosen');
-    img.addEventListener('click', () => { seed = firstSeed + i; reference = ''; lookName('look ' + seed); send(); });
-    return img;
-  }));
-}
-function lookName(text) { $('.live-look-name').textContent = text; }
-$('.live-looks').hidden = !LOOKS;
-if (MODELS.length > 1) {
-  const select = $('.live-model');
-  for (const name of MODELS) select.add(new Option(name, name));
-  $('.live-model-label').hidden = false;
-  select.addEventListener('change', async () => {  // a model with looks shows the row
-    $('.live-looks').hidden = !(await server.model_has_looks([model()])); seed = null; reference = ''; lookName('typical look'); send();
-  });
-}
-$('.live-more').addEventListener('click', () => { firstSeed += 4; send(); });
-$('.live-typical').addEventListener('click', () => { seed = null; reference = ''; lookName('typical look'); send(); });
-$('.live-ref').addEventListener('change', (e) => {
-  const file = e.target.files[0]; if (!file) return;
-  const image = new Image();
-  image.onload = () => {  // sent as a small PNG: the look is global, 256 px is plenty
-    const side = 256, scale = side / Math.max(image.width, image.height);
-    const c = document.createElement('canvas'); c.width = Math.round(image.width * scale); c.height = Math.round(image.height * scale);
-    c.getContext('2d').drawImage(image, 0, 0, c.width, c.height);
-    reference = c.toDataURL('image/png'); seed = null; lookName('look of ' + file.name); URL.revokeObjectURL(image.src); send();
-  };
-  image.src = URL.createObjectURL(file);
-});
-blank();
-canvas.addEventListener('pointerdown', (e) => {
-  history.push([ctx.getImageData(0, 0, 256, 256), hintCtx.getImageData(0, 0, 256, 256), hinted]); drawing = true;
-  canvas.setPointerCapture(e.pointerId); const [x, y] = at(e);
-  for (const c of [ctx, hintCtx]) { c.beginPath(); c.moveTo(x, y); }
-});
-canvas.addEventListener('pointermove', (e) => {
-  if (!drawing) return;
-  const [x, y] = at(e), t = tool(), size = +$('.live-size').value;
-  const targets = t === 'eraser' ? [ctx, hintCtx] : t === 'colour' ? [hintCtx] : [ctx];
-  for (const c of targets) {
-    c.globalCompositeOperation = t === 'eraser' && c === hintCtx ? 'destination-out' : 'source-over';
-    c.strokeStyle = t === 'eraser' ? 'white' : t === 'colour' ? $('.live-colour').value : 'black';
-    c.lineWidth = t === 'eraser' ? 16 : t === 'colour' ? 3 * size + 2 : size;
-    c.lineCap = 'round'; c.lineJoin = 'round'; c.lineTo(x, y); c.stroke();
-  }
-  if (t === 'colour') hinted = true;
-});
-canvas.addEventListener('pointerup', () => { if (drawing) { drawing = false; send(); } });
-$('.live-undo').addEventListener('click', () => {
-  if (!history.length) return;
-  const [ink, hints, wasHinted] = history.pop();
-  ctx.putImageData(ink, 0, 0); hintCtx.putImageData(hints, 0, 0); hinted = wasHinted; send();
-});
-$('.live-clear').addEventListener('click', () => { history.length = 0; blank(); reset(); });
-"""
+JS = (Path(__file__).resolve().parent / "live_canvas.js").read_text()  # the page code, in its own file
 
 
 def decode_data_url(data_url: object, what: str = "drawing") -> Image.Image:
@@ -256,11 +158,11 @@ def live_canvas(
     With `draft_of` (same arguments and answer, or None where the model has no fast companion)
     a stroke is answered by the fast model first and redrawn by the full one once the pen rests."""
 
-    def translate(layers: list | str) -> list:
+    def stroke(layers: object) -> tuple[Image.Image | None, Image.Image | None, str, bool]:
         """`layers`: [drawing data URL, hint-layer data URL or "", seed or "", reference photo
-        data URL or "", model label or "", 1 for a draft (a stroke) or 0] (Gradio hands a server
-        function the JS call's arguments as one list), or the drawing's data URL alone. Answers
-        [what the model saw, photo, message, whether a full answer should follow]."""
+        data URL or "", model label or "", 1 for a draft (a stroke) or 0] (the page sends its
+        values as one list), or the drawing's data URL alone -> (what the model saw, photo,
+        message, whether it is a draft that a full answer should follow)."""
         try:
             data_url, hints_url, seed, reference_url, label, quick = server_args(
                 layers, ("", "", "", "", "", 0)
@@ -273,13 +175,26 @@ def live_canvas(
             drafted = answer is not None
             edges, photo, message = answer if drafted else sketch_to_photo(drawing, hints, look, *chosen)
         except UserError as err:
-            return [None, None, f"Could not use that: {err}", False]
+            return None, None, f"Could not use that: {err}", False
         except (ValueError, OSError):  # a truncated PNG found out while the model reads it
-            return [None, None, "Could not use that: the drawing is not a PNG image that can be read", False]
+            return None, None, "Could not use that: the drawing is not a PNG image that can be read", False
+        return (None, None, message, False) if photo is None else (edges, photo, message, drafted)
+
+    def translate(layers: list | str) -> list:
+        """The server function: `stroke`'s answer as [what the model saw, photo (PNG data
+        URLs), message, whether a full answer should follow]. Strokes take the faster route."""
+        edges, photo, message, drafted = stroke(layers)
         if photo is None:
             return [None, None, message, False]
         seen = "" if drafted else encode_data_url(edges)  # a draft's is the same: the full answer sends it
         return [seen, encode_data_url(photo), message, drafted]
+
+    route = live_route.register(lambda layers: stroke(layers)[1:])
+
+    def stroke_route(_: list, request: gr.Request) -> str:
+        """The address of this canvas's per-stroke route, installed into the app on first ask."""
+        live_route.install(request.app)
+        return route
 
     def looks(layers: list) -> list:
         """[drawing data URL, hint-layer data URL or "", first seed, model label] -> a row of looks."""
@@ -311,6 +226,6 @@ def live_canvas(
         html_template=HTML,
         css_template=CSS,
         js_on_load=constants + JS,
-        server_functions=[translate, looks, model_has_looks],
+        server_functions=[translate, looks, model_has_looks, stroke_route],
         elem_id="live-canvas",
     )

@@ -35,9 +35,15 @@ def test_an_upload_gives_a_shoe_that_a_model_switch_keeps(tiny_run, aligned_data
 
 
 def test_live_canvas_answers_each_stroke(tiny_run, tmp_path):
+    """A stroke is answered by the canvas's own route (a JPEG shown from a blob URL), then,
+    once the pen rests, by the server function's PNG with what the model saw."""
     with demo_page(build_sketch_demo({"tiny": tiny_run})) as page:
         canvas = page.locator(".live-canvas")
         canvas.wait_for(state="visible", timeout=30_000)
+        page.wait_for_function("document.querySelector('.live').dataset.route", timeout=30_000)
+        page.evaluate("""() => { window.__srcs = [];
+          new MutationObserver(() => window.__srcs.push(document.querySelector('.live-photo').src))
+            .observe(document.querySelector('.live-photo'), {attributes: true, attributeFilter: ['src']}); }""")
         box = canvas.bounding_box()
         page.mouse.move(box["x"] + 60, box["y"] + 200)
         page.mouse.down()
@@ -49,6 +55,9 @@ def test_live_canvas_answers_each_stroke(tiny_run, tmp_path):
         )
         assert photo.get_attribute("src").startswith("data:image/png;base64,")
         assert page.locator(".live-edges").get_attribute("src").startswith("data:image/png;base64,")
+        srcs = page.evaluate("window.__srcs")
+        assert srcs[0].startswith("blob:") and srcs[-1].startswith("data:image/png"), srcs[:3]
+        assert page.locator(".live-download").get_attribute("href").startswith("data:image/png")
         page.locator(".live-clear").click()
         assert page.locator(".live-photo").get_attribute("src") is None
 

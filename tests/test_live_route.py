@@ -1,0 +1,93 @@
+"""The live canvas's per-stroke route (studio/live_route.py) over real HTTP: the page asks the
+canvas's server function for the address, which installs the route into the launched app; a
+stroke's values as JSON come back as the shoe's JPEG with the message and draft flag in headers;
+junk, an unknown canvas and an oversized body get a status and a message, never an HTTP 500."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from email.message import Message
+
+import torch
+from PIL import Image
+from test_gradio_api import drawing_url
+
+from studio import live_route
+from support.api import data_url, html_block, launched, png_bomb, server_function
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def post(url: str, body: bytes) -> tuple[int, Message, bytes]:
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, err.read()
+
+
+def message(headers: Message) -> str:
+    return urllib.parse.unquote(headers.get("X-Live-Message", ""))
+
+
+def test_a_stroke_comes_back_as_a_jpeg_by_the_canvas_route(monkeypatch):
+    from studio.sketch import build_sketch_demo
+
+    torch.set_num_threads(1)
+    demo = build_sketch_demo()
+    canvas = html_block(demo, "live-canvas")
+    with launched(demo) as url:
+        status, path = server_function(url, canvas, "stroke_route", [])
+        assert status == 200 and path.startswith(live_route.PREFIX + "/")
+        assert server_function(url, canvas, "stroke_route", [])[1] == path  # installed once, same address
+        route = url.rstrip("/") + path
+        drawn = drawing_url()
+        status, headers, body = post(route, json.dumps([drawn, "", "", "", "", 1]).encode())
+        assert status == 200 and headers["Content-Type"] == "image/jpeg"
+        shoe = Image.open(io.BytesIO(body))
+        assert shoe.format == "JPEG" and shoe.size == (256, 256)
+        assert headers["X-Live-Draft"] == "1"  # default has default-live: a stroke is drafted
+        status, headers, body = post(route, json.dumps([drawn, "", "", "", "", 0]).encode())
+        assert status == 200 and headers["X-Live-Draft"] == "0"  # the full model, asked for
+        full = Image.open(io.BytesIO(body)).convert("RGB")
+        _, photo, _, _ = server_function(url, canvas, "translate", [drawn, "", "", "", "", 0])[1]
+        png = Image.open(io.BytesIO(base64.b64decode(photo.partition(",")[2]))).convert("RGB")
+        diff = sum(abs(a - b) for a, b in zip(full.tobytes(), png.tobytes())) / len(png.tobytes())
+        assert diff < 3  # the same shoe as the server function's PNG, up to JPEG's loss (of 255)
+
+        bomb = data_url(png_bomb())
+        for junk, status_said, said in [
+            (b"not json", 400, "not JSON"),
+            (json.dumps(123).encode(), 400, "list of values"),
+            (json.dumps([bomb]).encode(), 400, "the drawing is too large"),
+            (json.dumps([drawn, "", 2**70]).encode(), 400, "whole number"),
+            (json.dumps([drawn, "", "", "", "/etc/passwd", 1]).encode(), 400, "unknown model"),
+        ]:
+            status, headers, body = post(route, junk)
+            assert status == status_said and said in message(headers) and not body, (
+                junk[:40],
+                message(headers),
+            )
+        monkeypatch.setattr(live_route, "MAX_BODY", 2**16)  # small, so the refused body fits the socket
+        status, headers, body = post(route, b"x" * (2**16 + 1))
+        assert status == 413 and "request is over" in message(headers) and not body
+        blank = data_url(_png(Image.new("RGB", (256, 256), "white")))
+        status, headers, body = post(route, json.dumps([blank]).encode())
+        assert status == 204 and not body  # nothing drawn yet: nothing to show, no error
+        status, headers, _ = post(url.rstrip("/") + live_route.PREFIX + "/0000", json.dumps([drawn]).encode())
+        assert status == 404 and "reload the page" in message(headers)
+        status, headers, body = post(route, json.dumps([drawn, "", "", "", "", 1]).encode())
+        assert status == 200 and body  # still answering after the junk
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
