@@ -1,5 +1,6 @@
-"""`data download NAME`, `data make-edges PHOTOS OUT`, `data make-drawings DATA OUT` and `data
-make-looks DATA OUT`: getting datasets in standard layouts, and what is made from them."""
+"""`data download NAME`, `data make-edges PHOTOS OUT`, `data make-drawings DATA OUT`, `data
+make-looks DATA OUT` and `data make-outline-index DATA OUT`: getting datasets in standard
+layouts, and what is made from them."""
 
 from __future__ import annotations
 
@@ -50,14 +51,24 @@ def cmd_data(argv: list[str]) -> int:
     looks.add_argument("out", type=Path, help="the .safetensors table to write")
     looks.add_argument("--split", default="train")
     looks.add_argument("--seed", type=int, default=0)
+    index = sub.add_parser(
+        "make-outline-index", help="an index of a split's shoes by silhouette, to complete outlines"
+    )
+    index.add_argument("data", type=Path, help="edge -> photo dataset folder (aligned or paired)")
+    index.add_argument("out", type=Path, help="the .safetensors index to write")
+    index.add_argument("--split", default="train", help="train: never the split that is scored")
+    index.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    if args.action in ("make-edges", "make-drawings", "make-looks"):  # never into their source
+    tables = ("make-looks", "make-outline-index")  # one file each
+    if args.action in ("make-edges", "make-drawings", *tables):  # never into their source
         source = args.photos if args.action == "make-edges" else args.data
-        refuse_overwriting_inputs(args.out, [source], nested=args.action != "make-looks")
+        refuse_overwriting_inputs(args.out, [source], nested=args.action not in tables)
     if args.action == "make-drawings":
         return make_drawings(args)
     if args.action == "make-looks":
         return make_looks(args)
+    if args.action == "make-outline-index":
+        return make_outline_index(args)
 
     if args.action == "list":
         for source in DATASETS.values():
@@ -103,6 +114,29 @@ def make_looks(args: argparse.Namespace) -> int:
         [np.asarray(((p + 1) * 127.5).round(), np.uint8) for p in photos], args.out, args.seed
     )
     print(f"wrote {kept} looks (of {len(photos)} photos) to {args.out}")
+    return 0
+
+
+def make_outline_index(args: argparse.Namespace) -> int:
+    """Each shoe's silhouette, edges and dabs, for completing outlines (`outline_completion`)."""
+    import numpy as np
+
+    from engine.data.datasets import open_paired_dataset
+    from engine.data.outline_index import write_outline_index
+    from engine.errors import UserError
+
+    if args.out.exists():
+        raise UserError(f"{args.out} exists; choose a new file")
+    pairs = open_paired_dataset(args.data, args.split, "AtoB", 256, 256, False)
+
+    def items():  # one pair at a time: (edge map as ink, photo as uint8)
+        for i in range(len(pairs)):
+            item = pairs[i]
+            photo = ((item["B"].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
+            yield item["A"][0].numpy() < 0, photo
+
+    kept = write_outline_index(items(), args.out, args.seed)
+    print(f"wrote {kept} shoes (of {len(pairs)} pairs; mirrors added when read) to {args.out}")
     return 0
 
 

@@ -14,6 +14,10 @@ MODEL_HELP = (
     "a folder from `export --format hub`, or a Hub model user/name (hf://user/name)"
 )
 RAW_HINTS_HELP = "the generator's colours as they come, without moving them toward the hints"
+NO_COMPLETE_HELP = (
+    "send bare outlines to the model as drawn, without the interior edges of the training shoe "
+    "whose silhouette matches best (the bundled outline index)"
+)
 SKIP_HELP = "warn about unreadable images (or aligned ones that are not A|B pairs) and skip them"
 
 
@@ -63,6 +67,7 @@ def translate_parser() -> argparse.ArgumentParser:
         "of them named like the inputs",
     )
     parser.add_argument("--raw-hints", action="store_true", help=RAW_HINTS_HELP)
+    parser.add_argument("--no-complete", action="store_true", help=NO_COMPLETE_HELP)
     parser.add_argument(
         "--style", type=Path, help="label-map models with a style encoder: a photo whose style to use"
     )
@@ -104,7 +109,7 @@ def cmd_translate(argv: list[str]) -> int:
         print(f"wrote {len(written)} image(s) to {written[0] if len(written) == 1 else args.output}")
         return 0
     two_way = "direction" in predictor.meta  # a CycleGAN run serves the generator asked for
-    pipeline = SketchPipeline.serving(predictor, not args.raw_hints)
+    pipeline = SketchPipeline.serving(predictor, not args.raw_hints, not args.no_complete)
     written = translate_paths(
         pipeline,
         args.input,
@@ -178,6 +183,7 @@ def eval_parser() -> argparse.ArgumentParser:
         help="give N colour dabs taken from each target",
     )
     parser.add_argument("--raw-hints", action="store_true", help=RAW_HINTS_HELP)
+    parser.add_argument("--no-complete", action="store_true", help=NO_COMPLETE_HELP)
     parser.add_argument(
         "--looks",
         type=int,
@@ -217,7 +223,7 @@ def cmd_eval(argv: list[str]) -> int:
     predictor = load_model(args.model, kinds, args.home, args.device, direction=args.direction or "AtoB")
     translate, looks = None, None  # label-map models score their own translate_tensor
     if isinstance(predictor, Predictor):  # what the studio serves: the model and the colour pull
-        pipeline = SketchPipeline.serving(predictor, not args.raw_hints)
+        pipeline = SketchPipeline.serving(predictor, not args.raw_hints, not args.no_complete)
         translate = pipeline.translate_tensor
         looks = looks_to_score(pipeline, args.looks)
 
@@ -254,6 +260,7 @@ def cmd_eval(argv: list[str]) -> int:
     store = RunStore(args.home)
     for split, results in scored.items():
         split += " raw" if args.raw_hints and split.endswith(" hints") else ""
+        split += " as drawn" if args.no_complete and split.endswith(" outlines") else ""
         store.log_eval(args.model, str(Path(args.data).resolve()), split, results)
         how = "label map" if hasattr(predictor, "palette") else direction
         print(f"{args.model} on {args.data} ({split}, {how}):")

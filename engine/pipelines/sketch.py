@@ -21,6 +21,8 @@ from engine.data.drawing import hints_to_rgba
 from engine.data.edges import available_methods, extract_edges, fit_square
 from engine.data.images import image_to_tensor, tensor_to_image
 from engine.data.looks import REFERENCE_DABS, paint_look, photo_look, read_look_table
+from engine.data.outline_completion import NEIGHBOURS, Completed, complete_image, complete_tensor
+from engine.data.outline_index import OutlineIndex, read_outline_index
 from engine.data.sketch import (
     PreparedDrawing,
     fit_hints_square,
@@ -40,7 +42,9 @@ SOURCES = {
     "photo": "a photo: its edges extracted (HED where installed, else XDoG), then placed as a drawing",
 }
 LOOK_TABLE = "looks-edges2shoes.safetensors"  # the bundled table, beside the bundled models
+OUTLINE_INDEX = "outlines-edges2shoes.safetensors"  # training shoes by silhouette (`data make-outline-index`)
 NO_HINTS_NOTE = "This model was not trained with colour hints: the colours are ignored."
+NEIGHBOUR_DABS = False  # a completed outline's seeded look: the table's row (False) or the neighbour's dabs
 ONE_LOOK_NOTE = "This model draws one look per drawing: seeds and reference photos need a multimodal model."
 
 
@@ -56,6 +60,11 @@ class Look:
     def typical(self) -> bool:
         return self.seed is None and self.reference is None
 
+    @property
+    def neighbour(self) -> int:
+        """Which of an outline's nearest training shoes completes it: the seed's, else the nearest."""
+        return self.seed % NEIGHBOURS if self.seed is not None else 0
+
 
 @dataclass(frozen=True)
 class SketchAnswer:
@@ -70,19 +79,30 @@ class SketchAnswer:
 class SketchPipeline:
     """Drawing (+ hints) -> photo with one image-to-image model. Looks come from the model's
     latent code (BicycleGAN) or, for a model that takes colour hints, from a table of training
-    shoes' looks painted as hints (engine/data/looks.py)."""
+    shoes' looks painted as hints (engine/data/looks.py). With an outline index, a bare outline
+    is completed with a training shoe's interior edges before the model sees it, the look's
+    neighbour (engine/data/outline_completion.py)."""
 
     def __init__(
-        self, predictor: Predictor, colour_pull: bool = True, look_table: np.ndarray | None = None
+        self,
+        predictor: Predictor,
+        colour_pull: bool = True,
+        look_table: np.ndarray | None = None,
+        outline_index: OutlineIndex | None = None,
     ) -> None:
         self.predictor = predictor
         self.colour_pull = colour_pull  # move colours toward the hints after the generator
         self.look_table = look_table if predictor.takes_hints and not predictor.nz else None
+        self.outline_index = outline_index if predictor.takes_hints else None  # the sketch models
 
     @classmethod
-    def serving(cls, predictor: Predictor, colour_pull: bool = True) -> SketchPipeline:
-        """What the studio serves around `predictor`: a hint model gets the bundled table of looks."""
-        return cls(predictor, colour_pull, bundled_look_table())
+    def serving(
+        cls, predictor: Predictor, colour_pull: bool = True, complete_outlines: bool = True
+    ) -> SketchPipeline:
+        """What the studio serves around `predictor`: a hint model gets the bundled table of looks
+        and (unless `complete_outlines` is False) the bundled outline index."""
+        index = bundled_outline_index() if complete_outlines else None
+        return cls(predictor, colour_pull, bundled_look_table(), index)
 
     @classmethod
     def load(
@@ -92,11 +112,15 @@ class SketchPipeline:
         device: str = "auto",
         colour_pull: bool = True,
         table_looks: bool = True,
+        complete_outlines: bool = True,
     ) -> SketchPipeline:
         """The pipeline around any image-to-image model (a bundled name, run id or file); a hint
-        model gets the bundled table of shoe looks unless `table_looks` is False."""
+        model gets what is kept of the training shoes (the table of looks, and the outline index
+        unless `complete_outlines` is False) unless `table_looks` is False: then the bare model."""
         predictor = load_predictor(model, home, device)
-        return cls.serving(predictor, colour_pull) if table_looks else cls(predictor, colour_pull)
+        if not table_looks:
+            return cls(predictor, colour_pull)
+        return cls.serving(predictor, colour_pull, complete_outlines)
 
     @property
     def size(self) -> int:
@@ -150,14 +174,19 @@ class SketchPipeline:
         x: torch.Tensor,
         hints: torch.Tensor | None = None,
         z: torch.Tensor | Look | list[Look] | None = None,
+        complete: bool = True,
     ) -> torch.Tensor:
-        """The model and the colour pull on a prepared batch (NCHW in [-1, 1], hints N x 4 x H x W
-        or None, codes N x nz or 1 x nz, a Look for all, one Look per item, or None); what `eval`
-        scores. Hints given to a model without hint inputs, and codes to a model without them, are
-        dropped."""
-        if isinstance(z, (Look, list)):
-            looks = z if isinstance(z, list) else [z] * len(x)
-            hints = self.look_hint_tensor(looks, x, hints)
+        """Outline completion, the model and the colour pull on a prepared batch (NCHW in [-1, 1],
+        hints N x 4 x H x W or None, codes N x nz or 1 x nz, a Look for all, one Look per item, or
+        None); what `eval` scores. Hints given to a model without hint inputs, and codes to a
+        model without them, are dropped. `complete` False: the inputs are already completed."""
+        looks = z if isinstance(z, list) else [z] * len(x) if isinstance(z, Look) else None
+        entries = [None] * len(x)
+        if complete:
+            ranks = [look.neighbour if look is not None else 0 for look in looks or [None] * len(x)]
+            x, entries = complete_tensor(x, self.outline_index, ranks)
+        if looks is not None:
+            hints = self.look_hint_tensor(looks, x, hints, entries)
             z = self.codes(looks)
         if not self.takes_hints:
             hints = None
@@ -167,10 +196,11 @@ class SketchPipeline:
         return out
 
     def table_hints(
-        self, look: Look | None, edges: Image.Image, hints: Image.Image | None
+        self, look: Look | None, edges: Image.Image, hints: Image.Image | None, entry: int | None = None
     ) -> Image.Image | None:
         """The hint layer of a table look (a seed's row, or a reference photo's own dabs) under
-        the user's hints; the user's alone for the typical look or a model without a table."""
+        the user's hints; the user's alone for the typical look or a model without a table.
+        `entry`: the outline index shoe that completed the drawing (NEIGHBOUR_DABS: its dabs)."""
         if self.look_table is None or look is None or look.typical:
             return hints
         if look.reference is not None:
@@ -179,6 +209,8 @@ class SketchPipeline:
             )
             if dabs is None:
                 raise UserError("the reference photo shows no shoe on a light background")
+        elif entry is not None and NEIGHBOUR_DABS:
+            dabs = self.outline_index.dabs[entry]
         else:
             dabs = self.look_table[look.seed % len(self.look_table)]
         layer = paint_look(dabs, edges.resize((self.size, self.size), Image.NEAREST))
@@ -189,16 +221,22 @@ class SketchPipeline:
         )
 
     def look_hint_tensor(
-        self, looks: list[Look], x: torch.Tensor, hints: torch.Tensor | None
+        self,
+        looks: list[Look],
+        x: torch.Tensor,
+        hints: torch.Tensor | None,
+        entries: list[int | None] | None = None,
     ) -> torch.Tensor | None:
-        """A batch's hint tensor with each item's table look painted under the hints it had."""
+        """A batch's hint tensor with each item's table look painted under the hints it had
+        (`entries`: the index shoes that completed the items, None where none did)."""
         if self.look_table is None:
             return hints
         given = (
             [hints_to_rgba(h.permute(1, 2, 0).cpu().numpy()) for h in hints] if hints is not None else None
         )
+        entries = entries or [None] * len(x)
         layers = [
-            self.table_hints(looks[i], tensor_to_image(edges[:3]), given[i] if given else None)
+            self.table_hints(looks[i], tensor_to_image(edges[:3]), given[i] if given else None, entries[i])
             for i, edges in enumerate(x)
         ]
         return hint_batch(layers, (x.shape[-1], x.shape[-2]))
@@ -215,23 +253,30 @@ class SketchPipeline:
         fit: str = "resize",
         look: Look | None = None,
     ) -> list[Image.Image]:
-        """Model inputs as they are (resized, or padded with fit='pad') -> photos."""
-        hints = [self.table_hints(look, image, hint) for image, hint in zip(images, hints)]
-        return self.run(images, hints, self.code(look), fit)
+        """Model inputs as they are (resized, or padded with fit='pad'), outlines completed -> photos."""
+        done = [self.complete(image, look) for image in images]
+        hints = [self.table_hints(look, d.edges, hint, d.entry) for d, hint in zip(done, hints)]
+        return self.run([d.edges for d in done], hints, self.code(look), fit)
 
     def run(
         self, images: list[Image.Image], hints: list, codes: torch.Tensor | None, fit: str = "resize"
     ) -> list[Image.Image]:
-        """The model (and the colour pull) on inputs whose hints already carry any table look."""
-        translate = functools.partial(self.translate_tensor, z=codes)
+        """The model (and the colour pull) on completed inputs whose hints carry any table look."""
+        translate = functools.partial(self.translate_tensor, z=codes, complete=False)
         return self.predictor.translate_batch(images, fit, hints, translate=translate)
 
     def looks(self, prepared: PreparedDrawing, seeds: list[int]) -> list[Image.Image]:
         """One drawing in several looks (one per seed), in one batch."""
         codes = torch.cat([self.code(Look(seed)) for seed in seeds]) if self.predictor.nz else None
         own = prepared.hints if self.takes_hints else None
-        hints = [self.table_hints(Look(seed), prepared.edges, own) for seed in seeds]
-        return self.run([prepared.edges] * len(seeds), hints, codes)
+        done = [self.complete(prepared.edges, Look(seed)) for seed in seeds]
+        hints = [self.table_hints(Look(seed), d.edges, own, d.entry) for seed, d in zip(seeds, done)]
+        return self.run([d.edges for d in done], hints, codes)
+
+    def complete(self, edges: Image.Image, look: Look | None = None) -> Completed:
+        """The model's input for a prepared drawing in `look`: a bare outline completed with the
+        interior edges of the look's neighbour in the outline index; anything else as it is."""
+        return complete_image(edges, self.outline_index, look.neighbour if look is not None else 0)
 
     def __call__(
         self,
@@ -241,15 +286,16 @@ class SketchPipeline:
         look: Look | None = None,
     ) -> SketchAnswer:
         prepared = self.prepare(picture, hints, source)
-        # what the model is given and shown: the user's dabs over a table look's
-        given = self.table_hints(look, prepared.edges, prepared.hints if self.takes_hints else None)
-        photo = self.run([prepared.edges], [given], self.code(look))[0]
+        done = self.complete(prepared.edges, look)  # what the model is given and shown: the
+        own = prepared.hints if self.takes_hints else None  # completed edges, the user's dabs
+        given = self.table_hints(look, done.edges, own, done.entry)  # over a table look's
+        photo = self.run([done.edges], [given], self.code(look))[0]
         notes = []
         if prepared.hints is not None and not self.takes_hints:
             notes.append(NO_HINTS_NOTE)
         if look is not None and not look.typical and not self.multimodal:
             notes.append(ONE_LOOK_NOTE)
-        return SketchAnswer(paint_hints_over(prepared.edges, given), photo, " ".join(notes))
+        return SketchAnswer(paint_hints_over(done.edges, given), photo, " ".join(notes))
 
 
 @functools.cache
@@ -257,3 +303,11 @@ def bundled_look_table() -> np.ndarray | None:
     """The looks of edges2shoes' training shoes (`data make-looks`), or None where not installed."""
     path = assets_models_dir() / LOOK_TABLE
     return read_look_table(path) if path.is_file() else None
+
+
+@functools.cache
+def bundled_outline_index() -> OutlineIndex | None:
+    """edges2shoes' training shoes by silhouette (`data make-outline-index`), or None where not
+    installed (then outlines go to the model as drawn)."""
+    path = assets_models_dir() / OUTLINE_INDEX
+    return read_outline_index(path) if path.is_file() else None
