@@ -59,16 +59,18 @@ class Predictor:
         N x nz codes of the look for models with one (None: the zero code, the typical look)."""
         if hints is not None and not self.takes_hints:
             raise UserError(f"{Path(self.source).name} was not trained with colour hints; drop the hints")
+        fast = self.fast_net is not None  # it computes in the precision's dtype, without autocast
+        x = x.to(self.device, self.precision.dtype if fast else x.dtype)
         if self.takes_hints:
             if hints is None:
                 hints = torch.zeros(len(x), HINT_CHANNELS, *x.shape[-2:])
             x = torch.cat([x, hints.to(x.device, x.dtype)], 1)
-        x = x.to(self.device).contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
         codes = []
         if self.nz:
             codes = [(torch.zeros(len(x), self.nz) if z is None else z.expand(len(x), -1)).to(self.device)]
-        if self.fast_net is not None:  # computes in the precision's dtype itself: no autocast
-            return self.fast_net(x.to(self.precision.dtype), *codes).float().contiguous()
+        if fast:
+            return self.fast_net(x, *codes).float().contiguous()
         with self.precision.autocast():
             return self.net(x, *codes).float().contiguous()
 
