@@ -24,6 +24,7 @@ from engine.models.layers import image_statistics_at_test, norm_layer
 from engine.models.resnet import ResnetGenerator
 from engine.models.unet import UNetGenerator
 from engine.pipelines.sketch import Look, SketchPipeline
+from engine.runtime.device import cpu_has_bf16
 
 CL = torch.channels_last
 CPU = torch.device("cpu")
@@ -170,7 +171,7 @@ def drawings(pipeline: SketchPipeline, paths: list[Path]) -> tuple[torch.Tensor,
 
 def assert_within_bf16_noise(model: str, paths: list[Path]) -> None:
     served = load_predictor(model, precision="bf16")
-    assert served.fast_net is not None
+    assert served.fast_net is not None or not cpu_has_bf16()
     today = Predictor(served.net, served.meta, served.source, CPU, "bf16", fast=False)
     assert today.fast_net is None
     x, hints = drawings(SketchPipeline.serving(served), paths)
@@ -208,3 +209,15 @@ def test_only_cpu_unets_in_fp32_or_bf16_take_the_fast_copy():
     assert Predictor(unet, config, "u", CPU, "fp32").fast_net is not None
     assert Predictor(unet, config, "u", CPU, "fp32", fast=False).fast_net is None
     assert Predictor(unet, config, "u", CPU, "fp16").fast_net is None
+
+
+def test_a_copy_the_cpu_cannot_run_leaves_the_plain_path(monkeypatch):
+    def refuse(*args):
+        raise RuntimeError("no bf16 convolutions here")
+
+    monkeypatch.setattr(fast_inference, "fast_unet", refuse)
+    config = {"config": {"crop_size": 32}}
+    predictor = Predictor(lively(UNetGenerator(3, 3, 8, 5)), config, "u", CPU, "fp32")
+    assert predictor.fast_net is None
+    x = inputs(1, 3, 32, 32)
+    torch.testing.assert_close(predictor.translate_tensor(x), plain(predictor.net, x).contiguous())

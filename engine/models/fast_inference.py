@@ -244,8 +244,9 @@ def fast_generator(
     net: nn.Module, device: torch.device, mode: str, size: int, nz: int = 0
 ) -> nn.Module | None:
     """The fast copy of a U-Net generator served on the CPU in fp32 or bf16 (`mode`), laid out
-    for batches of one `size`-pixel square; None where it does not apply (another network, a
-    GPU, fp16), which leaves the plain network under autocast."""
+    for batches of one `size`-pixel square, after one call (oneDNN builds its kernels then, not
+    on a person's first drawing); None where it does not apply (another network, a GPU, fp16, a
+    CPU where oneDNN refuses the dtype), which leaves the plain network under autocast."""
     from engine.models.unet import UNetGenerator
 
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}.get(mode)
@@ -253,4 +254,11 @@ def fast_generator(
         return None
     in_channels = net.encoders[0][0].in_channels
     example = torch.zeros(1, in_channels, size, size).contiguous(memory_format=torch.channels_last)
-    return fast_unet(net, dtype, example, *([torch.zeros(1, nz)] if nz and net.looks is not None else []))
+    codes = [torch.zeros(1, nz)] if nz and net.looks is not None else []
+    try:
+        fast = fast_unet(net, dtype, example, *codes)
+        with torch.inference_mode():
+            fast(example.to(dtype), *codes)
+    except RuntimeError:  # e.g. no bf16 convolutions in this CPU's oneDNN
+        return None
+    return fast
