@@ -8,8 +8,8 @@ through `Predictor.translate_tensor` (hint channels, layout, the network, the fp
   the sub-pixel last layer).
 They run interleaved in rounds (each round every way `--calls` times, the order rotated), so a
 neighbour's load falls on all three; medians and 90th percentiles over all calls are printed
-with the CPU model, the threads, the load average and the share of the CPU others used
-meanwhile. The drawings are the bundled example sketches with table looks as hints; the
+(and the fastest call, the least disturbed on a busy machine) with the CPU model, the threads,
+the load average and the share of the CPU others used meanwhile. The drawings are the bundled example sketches with table looks as hints; the
 largest and mean absolute difference of each way's output from `before` is printed too.
 
     python bench/generator_latency.py [--models default default-live] [--calls 20] [--rounds 5]
@@ -99,12 +99,14 @@ def main() -> None:
         print(
             f"\n{model}: ms per call ({args.rounds} rounds x {args.calls} calls), fast copy built in {built:.2f} s"
         )
-        print(f"  {'way':<14} {'median':>8} {'p90':>8} {'vs before':>10} {'max diff':>9} {'mean diff':>10}")
+        print(
+            f"  {'way':<14} {'median':>8} {'p90':>8} {'min':>8} {'vs before':>10} {'max diff':>9} {'mean diff':>10}"
+        )
         for name, t in times.items():
             t = sorted(t)
             diff = (outs[name] - outs["before"]).abs()
             print(
-                f"  {name:<14} {statistics.median(t):8.2f} {t[int(0.9 * (len(t) - 1))]:8.2f} "
+                f"  {name:<14} {statistics.median(t):8.2f} {t[int(0.9 * (len(t) - 1))]:8.2f} {t[0]:8.2f} "
                 f"{statistics.median(t) / base:9.2f}x {diff.max():9.4f} {diff.mean():10.5f}"
             )
     if machine is not None:
