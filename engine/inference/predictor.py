@@ -1,6 +1,8 @@
 """The image-to-image server: a generator in eval mode that translates PIL images or tensors,
 with optional colour hints. `engine.inference.loader.load_predictor` builds one from any model;
-`engine.pipelines.sketch` runs a person's drawing through it (preparation, colour pull)."""
+`engine.pipelines.sketch` runs a person's drawing through it (preparation, colour pull). On a
+CPU a U-Net runs as an inference-only copy that draws the same in less time
+(`engine.models.fast_inference`); the plain network stays for export and as the reference."""
 
 from __future__ import annotations
 
