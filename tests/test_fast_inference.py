@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import engine.models.fast_inference as fast_inference
@@ -16,6 +17,7 @@ from engine.inference.loader import load_predictor
 from engine.inference.predictor import Predictor
 from engine.models.fast_inference import (
     ChannelsLastInstanceNorm,
+    SignBitReLU,
     SubpixelConvTranspose2d,
     fast_unet,
     subpixel_weight,
@@ -152,6 +154,17 @@ def test_instance_norm_keeps_channels_last(channels, side, affine):
     assert got.is_contiguous(memory_format=CL)
     torch.testing.assert_close(got, plain(norm, x), atol=1e-5, rtol=0)
     assert plain(fast, x.bfloat16()).is_contiguous(memory_format=CL)
+
+
+def test_sign_bit_relu_is_relu_bit_for_bit():
+    x = (torch.randn(2, 8, 5, 7) * 10).contiguous(memory_format=CL)
+    for dtype in (torch.bfloat16, torch.float32):
+        v = x.to(dtype)
+        want = F.relu(v)
+        assert torch.equal(SignBitReLU(False)(v), want) and not torch.equal(v, want)
+        same = v.clone()
+        assert SignBitReLU(True)(same).data_ptr() == same.data_ptr()
+        assert torch.equal(same, want) and same.dtype == dtype
 
 
 def drawings(pipeline: SketchPipeline, paths: list[Path]) -> tuple[torch.Tensor, torch.Tensor | None]:

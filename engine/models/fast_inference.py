@@ -114,6 +114,22 @@ class ChannelsLastInstanceNorm(nn.Module):
         return F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
 
 
+class SignBitReLU(nn.Module):
+    """ReLU on bf16 as the integer max(bits, 0): a bf16 number is negative exactly when its 16
+    bits are as an int16, so clearing those is ReLU, bit for bit, at several times the speed of
+    the float kernel (which converts every element to fp32 and back). Other dtypes: ReLU."""
+
+    def __init__(self, inplace: bool) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype != torch.bfloat16:
+            return F.relu(x, self.inplace)
+        bits = x.view(torch.int16)
+        return (bits.clamp_min_(0) if self.inplace else bits.clamp_min(0)).view(torch.bfloat16)
+
+
 def subpixel_weight(weight: torch.Tensor) -> torch.Tensor:
     """[c_in, c_out, 4, 4] of a stride-2 pad-1 transposed conv -> [4*c_out, c_in, 2, 2] of the
     stride-1 conv of its input padded by 1, whose output channel (2a+b)*c_out + c at (m+a, p+b)
@@ -191,6 +207,8 @@ def swap_modules(parent: nn.Module, dtype: torch.dtype, sizes: dict[nn.Module, l
             and isinstance(children[i + 1][1], nn.Tanh)
         )
         new: nn.Module | None = instance_norm_of(child)
+        if type(child) is nn.ReLU:
+            new = SignBitReLU(child.inplace)
         if new is None and child in sizes and packable(child):
             post = "tanh" if fused_tanh else "none"
             if takes_subpixel_path(child):
