@@ -18,6 +18,7 @@ from engine.data.outline_completion import (
     complete_image,
     complete_outline,
     complete_tensor,
+    enclosed,
     outline_silhouette,
 )
 from engine.data.outline_index import read_outline_index, write_outline_index
@@ -84,6 +85,13 @@ def test_a_foreign_file_is_refused_in_one_line(tmp_path):
         read_outline_index(tmp_path / "bad.safetensors")
     with pytest.raises(UserError, match="none of the photos"):
         write_outline_index([(np.zeros((8, 8), bool), np.full((8, 8, 3), 255, np.uint8))], tmp_path / "x")
+
+
+def test_the_fast_fill_encloses_what_filled_outline_encloses():
+    rng = np.random.default_rng(0)
+    drawings = [rng.random((48, 40)) < p for p in (0.03, 0.08, 0.15)] + [outline_drawing()[60:210, 20:]]
+    for ink in drawings:  # the last touches the border: what it closes there still counts as inside
+        assert np.array_equal(enclosed(ink), filled_outline(ink))
 
 
 def test_completion_adds_interior_edges_well_inside_an_outline(index):
@@ -159,6 +167,19 @@ def test_the_pipeline_shows_and_translates_the_completed_outline(hint_run_256, i
     assert np.array_equal(np.asarray(plain(drawing).shown.convert("L")) < 128, prepared)
     looks = completing.looks(completing.prepare(drawing), [0, 1])
     assert not np.array_equal(np.asarray(looks[0]), np.asarray(plain(drawing).photo))
+
+
+def test_translate_no_complete_sends_the_outline_as_drawn(hint_run_256, tmp_path):
+    if sketch.bundled_outline_index() is None:
+        pytest.skip("the outline index is not installed")
+    drawing = tmp_path / "outline.png"
+    Image.fromarray(np.where(outline_drawing(), 0, 255).astype(np.uint8)).save(drawing)
+    photos = []
+    for flags in ([], ["--no-complete"]):
+        out = tmp_path / f"shoe{len(photos)}.png"
+        assert main(["translate", "--model", hint_run_256, str(drawing), str(out), "--sketch", *flags]) == 0
+        photos.append(np.asarray(Image.open(out)))
+    assert not np.array_equal(*photos)
 
 
 def test_make_outline_index_writes_a_file_and_never_over_one(aligned_dataset, tmp_path, capsys):
