@@ -59,6 +59,19 @@ def test_prior_net_draws_rgb_in_unit_range_at_the_code_size() -> None:
         assert (net.body.skip is None) == (skips == 0)  # --skip-channels 0: a plain encoder-decoder
 
 
+def test_padding_stays_in_bf16_under_autocast_and_copies_the_same_values() -> None:
+    from engine.models.prior_net import ReflectionPad
+
+    x = torch.randn(1, 4, 6, 7).bfloat16()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        padded = ReflectionPad(1)(x)
+        upcast = torch.nn.ReflectionPad2d(1)(x)  # torch's own runs in fp32 under CPU autocast
+    assert padded.dtype == torch.bfloat16 and upcast.dtype == torch.float32
+    torch.testing.assert_close(padded.float(), upcast)
+    # a 1x1 convolution's block has no padding, and saved weights keep their names
+    assert "body.skip.1.weight" in PriorNet(8, 8, 4, 2).state_dict()
+
+
 def test_denoising_beats_the_noisy_input_and_the_curve_is_logged() -> None:
     clean = smooth_scene()
     corruption = simulate("denoise", clean, sigma=25)
