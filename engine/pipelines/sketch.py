@@ -44,7 +44,6 @@ SOURCES = {
 LOOK_TABLE = "looks-edges2shoes.safetensors"  # the bundled table, beside the bundled models
 OUTLINE_INDEX = "outlines-edges2shoes.safetensors"  # training shoes by silhouette (`data make-outline-index`)
 NO_HINTS_NOTE = "This model was not trained with colour hints: the colours are ignored."
-NEIGHBOUR_DABS = False  # a completed outline's seeded look: the table's row (False) or the neighbour's dabs
 ONE_LOOK_NOTE = "This model draws one look per drawing: seeds and reference photos need a multimodal model."
 
 
@@ -181,12 +180,11 @@ class SketchPipeline:
         None); what `eval` scores. Hints given to a model without hint inputs, and codes to a
         model without them, are dropped. `complete` False: the inputs are already completed."""
         looks = z if isinstance(z, list) else [z] * len(x) if isinstance(z, Look) else None
-        entries = [None] * len(x)
         if complete:
             ranks = [look.neighbour if look is not None else 0 for look in looks or [None] * len(x)]
-            x, entries = complete_tensor(x, self.outline_index, ranks)
+            x = complete_tensor(x, self.outline_index, ranks)[0]
         if looks is not None:
-            hints = self.look_hint_tensor(looks, x, hints, entries)
+            hints = self.look_hint_tensor(looks, x, hints)
             z = self.codes(looks)
         if not self.takes_hints:
             hints = None
@@ -196,11 +194,11 @@ class SketchPipeline:
         return out
 
     def table_hints(
-        self, look: Look | None, edges: Image.Image, hints: Image.Image | None, entry: int | None = None
+        self, look: Look | None, edges: Image.Image, hints: Image.Image | None
     ) -> Image.Image | None:
         """The hint layer of a table look (a seed's row, or a reference photo's own dabs) under
-        the user's hints; the user's alone for the typical look or a model without a table.
-        `entry`: the outline index shoe that completed the drawing (NEIGHBOUR_DABS: its dabs)."""
+        the user's hints; the user's alone for the typical look or a model without a table. A
+        completed outline keeps the seed's row too: its neighbour's own dabs scored worse (README)."""
         if self.look_table is None or look is None or look.typical:
             return hints
         if look.reference is not None:
@@ -209,8 +207,6 @@ class SketchPipeline:
             )
             if dabs is None:
                 raise UserError("the reference photo shows no shoe on a light background")
-        elif entry is not None and NEIGHBOUR_DABS:
-            dabs = self.outline_index.dabs[entry]
         else:
             dabs = self.look_table[look.seed % len(self.look_table)]
         layer = paint_look(dabs, edges.resize((self.size, self.size), Image.NEAREST))
@@ -221,22 +217,16 @@ class SketchPipeline:
         )
 
     def look_hint_tensor(
-        self,
-        looks: list[Look],
-        x: torch.Tensor,
-        hints: torch.Tensor | None,
-        entries: list[int | None] | None = None,
+        self, looks: list[Look], x: torch.Tensor, hints: torch.Tensor | None
     ) -> torch.Tensor | None:
-        """A batch's hint tensor with each item's table look painted under the hints it had
-        (`entries`: the index shoes that completed the items, None where none did)."""
+        """A batch's hint tensor with each item's table look painted under the hints it had."""
         if self.look_table is None:
             return hints
         given = (
             [hints_to_rgba(h.permute(1, 2, 0).cpu().numpy()) for h in hints] if hints is not None else None
         )
-        entries = entries or [None] * len(x)
         layers = [
-            self.table_hints(looks[i], tensor_to_image(edges[:3]), given[i] if given else None, entries[i])
+            self.table_hints(looks[i], tensor_to_image(edges[:3]), given[i] if given else None)
             for i, edges in enumerate(x)
         ]
         return hint_batch(layers, (x.shape[-1], x.shape[-2]))
@@ -255,7 +245,7 @@ class SketchPipeline:
     ) -> list[Image.Image]:
         """Model inputs as they are (resized, or padded with fit='pad'), outlines completed -> photos."""
         done = [self.complete(image, look) for image in images]
-        hints = [self.table_hints(look, d.edges, hint, d.entry) for d, hint in zip(done, hints)]
+        hints = [self.table_hints(look, d.edges, hint) for d, hint in zip(done, hints)]
         return self.run([d.edges for d in done], hints, self.code(look), fit)
 
     def run(
@@ -270,7 +260,7 @@ class SketchPipeline:
         codes = torch.cat([self.code(Look(seed)) for seed in seeds]) if self.predictor.nz else None
         own = prepared.hints if self.takes_hints else None
         done = [self.complete(prepared.edges, Look(seed)) for seed in seeds]
-        hints = [self.table_hints(Look(seed), d.edges, own, d.entry) for seed, d in zip(seeds, done)]
+        hints = [self.table_hints(Look(seed), d.edges, own) for seed, d in zip(seeds, done)]
         return self.run([d.edges for d in done], hints, codes)
 
     def complete(self, edges: Image.Image, look: Look | None = None) -> Completed:
@@ -288,7 +278,7 @@ class SketchPipeline:
         prepared = self.prepare(picture, hints, source)
         done = self.complete(prepared.edges, look)  # what the model is given and shown: the
         own = prepared.hints if self.takes_hints else None  # completed edges, the user's dabs
-        given = self.table_hints(look, done.edges, own, done.entry)  # over a table look's
+        given = self.table_hints(look, done.edges, own)  # over a table look's
         photo = self.run([done.edges], [given], self.code(look))[0]
         notes = []
         if prepared.hints is not None and not self.takes_hints:
