@@ -3,11 +3,11 @@
 Starts the sketch demo with a bundled model and draws strokes in headless chromium
 (Playwright) on the live canvas (the only drawing surface since the editor tab went). For each
 stroke it measures, in the page's own clock, the time from the pointer going up to the shoe
-image being replaced: by the fast student's draft where the model has one (`default-live` for
-`default`), then by the full model's answer once the pen has rested; through the canvas's own
-route (studio/live_route.py) and, as the reference, through Gradio's server function. Also prints the round trip
+image being replaced: by the stroke's JPEG through the canvas's own route (studio/live_route.py),
+then by the PNG the server function sends once the pen has rested; and, as the reference, with
+every stroke through Gradio's server function (the page's fallback). Also prints the round trip
 through `gradio_client` and the pipeline alone (sketch preparation, model, colour pull), plain,
-with 12 colour dabs and with a chosen look, for the model and its student. Target (issue 24):
+with 12 colour dabs and with a chosen look. Target (issue 24):
 stroke -> shoe p50 <= 30 ms on a 2-core CPU.
 
     python bench/sketch_latency.py [--strokes 25] [--model default]
@@ -25,7 +25,6 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from engine.pipelines.drawing_models import fast_companion
 from engine.pipelines.sketch import Look
 from engine.runtime.device import cpu_model
 from studio.headless import chromium_page
@@ -52,7 +51,7 @@ def percentiles(ms: list[float]) -> tuple[float, float]:
 
 
 def browser_latencies(url: str, strokes: int, route: bool = True) -> tuple[list[float], list[float]]:
-    """Stroke -> first new shoe, and -> the full model's answer (after the pen's rest), on the
+    """Stroke -> first new shoe, and -> the PNG after the pen's rest (where one follows), on the
     live canvas, in the page's clock. `route` False: strokes through Gradio's server function
     (the page's fallback and the reference), not the canvas's own route."""
     with chromium_page() as page:
@@ -123,12 +122,11 @@ def main() -> None:
                 first, full = browser_latencies(demo.local_url, args.strokes, route)
                 rows.append((f"stroke -> shoe, live canvas, {how}", first))
                 if full:
-                    rows.append(("  -> the full model's answer after a rest", full))
+                    rows.append(("  -> the PNG after the pen's 250 ms rest", full))
         rows.append(("gradio_client round trip", client_latencies(demo.local_url, args.model, args.strokes)))
     finally:
         demo.close()
-    for model in [args.model] + [m for m in [fast_companion(args.model)] if m]:
-        rows += in_process_rows(SketchPipeline.load(model), model, args)
+    rows += in_process_rows(SketchPipeline.load(args.model), args.model, args)
     for name, ms in rows:
         p50, p95 = percentiles(ms)
         print(f"{name:<44} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   (n={len(ms)})")

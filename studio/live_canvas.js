@@ -7,37 +7,36 @@ const $ = (c) => element.querySelector(c);
 const history = [];
 let drawing = false, busy = false, again = false, hinted = false;
 let seed = null, reference = '', firstSeed = 0;  // the chosen look: a seed's, a photo's, or the typical one
-let rowTimer = null, refineTimer = null;
+let rowTimer = null, restTimer = null;
 const ROW_PAUSE_MS = 600;
-const REFINE_PAUSE_MS = 250;  // a draft from the fast model is redrawn by the full one after this rest
+const REST_PAUSE_MS = 250;  // after this rest the PNG (for the download) and what the model saw follow a stroke's JPEG
 function blank() { ctx.fillStyle = 'white'; ctx.fillRect(0, 0, 256, 256); hintCtx.clearRect(0, 0, 256, 256); hinted = false; }
 function reset() { $('.live-edges').removeAttribute('src'); showPhoto(null); $('.live-download').removeAttribute('href'); $('.live-status').textContent = ''; $('.live-caption').textContent = 'the shoe appears here'; }
 function model() { return MODELS.length > 1 ? $('.live-model').value : ''; }
 function at(e) { const r = canvas.getBoundingClientRect(); return [(e.clientX - r.left) * 256 / r.width, (e.clientY - r.top) * 256 / r.height]; }
 function tool() { return element.querySelector('input[name="live-tool"]:checked').value; }
 function empty() { return !ctx.getImageData(0, 0, 256, 256).data.some((v, i) => i % 4 !== 3 && v < 250); }
-async function send(quick = true) {
-  clearTimeout(rowTimer); clearTimeout(refineTimer);
+async function send(stroke = true) {
+  clearTimeout(rowTimer); clearTimeout(restTimer);
   if (busy) { again = true; return; }
   if (empty()) { reset(); if (hinted) $('.live-status').textContent = DAB_ONLY; return; }
   busy = true;
   try {
     const hints = hinted ? hintCtx.canvas.toDataURL('image/png') : '';
     const drawn = canvas.toDataURL('image/png');
-    const values = [drawn, hints, seed === null ? '' : seed, reference, model(), quick ? 1 : 0];
-    const answer = quick && $('.live').dataset.route ? await strokeAnswer(values) : null;
-    if (answer) {  // a stroke: the shoe's JPEG by the fast route; the rest pass brings the PNG
-      const [photo, message, draft] = answer;
-      if (photo) { showPhoto(photo); $('.live-caption').textContent = draft ? 'shoe (a quick draft)' : 'shoe'; refineTimer = setTimeout(() => send(false), REFINE_PAUSE_MS); }
+    const values = [drawn, hints, seed === null ? '' : seed, reference, model()];
+    const answer = stroke && $('.live').dataset.route ? await strokeAnswer(values) : null;
+    if (answer) {  // a stroke: the shoe's JPEG by the canvas's route; the rest brings the PNG
+      const [photo, message] = answer;
+      if (photo) { showPhoto(photo); $('.live-caption').textContent = 'shoe'; restTimer = setTimeout(() => send(false), REST_PAUSE_MS); }
       else { showPhoto(null); $('.live-download').removeAttribute('href'); }
       $('.live-status').textContent = message;
     } else {
-      const [edges, photo, message, refine] = await server.translate(values);
-      if (photo) { if (edges) $('.live-edges').src = edges; showPhoto(photo); $('.live-download').href = photo; $('.live-caption').textContent = refine ? 'shoe (a quick draft)' : 'shoe'; }
+      const [edges, photo, message] = await server.translate(values);
+      if (photo) { $('.live-edges').src = edges; showPhoto(photo); $('.live-download').href = photo; $('.live-caption').textContent = 'shoe'; }
       else { showPhoto(null); $('.live-download').removeAttribute('href'); }
       $('.live-status').textContent = message;
-      if (refine) refineTimer = setTimeout(() => send(false), REFINE_PAUSE_MS);  // the full model when the pen rests
-      else if (photo && !$('.live-looks').hidden) {  // the row waits for a pause: strokes come first
+      if (photo && !$('.live-looks').hidden) {  // the row waits for a pause: strokes come first
         clearTimeout(rowTimer); rowTimer = setTimeout(() => showLooks(drawn, hints), ROW_PAUSE_MS);
       }
     }
@@ -68,12 +67,12 @@ function showPhoto(src) {
   if (src && src.startsWith('blob:')) blobUrl = src;
   if (src) $('.live-photo').src = src; else $('.live-photo').removeAttribute('src');
 }
-async function strokeAnswer(values) {  // -> [object URL of the shoe or '', message, whether a draft], or null
+async function strokeAnswer(values) {  // -> [object URL of the shoe or '', message], or null
   const r = await fetch($('.live').dataset.route, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(values)});
   const message = decodeURIComponent(r.headers.get('X-Live-Message') || '');
   if (r.status === 404) { delete $('.live').dataset.route; return null; }  // a server restarted since: the server function
-  if (r.status !== 200) return ['', message, false];
-  return [URL.createObjectURL(await r.blob()), message, r.headers.get('X-Live-Draft') === '1'];
+  if (r.status !== 200) return ['', message];
+  return [URL.createObjectURL(await r.blob()), message];
 }
 function lookName(text) { $('.live-look-name').textContent = text; }
 $('.live-looks').hidden = !LOOKS;

@@ -147,7 +147,6 @@ def live_canvas(
     looks_of: Callable | None = None,
     models: Sequence[str] = (),
     has_looks: Callable[[str], bool] | None = None,
-    draft_of: Callable | None = None,
 ) -> gr.HTML:
     """The canvas, wired to `sketch_to_photo(image, hints, look) -> (edges, photo, message)`;
     hints is the RGBA colour layer, or None when no colour was painted. With `looks_of(image,
@@ -155,39 +154,32 @@ def live_canvas(
     one keeps that look while the drawing goes on, and a photo can lend its look. With several
     `models` (labels), a picker above the canvas chooses one: the label is then passed to both
     functions as a last argument, and `has_looks(label)` says whether the row shows for it.
-    With `draft_of` (same arguments and answer, or None where the model has no fast companion)
-    a stroke is answered by the fast model first and redrawn by the full one once the pen rests."""
+    Each stroke's shoe comes by the canvas's own route (studio/live_route.py) as a JPEG; when
+    the pen rests, the server function sends the PNG and what the model saw."""
 
-    def stroke(layers: object) -> tuple[Image.Image | None, Image.Image | None, str, bool]:
+    def stroke(layers: object) -> tuple[Image.Image | None, Image.Image | None, str]:
         """`layers`: [drawing data URL, hint-layer data URL or "", seed or "", reference photo
-        data URL or "", model label or "", 1 for a draft (a stroke) or 0] (the page sends its
-        values as one list), or the drawing's data URL alone -> (what the model saw, photo,
-        message, whether it is a draft that a full answer should follow)."""
+        data URL or "", model label or ""] (the page sends its values as one list), or the
+        drawing's data URL alone -> (what the model saw, photo, message)."""
         try:
-            data_url, hints_url, seed, reference_url, label, quick = server_args(
-                layers, ("", "", "", "", "", 0)
-            )
+            data_url, hints_url, seed, reference_url, label = server_args(layers, ("", "", "", "", ""))
             hints = decode_data_url(hints_url, "colour layer") if hints_url else None
             look = read_look(seed, reference_url)
             chosen = read_label(label, models)  # one model: no picker
-            drawing = decode_data_url(data_url)
-            answer = draft_of(drawing, hints, look, *chosen) if quick == 1 and draft_of else None
-            drafted = answer is not None
-            edges, photo, message = answer if drafted else sketch_to_photo(drawing, hints, look, *chosen)
+            edges, photo, message = sketch_to_photo(decode_data_url(data_url), hints, look, *chosen)
         except UserError as err:
-            return None, None, f"Could not use that: {err}", False
+            return None, None, f"Could not use that: {err}"
         except (ValueError, OSError):  # a truncated PNG found out while the model reads it
-            return None, None, "Could not use that: the drawing is not a PNG image that can be read", False
-        return (None, None, message, False) if photo is None else (edges, photo, message, drafted)
+            return None, None, "Could not use that: the drawing is not a PNG image that can be read"
+        return (None, None, message) if photo is None else (edges, photo, message)
 
     def translate(layers: list | str) -> list:
         """The server function: `stroke`'s answer as [what the model saw, photo (PNG data
-        URLs), message, whether a full answer should follow]. Strokes take the faster route."""
-        edges, photo, message, drafted = stroke(layers)
+        URLs), message]. Strokes take the canvas's route; this answers when the pen rests."""
+        edges, photo, message = stroke(layers)
         if photo is None:
-            return [None, None, message, False]
-        seen = "" if drafted else encode_data_url(edges)  # a draft's is the same: the full answer sends it
-        return [seen, encode_data_url(photo), message, drafted]
+            return [None, None, message]
+        return [encode_data_url(edges), encode_data_url(photo), message]
 
     route = live_route.register(lambda layers: stroke(layers)[1:])
 

@@ -7,8 +7,7 @@ stroke 30 ms.
 
 This route takes the same list of values as the canvas's server function, as a JSON body. It
 answers with the shoe as JPEG bytes (quality 95: 0.2 ms to encode, 16 kB, no visible loss; the
-PNG that is downloaded comes with the full answer once the pen rests). The message and whether
-the answer is a draft ride in headers.
+PNG that is downloaded comes with the full answer once the pen rests). The message rides in a header.
 
 The route is put into the Blocks' FastAPI app the first time a page asks for its address
 (`install`, from a server function that has the request). Gradio makes that app at launch, which
@@ -34,8 +33,8 @@ PREFIX = "/studio-live"
 MAX_BODY = 8 * 2**20  # bytes: a drawing, a hint layer and a look's photo as data URLs are far less
 JPEG_QUALITY = 95
 
-# (image or None, message, whether it is a draft) for the canvas's list of values
-StrokeAnswer = tuple[Image.Image | None, str, bool]
+# (image or None, message) for the canvas's list of values
+StrokeAnswer = tuple[Image.Image | None, str]
 StrokeHandler = Callable[[object], StrokeAnswer]
 
 _handlers: dict[str, StrokeHandler] = {}
@@ -64,9 +63,9 @@ def jpeg(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def said(message: str, status: int, draft: bool = False, body: bytes = b"") -> Response:
+def said(message: str, status: int, body: bytes = b"") -> Response:
     """A response whose message (URL-encoded UTF-8: headers are Latin-1) the page shows."""
-    headers = {"X-Live-Message": quote(message), "X-Live-Draft": "1" if draft else "0"}
+    headers = {"X-Live-Message": quote(message)}
     media = "image/jpeg" if body else "text/plain"
     return Response(body, status_code=status, headers=headers, media_type=media)
 
@@ -97,7 +96,7 @@ async def answer(request: Request) -> Response:
         values = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return said("Could not use that: the request is not JSON", 400)
-    image, message, draft = await run_in_threadpool(handler, values)
+    image, message = await run_in_threadpool(handler, values)
     if image is None:
         return said(message, 204 if not message.startswith("Could not use that") else 400)
-    return said(message, 200, draft, await run_in_threadpool(jpeg, image))
+    return said(message, 200, await run_in_threadpool(jpeg, image))

@@ -21,7 +21,7 @@ from engine.data.sketch import EmptySketchError
 from engine.errors import UserError
 from engine.inference.registry import available_models as models_of_kind
 from engine.inference.registry import choose_model
-from engine.pipelines.drawing_models import drawing_models, fast_companion
+from engine.pipelines.drawing_models import drawing_models
 from engine.pipelines.sketch import Look, SketchAnswer, SketchPipeline
 from studio.live_canvas import DAB_ONLY, live_canvas
 from studio.uploads import (
@@ -81,11 +81,9 @@ class SketchDemo:
         self.roots = roots
         self.shoes = ScratchFolder(keep=32)
 
-    def pipeline(self, model: str, draft: bool = False) -> SketchPipeline:
-        """The pipeline of `model` (a label or model of the demo's list); with `draft`, of its
-        fast companion where it has one (engine.pipelines.drawing_models.fast_companion)."""
-        chosen = choose_model(self.models, model)
-        return SketchPipeline.load((fast_companion(chosen) if draft else None) or chosen)
+    def pipeline(self, model: str) -> SketchPipeline:
+        """The pipeline of `model` (a label or model of the demo's list)."""
+        return SketchPipeline.load(choose_model(self.models, model))
 
     def from_sketch(
         self,
@@ -93,33 +91,19 @@ class SketchDemo:
         model: str,
         hints: Image.Image | None = None,
         look: Look | None = None,
-        draft: bool = False,
     ) -> Shown:
         """(what the model sees, generated photo, status message) for a canvas drawing. Colour
         comes as a separate RGBA layer (`hints`, the live canvas) or as coloured strokes in the
-        drawing itself (a Sketchpad's palette); `look` picks one of a multimodal model's shoes.
-        `draft`: answered by the model's fast companion (see `draft_of`)."""
+        drawing itself (a Sketchpad's palette); `look` picks one of a multimodal model's shoes."""
         try:
             drawing = editor_image(value)
             if drawing is None:
                 return None, None, "Draw a shoe outline to begin."
-            return shown(self.pipeline(model, draft)(drawing, hints, look=look))
+            return shown(self.pipeline(model)(drawing, hints, look=look))
         except EmptySketchError:
             return None, None, DAB_ONLY if has_colour(hints) else "The canvas is empty: draw a shoe outline."
         except UserError as err:
             return None, None, f"Could not use that: {err}"
-
-    def draft_of(
-        self, drawing: Image.Image, hints: Image.Image | None, look: Look | None, model: str
-    ) -> Shown | None:
-        """The live canvas's quick answer to a stroke from the fast student distilled from
-        `model` (the full model redraws it once the pen rests), or None where it has none."""
-        try:
-            if fast_companion(choose_model(self.models, model)) is None:
-                return None
-        except UserError:
-            return None  # the full path says what is wrong with the name
-        return self.from_sketch(drawing, model, hints, look, draft=True)
 
     def is_multimodal(self, model: str) -> bool:
         """Whether `model` answers with several looks (False for none or one it cannot load)."""
@@ -188,7 +172,6 @@ def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
                     demo_fns.looks_of,
                     choices or ["none"],
                     demo_fns.is_multimodal,
-                    demo_fns.draft_of,
                 )
             with gr.Tab("Upload"):
                 with gr.Row():

@@ -138,10 +138,10 @@ def export_static_space(out_dir: str | Path, model: str | None = None, home: str
 
 def space_readme(model: str, opset: int) -> str:
     """The Space's README: front matter (with the isolation headers) and what the page does."""
-    from engine.pipelines.drawing_models import DRAFT_SUFFIX
+    from engine.pipelines.drawing_models import FAST_SUFFIX
 
     label = Path(model).stem if model.endswith(".safetensors") else model
-    about = STUDENT_WORDS if model == "default" + DRAFT_SUFFIX else ""
+    about = STUDENT_WORDS if model == "default" + FAST_SUFFIX else ""
     headers = "\n".join(f"  {name.lower()}: {value}" for name, value in ISOLATION_HEADERS.items())
     return README.format(
         title=TITLE, model=label, about=about, opset=opset, version=ORT_WEB_VERSION, headers=headers

@@ -152,24 +152,17 @@ def test_the_live_canvas_answers_junk_with_a_message_over_http():
             ([drawn, "", "", bomb], "the look's photo is too large"),
             ([drawn, "", "", "", {"a": 1}], "expected a model's name"),
             ([drawn, "", "", "", "/etc/passwd"], "unknown model"),
-            ([drawn, "", "", "", "/etc/passwd", 1], "unknown model"),  # a draft asked for: the same
         ]:
-            status, (edges, photo, message, drafted) = server_function(url, canvas, "translate", junk)
-            assert status == 200 and photo is None and said in message and drafted is False, (junk, message)
+            status, (edges, photo, message) = server_function(url, canvas, "translate", junk)
+            assert status == 200 and photo is None and said in message, (junk, message)
             assert message.startswith("Could not use that") and "BytesIO" not in message
         for junk in (123, None, [bomb], [drawn, "", 2**70], [drawn, "", 1e30, {"a": 1}]):
             assert server_function(url, canvas, "looks", junk) == (200, [])
         for junk in (123, None, [{"a": 1}], "default"):
             status, answered = server_function(url, canvas, "model_has_looks", junk)
             assert status == 200 and isinstance(answered, bool)
-        status, (edges, photo, message, drafted) = server_function(url, canvas, "translate", [drawn])
-        assert status == 200 and photo.startswith("data:image/png") and not drafted  # still drawing
-        status, (edges, photo, message, drafted) = server_function(
-            url, canvas, "translate", [drawn, "", "", "", "", 1]
-        )
-        assert (
-            status == 200 and photo.startswith("data:image/png") and drafted and edges == ""
-        )  # default-live's
+        status, (edges, photo, message) = server_function(url, canvas, "translate", [drawn])
+        assert status == 200 and photo.startswith("data:image/png") and edges.startswith("data:image/png")
 
 
 def test_sketch_to_photo_answers_broken_drawings_in_its_status(tmp_path):

@@ -1,6 +1,6 @@
 """The live canvas's per-stroke route (studio/live_route.py) over real HTTP: the page asks the
 canvas's server function for the address, which installs the route into the launched app; a
-stroke's values as JSON come back as the shoe's JPEG with the message and draft flag in headers;
+stroke's values as JSON come back as the shoe's JPEG (the server function's PNG up to JPEG's loss);
 junk, an unknown canvas and an oversized body get a status and a message, never an HTTP 500."""
 
 from __future__ import annotations
@@ -49,15 +49,12 @@ def test_a_stroke_comes_back_as_a_jpeg_by_the_canvas_route(monkeypatch):
         assert server_function(url, canvas, "stroke_route", [])[1] == path  # installed once, same address
         route = url.rstrip("/") + path
         drawn = drawing_url()
-        status, headers, body = post(route, json.dumps([drawn, "", "", "", "", 1]).encode())
+        status, headers, body = post(route, json.dumps([drawn]).encode())
         assert status == 200 and headers["Content-Type"] == "image/jpeg"
         shoe = Image.open(io.BytesIO(body))
         assert shoe.format == "JPEG" and shoe.size == (256, 256)
-        assert headers["X-Live-Draft"] == "1"  # default has default-live: a stroke is drafted
-        status, headers, body = post(route, json.dumps([drawn, "", "", "", "", 0]).encode())
-        assert status == 200 and headers["X-Live-Draft"] == "0"  # the full model, asked for
-        full = Image.open(io.BytesIO(body)).convert("RGB")
-        _, photo, _, _ = server_function(url, canvas, "translate", [drawn, "", "", "", "", 0])[1]
+        full = shoe.convert("RGB")
+        _, photo, _ = server_function(url, canvas, "translate", [drawn])[1]
         png = Image.open(io.BytesIO(base64.b64decode(photo.partition(",")[2]))).convert("RGB")
         diff = sum(abs(a - b) for a, b in zip(full.tobytes(), png.tobytes())) / len(png.tobytes())
         assert diff < 3  # the same shoe as the server function's PNG, up to JPEG's loss (of 255)
@@ -68,7 +65,7 @@ def test_a_stroke_comes_back_as_a_jpeg_by_the_canvas_route(monkeypatch):
             (json.dumps(123).encode(), 400, "list of values"),
             (json.dumps([bomb]).encode(), 400, "the drawing is too large"),
             (json.dumps([drawn, "", 2**70]).encode(), 400, "whole number"),
-            (json.dumps([drawn, "", "", "", "/etc/passwd", 1]).encode(), 400, "unknown model"),
+            (json.dumps([drawn, "", "", "", "/etc/passwd"]).encode(), 400, "unknown model"),
         ]:
             status, headers, body = post(route, junk)
             assert status == status_said and said in message(headers) and not body, (
@@ -83,7 +80,7 @@ def test_a_stroke_comes_back_as_a_jpeg_by_the_canvas_route(monkeypatch):
         assert status == 204 and not body  # nothing drawn yet: nothing to show, no error
         status, headers, _ = post(url.rstrip("/") + live_route.PREFIX + "/0000", json.dumps([drawn]).encode())
         assert status == 404 and "reload the page" in message(headers)
-        status, headers, body = post(route, json.dumps([drawn, "", "", "", "", 1]).encode())
+        status, headers, body = post(route, json.dumps([drawn]).encode())
         assert status == 200 and body  # still answering after the junk
 
 

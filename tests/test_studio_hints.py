@@ -45,40 +45,13 @@ def test_live_canvas_sends_a_hint_layer_that_changes_the_shoe(hint_run):
         return demo.from_sketch(img, hint_run, hints, look)
 
     translate = live_canvas(sketch_to_photo).server_fns[0]
-    edges_plain, photo_plain, message, drafted = translate([encode_data_url(ink()), ""])
+    edges_plain, photo_plain, message = translate([encode_data_url(ink()), ""])
     assert message == "" and seen[-1] is None and photo_plain.startswith("data:image/png;base64,")
-    assert drafted is False  # no fast companion: the full model answered, nothing follows
-    edges_hint, photo_hint, message, _ = translate([encode_data_url(ink()), encode_data_url(hint_layer())])
+    edges_hint, photo_hint, message = translate([encode_data_url(ink()), encode_data_url(hint_layer())])
     assert message == "" and seen[-1].mode == "RGBA"
     assert photo_hint != photo_plain and edges_hint != edges_plain  # the dabs show in "what the model sees"
     assert translate(encode_data_url(ink()))[1] == photo_plain  # the one-argument form still works
     assert "Could not use that" in translate(["data:text/plain;base64,aGk=", ""])[2]
-
-
-def test_a_stroke_is_drafted_by_the_fast_model_and_a_rest_asks_the_full_one(hint_run, tiny_run):
-    calls = []
-
-    def full(img, hints, look):
-        calls.append("full")
-        return img, Image.new("RGB", img.size, "tan"), ""
-
-    def draft_of(img, hints, look):
-        calls.append("draft")
-        return img, img, "draft note"
-
-    translate = live_canvas(full, draft_of=draft_of).server_fns[0]
-    url = encode_data_url(ink())
-    seen, drafted_photo, note, drafted = translate([url, "", "", "", "", 1])  # a stroke
-    assert seen == ""  # what the model saw comes with the full answer
-    assert (calls, note, drafted) == (["draft"], "draft note", True)
-    _, full_photo, _, drafted = translate([url, "", "", "", "", 0])  # the pen rests
-    assert calls[-1] == "full" and drafted is False and full_photo != drafted_photo
-    no_companion = live_canvas(full, draft_of=lambda img, hints, look: None).server_fns[0]
-    assert no_companion([url, "", "", "", "", 1])[3] is False and calls[-1] == "full"
-    # the studio's own: a run has no fast companion, so it is not drafted
-    demo = SketchDemo({"m": hint_run})
-    assert demo.draft_of(ink(), None, None, "m") is None
-    assert demo.draft_of(ink(), None, None, "not offered") is None
 
 
 def test_editor_colours_are_hints_and_black_is_ink(hint_run):

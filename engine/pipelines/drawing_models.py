@@ -33,11 +33,11 @@ def drawing_models(models: dict[str, str], home: str | None = None) -> dict[str,
     return {label: model for label, model in models.items() if reads_drawings(model, home)}
 
 
-DRAFT_SUFFIX = "-live"  # "default-live" is the fast student distilled from "default"
+FAST_SUFFIX = "-live"  # "default-live" is the fast student distilled from "default"
 
 
 def fast_companion(model: str) -> str | None:
-    """The installed bundled student distilled from the bundled `model` (engine/tasks/distill.py)
-    that drafts the live canvas's answer to each stroke, or None: runs and files have none."""
-    name = model + DRAFT_SUFFIX
+    """The installed bundled student distilled from the bundled `model` (engine/tasks/distill.py),
+    which the static Space runs in the visitor's browser, or None: runs and files have none."""
+    name = model + FAST_SUFFIX
     return name if model in BUNDLED and name in bundled_models("image-to-image") else None
