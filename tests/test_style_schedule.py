@@ -147,3 +147,30 @@ def test_carrying_the_curvature_changes_only_the_finer_levels_start(tiny_vgg: st
     }  # fmt: skip
     assert runs[True][:7] == pytest.approx(runs[False][:7])  # the coarse level and the fine start
     assert runs[True][7] != pytest.approx(runs[False][7])  # the first fine step differs
+
+
+def test_match_colors_takes_the_styles_mixed_statistics_and_keeps_the_layout() -> None:
+    from engine.style.schedule import match_colors
+
+    torch.manual_seed(0)
+    photo = torch.rand(1, 3, 20, 30) * 0.5 - 0.5
+    red, blue = torch.rand(1, 3, 16, 16) * 0.2, torch.rand(1, 3, 8, 12) * 0.6 - 0.3
+    matched = match_colors(photo, [red], [1.0])
+    torch.testing.assert_close(matched.mean((-2, -1)), red.mean((-2, -1)), atol=1e-5, rtol=0)
+    torch.testing.assert_close(matched.std((-2, -1)), red.std((-2, -1)), atol=1e-5, rtol=0)
+    # the photo's pattern is kept: per channel the matched picture is an increasing map of it
+    assert torch.corrcoef(torch.stack([photo[0, 0].flatten(), matched[0, 0].flatten()]))[0, 1] > 0.999
+    mixed = match_colors(photo, [red, blue], [0.25, 0.75])
+    expected = 0.25 * red.mean((-2, -1)) + 0.75 * blue.mean((-2, -1))
+    torch.testing.assert_close(mixed.mean((-2, -1)), expected, atol=1e-5, rtol=0)
+
+
+def test_the_matched_start_changes_where_the_run_starts(tiny_vgg: str) -> None:
+    runs = {
+        init: next(
+            iter(stylize_steps(picture(1, 64), picture(2, 64), tiny(tiny_vgg, levels=1, steps=1, init=init)))
+        )
+        for init in ("content", "matched")
+    }
+    assert runs["content"].content_loss == pytest.approx(0.0, abs=1e-6)  # the photo itself
+    assert runs["matched"].content_loss > 1e-4  # the recoloured photo: the content loss sees the change

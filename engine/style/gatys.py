@@ -4,10 +4,9 @@ The losses are relative (squared error divided by the target's squared norm), so
 weights works for any image size, any style layer and both VGG weight families. The default
 schedule optimises coarse-to-fine from the content image with L-BFGS under bf16 autocast where
 that is faster: at half size until the loss is flat (cheap steps, about 55-65 of them), then
-29 steps at full size starting from the photo plus the upsampled change, so the photo's fine
+30 steps at full size starting from the photo plus the upsampled change, so the photo's fine
 detail is not lost to a blurry upsampling, and with the curvature scale L-BFGS learnt at half
-size, so the first full-size steps are real steps: 29 such steps score at least as well as 30
-without the scale at 256 and 512 px (issue 24; README: Speed).
+size, so the first full-size steps are real steps (issue 24; README: Speed).
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from engine.runtime.allocator import keep_large_buffers_mapped
 from engine.runtime.device import pick_device
 from engine.runtime.precision import Precision
 from engine.style.optimize import GuardedStep, carried_scale
-from engine.style.schedule import is_flat, resize, upsample_start
+from engine.style.schedule import is_flat, match_colors, resize, upsample_start
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # RGB -> YCbCr (JPEG/BT.601 rows); Y's row sums to 1 and the chroma rows to 0, so the same
@@ -40,12 +39,16 @@ class StyleConfig:
     """Every knob of a Gatys run; the defaults give a good 256 px picture in seconds."""
 
     size: int = knob(256, "long side of the result, pixels")
-    steps: int = knob(29, "optimiser steps at full size")
+    steps: int = knob(30, "optimiser steps at full size")
     coarse_steps: int = knob(100, "optimiser steps at most at each coarser level (see flat)")
     levels: int = knob(2, "resolutions: size, size/2, ... (1 = single scale)")
     optimizer: str = knob("lbfgs", "L-BFGS converges in far fewer steps", ("lbfgs", "adam"))
     lr: float = knob(0.0, "step size; 0: 1.0 for L-BFGS, 0.05 for Adam")
-    init: str = knob("content", "start from the photo or from noise", ("content", "noise"))
+    init: str = knob(
+        "content",
+        "start from the photo, the photo with the style's colour statistics (matched), or noise",
+        ("content", "matched", "noise"),
+    )
     refine: str = knob(
         "detail",
         "start a finer level from the coarse result upsampled (plain) or from the photo plus the "
@@ -307,6 +310,8 @@ def stylize_steps(
             if image is None and cfg.init == "noise":
                 noise = torch.Generator(device).manual_seed(cfg.seed)
                 start = 0.5 * torch.randn(target.shape, generator=noise, device=device)
+            elif image is None and cfg.init == "matched":
+                start = match_colors(target, style_photos, blend)
             elif image is None:
                 start = target
             else:

@@ -31,6 +31,19 @@ def upsample_start(coarse: torch.Tensor, photo: torch.Tensor, refine: str = "det
     return photo + F.interpolate(change, size=size, mode="bilinear", align_corners=False)
 
 
+def match_colors(
+    photo: torch.Tensor, styles: Sequence[torch.Tensor], weights: Sequence[float]
+) -> torch.Tensor:
+    """The photo with each channel's mean and standard deviation set to the styles' (mixed by
+    `weights`): a start whose colours the style loss already likes, so the coarse level spends
+    its steps on texture. Not the default: golden_gate + starry_night at 256 px scored 0.7554
+    against 0.7687 from the photo, but tubingen 0.9451 against 0.9437 (29 full-size steps)."""
+    mean = sum(w * s.mean((-2, -1), keepdim=True) for s, w in zip(styles, weights))
+    std = sum(w * s.std((-2, -1), keepdim=True) for s, w in zip(styles, weights))
+    spread = photo.std((-2, -1), keepdim=True).clamp_min(1e-6)
+    return ((photo - photo.mean((-2, -1), keepdim=True)) / spread * std + mean).clamp(-1, 1)
+
+
 def is_flat(losses: Sequence[float], fraction: float, window: int = FLAT_WINDOW) -> bool:
     """True once the loss fell by less than `fraction` of its value over the last `window`
     steps (0 never stops). A rise counts as flat too: the optimiser is no longer gaining."""
