@@ -46,18 +46,7 @@ def cmd_data(argv: list[str]) -> int:
         "outlines drawn on a canvas at a random place and size (the `eval --outlines` set)",
     )
     drawings.add_argument("--seed", type=int, help="--style outline: the set's seed (default: eval's)")
-    looks = sub.add_parser("make-looks", help="a table of looks (colour dabs) of a split's photos")
-    looks.add_argument("data", type=Path, help="dataset folder (aligned or paired folders)")
-    looks.add_argument("out", type=Path, help="the .safetensors table to write")
-    looks.add_argument("--split", default="train")
-    looks.add_argument("--seed", type=int, default=0)
-    index = sub.add_parser(
-        "make-outline-index", help="an index of a split's shoes by silhouette, to complete outlines"
-    )
-    index.add_argument("data", type=Path, help="edge -> photo dataset folder (aligned or paired)")
-    index.add_argument("out", type=Path, help="the .safetensors index to write")
-    index.add_argument("--split", default="train", help="train: never the split that is scored")
-    index.add_argument("--seed", type=int, default=0)
+    add_training_shoe_parsers(sub)
     args = parser.parse_args(argv)
     tables = ("make-looks", "make-outline-index")  # one file each
     if args.action in ("make-edges", "make-drawings", *tables):  # never into their source
@@ -96,6 +85,23 @@ def cmd_data(argv: list[str]) -> int:
         f" ({counts['skipped']} photos skipped: unreadable or too thin)"
     )
     return 0
+
+
+def add_training_shoe_parsers(sub) -> None:
+    """`make-looks` and `make-outline-index`: one file each, of what the studio keeps of a
+    split's shoes."""
+    looks = sub.add_parser("make-looks", help="a table of looks (colour dabs) of a split's photos")
+    looks.add_argument("data", type=Path, help="dataset folder (aligned or paired folders)")
+    looks.add_argument("out", type=Path, help="the .safetensors table to write")
+    looks.add_argument("--split", default="train")
+    looks.add_argument("--seed", type=int, default=0)
+    index = sub.add_parser(
+        "make-outline-index", help="an index of a split's shoes by silhouette, to complete outlines"
+    )
+    index.add_argument("data", type=Path, help="edge -> photo dataset folder (aligned or paired)")
+    index.add_argument("out", type=Path, help="the .safetensors index to write")
+    index.add_argument("--split", default="train", help="train: never the split that is scored")
+    index.add_argument("--seed", type=int, default=0)
 
 
 def make_looks(args: argparse.Namespace) -> int:
