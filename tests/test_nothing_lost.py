@@ -296,3 +296,26 @@ def test_a_second_ctrl_c_stops_at_once_with_the_run_stopped_and_its_checkpoints_
     assert train(resume=run_id, max_steps=step + 1) == run_id  # the lock went with the process
     assert store.get(run_id).status == "finished" and store.get(run_id).step == step + 1
     assert not list(folder.glob("*.tmp"))
+
+
+def test_a_sigterm_while_the_run_sets_up_stops_it_cleanly(aligned_dataset, studio_home, monkeypatch):
+    """A stop signal between the run's row and its first step (checkpointer, samples, loader)
+    ends it "stopped" with a checkpoint, as one during training does; it used to kill the
+    process and leave the run "running"."""
+    import engine.training.loop as loop
+    from engine.training.loop import TrainSettings
+    from support.tiny import TINY_PIX2PIX
+
+    real = loop.make_loader
+
+    def signalled(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)  # as the studio's Stop would, mid set-up
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "make_loader", signalled)
+    run_id = train(
+        "pix2pix", TrainSettings(data=str(aligned_dataset), max_steps=50, batch_size=2), TINY_PIX2PIX
+    )
+    run = RunStore(studio_home).get(run_id)
+    assert run.status == "stopped" and RunStore(studio_home).latest_checkpoint(run_id) is not None
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # the handler is given back

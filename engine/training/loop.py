@@ -165,17 +165,18 @@ def train(
 
         # the run store row, checkpoints, samples and evaluations
         run = open_run(store if rank == 0 else None, lock, plan, task, settings, step, world)
-        folder = store.runs_dir / run.id
-        meta = checkpoint_meta(plan.task_name, task, settings, run.id)
-        saver = Checkpointer(
-            task, schedulers, folder / "checkpoints", meta, settings.keep_checkpoints, rank, world
-        )
-        held_out = HeldOut(task, settings, folder / "samples") if rank == 0 else None
-        batches = iter(make_loader(dataset, settings, step, rank, world, device))
-
-        stop = StopFlag()  # the first Ctrl-C/SIGTERM stops at the next step, with a checkpoint
+        # from the run's row on, the first Ctrl-C/SIGTERM stops at the next step, with a checkpoint
+        # (a signal during the set-up below used to kill the run and leave it "running")
+        stop = StopFlag()
         bar = tqdm(total=settings.max_steps, initial=step, disable=rank != 0, unit="it", dynamic_ncols=True)
         try:
+            folder = store.runs_dir / run.id
+            meta = checkpoint_meta(plan.task_name, task, settings, run.id)
+            saver = Checkpointer(
+                task, schedulers, folder / "checkpoints", meta, settings.keep_checkpoints, rank, world
+            )
+            held_out = HeldOut(task, settings, folder / "samples") if rank == 0 else None
+            batches = iter(make_loader(dataset, settings, step, rank, world, device))
             while step < settings.max_steps:
                 losses = task.train_step(next(batches))  # detached 0-d tensors, still on the device
                 for sched in schedulers.values():
