@@ -71,6 +71,7 @@ CSS = """
 .live figure .live-seen img { width: 160px; height: 160px; }
 .live-seen summary { cursor: pointer; color: #666; margin-top: 6px; }
 .live-model-label { display: block; margin-bottom: 6px; }
+.live-model-label[hidden] { display: none; }
 .live-bar { margin: 6px 0; display: flex; gap: 12px; align-items: center; }
 .live-download:not([href]) { display: none; }
 .live-looks { max-width: 330px; }

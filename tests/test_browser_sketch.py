@@ -41,6 +41,7 @@ def test_live_canvas_answers_each_stroke(tiny_run, tmp_path):
         canvas = page.locator(".live-canvas")
         canvas.wait_for(state="visible", timeout=30_000)
         page.wait_for_function("document.querySelector('.live').dataset.route", timeout=30_000)
+        assert not page.locator(".live-model-label").is_visible()  # one model: no empty picker
         page.evaluate("""() => { window.__srcs = [];
           new MutationObserver(() => window.__srcs.push(document.querySelector('.live-photo').src))
             .observe(document.querySelector('.live-photo'), {attributes: true, attributeFilter: ['src']}); }""")
