@@ -253,6 +253,41 @@ def level_sizes(
     return sizes
 
 
+@torch.no_grad()
+def level_targets(
+    features: Callable, cfg: StyleConfig, target: torch.Tensor, style_photos: list, blend: list[float]
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """A level's content features and its style Gram matrices, blended across the styles."""
+    h, w = target.shape[-2:]
+    content_target = features(target)[cfg.content_layer].float()
+    grams = [torch.zeros((), device=target.device) for _ in cfg.style_layers]
+    for style, weight in zip(style_photos, blend):
+        side = round(max(h, w) * cfg.style_scale)
+        feats = features(resize(style, fit_size(style.shape[-1], style.shape[-2], side)))
+        grams = [g + weight * gram_matrix(feats[name]) for g, name in zip(grams, cfg.style_layers)]
+    return content_target, grams
+
+
+@torch.no_grad()
+def level_start(
+    cfg: StyleConfig,
+    target: torch.Tensor,
+    style_photos: list,
+    blend: list[float],
+    coarser: torch.Tensor | None,
+) -> torch.Tensor:
+    """Where a level's optimisation starts: the coarser level's picture upsampled, or at the first
+    level noise, the photo in the style's colours, or the photo (`cfg.init`). A new tensor."""
+    if coarser is not None:
+        return upsample_start(coarser, target, cfg.refine).clone()
+    if cfg.init == "noise":
+        noise = torch.Generator(target.device).manual_seed(cfg.seed)
+        return 0.5 * torch.randn(target.shape, generator=noise, device=target.device)
+    if cfg.init == "matched":
+        return match_colors(target, style_photos, blend).clone()
+    return target.clone()
+
+
 def stylize_steps(
     content: Image.Image,
     styles: Image.Image | Sequence[Image.Image],
@@ -299,24 +334,9 @@ def stylize_steps(
         return tensor_to_image(keep_chroma(x, photo[0]) if cfg.preserve_color else x)
 
     for (h, w), level_steps in zip(sizes, steps):
-        with torch.no_grad():
-            target = resize(target_photo, (h, w))
-            content_target = features(target)[cfg.content_layer].float()
-            grams = [torch.zeros((), device=device) for _ in cfg.style_layers]
-            for style, weight in zip(style_photos, blend):
-                side = round(max(h, w) * cfg.style_scale)
-                feats = features(resize(style, fit_size(style.shape[-1], style.shape[-2], side)))
-                grams = [g + weight * gram_matrix(feats[name]) for g, name in zip(grams, cfg.style_layers)]
-            if image is None and cfg.init == "noise":
-                noise = torch.Generator(device).manual_seed(cfg.seed)
-                start = 0.5 * torch.randn(target.shape, generator=noise, device=device)
-            elif image is None and cfg.init == "matched":
-                start = match_colors(target, style_photos, blend)
-            elif image is None:
-                start = target
-            else:
-                start = upsample_start(image, target, cfg.refine)
-        image = start.clone().requires_grad_(True)  # the only tensor that needs gradients
+        target = resize(target_photo, (h, w))
+        content_target, grams = level_targets(features, cfg, target, style_photos, blend)
+        image = level_start(cfg, target, style_photos, blend, image).requires_grad_(True)  # the only one
         objective = GatysLoss(features, cfg, content_target, grams, layer_weights)
         scale = carried_scale(*learnt, h * w) if learnt and cfg.carry else None
         guarded = GuardedStep(cfg, image, objective, scale)
