@@ -50,10 +50,13 @@ def percentiles(ms: list[float]) -> tuple[float, float]:
     return statistics.median(ms), ms[int(0.95 * (len(ms) - 1))]
 
 
-def browser_latencies(url: str, strokes: int, route: bool = True) -> tuple[list[float], list[float]]:
+def browser_latencies(
+    url: str, strokes: int, route: bool = True, look: bool = False
+) -> tuple[list[float], list[float]]:
     """Stroke -> first new shoe, and -> the PNG after the pen's rest (where one follows), on the
     live canvas, in the page's clock. `route` False: strokes through Gradio's server function
-    (the page's fallback and the reference), not the canvas's own route."""
+    (the page's fallback and the reference), not the canvas's own route. `look`: a look from the
+    row is chosen after the first stroke and kept while the strokes go on."""
     with chromium_page() as page:
         page.goto(url, wait_until="networkidle")
         canvas = page.locator(".live-canvas").first
@@ -71,7 +74,10 @@ def browser_latencies(url: str, strokes: int, route: bool = True) -> tuple[list[
             page.mouse.move(x + 20, y + box["height"] * 0.15, steps=6)
             page.mouse.up()
             page.wait_for_timeout(REST_MS)  # the page's clock measures; this only waits
-        changes = [c for c in page.evaluate("window.__lat")[3:] if c]  # the first strokes load models
+            if look and i == 0:  # the looks row follows the rest: choose its second look
+                page.locator(".live-looks-row img").nth(1).click()
+                page.wait_for_timeout(REST_MS)
+        changes = [c for c in page.evaluate("window.__lat") if c][3:]  # the first strokes load models
     return [c[0] for c in changes], [c[-1] for c in changes if len(c) > 1]
 
 
@@ -118,8 +124,14 @@ def main() -> None:
     rows = []
     try:
         if shutil.which("chromium"):
-            for route, how in [(True, "its route"), (False, "Gradio server function")]:
-                first, full = browser_latencies(demo.local_url, args.strokes, route)
+            ways = [(True, False, "its route"), (False, False, "Gradio server function")]
+            ways += (
+                [(True, True, "its route, a chosen look")]
+                if SketchPipeline.load(args.model).multimodal
+                else []
+            )
+            for route, look, how in ways:
+                first, full = browser_latencies(demo.local_url, args.strokes, route, look)
                 rows.append((f"stroke -> shoe, live canvas, {how}", first))
                 if full:
                     rows.append(("  -> the PNG after the pen's 250 ms rest", full))
