@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 from scipy import ndimage
 
+from engine.data.drawing import filled_outline
 from engine.data.outline_index import OutlineIndex, ShoeBox, normalised_silhouette, resize_bits
 
 MIN_FILL = 0.3  # filled silhouette / its box: less and the drawing does not close
@@ -50,23 +51,6 @@ def shrink(mask: np.ndarray, px: int) -> np.ndarray:
     return ndimage.minimum_filter1d(rows, 2 * px + 1, axis=1, mode="constant", cval=0)
 
 
-def enclosed(ink: np.ndarray) -> np.ndarray:
-    """`drawing.filled_outline` at a quarter of its time (0.6 against 2.2 ms on 256 px edge
-    maps): the lines closed by two cross-shaped dilations (shifted ORs), then filled as all that
-    the paper around the border does not reach (one 4-connected labelling instead of scipy's
-    iterated hole filling). The same mask."""
-    grown = ink.copy()
-    for _ in range(2):
-        step = grown.copy()
-        step[1:] |= grown[:-1]
-        step[:-1] |= grown[1:]
-        step[:, 1:] |= grown[:, :-1]
-        step[:, :-1] |= grown[:, 1:]
-        grown = step
-    labels, _ = ndimage.label(np.pad(~grown, 1, constant_values=True))
-    return (labels != labels[0, 0])[1:-1, 1:-1]
-
-
 def at_scale(px: int, image: np.ndarray) -> int:
     """A distance tuned on 256 px drawings, for a drawing of this size (1 px at least)."""
     return max(1, round(px * max(image.shape) / 256))
@@ -81,7 +65,7 @@ def outline_silhouette(ink: np.ndarray) -> np.ndarray | None:
     pad = margin + 3
     top, left = max(0, box.top - pad), max(0, box.left - pad)
     crop = ink[top : box.top + box.height + pad, left : box.left + box.width + pad]
-    filled = enclosed(crop)
+    filled = filled_outline(crop)
     if filled.sum() < MIN_FILL * box.height * box.width:
         return None
     inner = shrink(filled, margin)
