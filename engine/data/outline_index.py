@@ -74,10 +74,11 @@ def index_entry(edges: np.ndarray, photo: np.ndarray, rng: np.random.Generator) 
     dabs = photo_look(photo, rng)
     if dabs is None:
         return None
+    silhouette, aspect = normalised_silhouette(mask)  # as a drawn outline is looked up
     box = ShoeBox.of(mask)
     return {
-        "masks": resize_bits(box.crop(mask), (MASK_SIDE, MASK_SIDE), Image.BOX),
-        "aspects": np.float32(box.aspect),
+        "masks": silhouette,
+        "aspects": np.float32(aspect),
         "edges": np.packbits(resize_bits(box.crop(edges), (EDGE_SIDE, EDGE_SIDE), Image.BOX, 64)),
         "dabs": dabs,
     }
@@ -98,6 +99,12 @@ def write_outline_index(pairs, out: Path, seed: int = 0) -> int:
     return len(rows)
 
 
+def unpack_square(row: np.ndarray) -> np.ndarray:
+    """A packed row of a square bit image (np.packbits pads it to whole bytes) -> side x side bool."""
+    side = int(round((len(row) * 8) ** 0.5))
+    return np.unpackbits(row)[: side * side].reshape(side, side).astype(bool)
+
+
 @dataclass(frozen=True)
 class OutlineIndex:
     """The index in memory, mirrors included: entry i < n is shoe i, entry n + i its mirror."""
@@ -114,8 +121,7 @@ class OutlineIndex:
     @classmethod
     def from_tensors(cls, tensors: dict[str, np.ndarray]) -> OutlineIndex:
         count = len(tensors["aspects"])
-        side = int(round((tensors["masks"].shape[1] * 8) ** 0.5))
-        masks = np.unpackbits(tensors["masks"], axis=1)[:, : side * side].reshape(count, side, side)
+        masks = np.stack([unpack_square(row) for row in tensors["masks"]])
         mirrored_dabs = tensors["dabs"].copy()
         mirrored_dabs[:, :, 0] = 255 - mirrored_dabs[:, :, 0]
         both = np.packbits(np.concatenate([masks, masks[:, :, ::-1]]).reshape(2 * count, -1), axis=1)
@@ -130,14 +136,12 @@ class OutlineIndex:
     def edge_map(self, entry: int) -> np.ndarray:
         """EDGE_SIDE x EDGE_SIDE bool: the entry's edges over its box (mirrored for a mirror)."""
         count = len(self.edges)
-        side = int(round((self.edges.shape[1] * 8) ** 0.5))
-        bits = np.unpackbits(self.edges[entry % count])[: side * side].reshape(side, side).astype(bool)
+        bits = unpack_square(self.edges[entry % count])
         return bits[:, ::-1] if entry >= count else bits
 
     def silhouette(self, entry: int) -> np.ndarray:
         """MASK_SIDE x MASK_SIDE bool: the entry's normalised silhouette."""
-        side = int(round((self.masks.shape[1] * 8) ** 0.5))
-        return np.unpackbits(self.masks[entry])[: side * side].reshape(side, side).astype(bool)
+        return unpack_square(self.masks[entry])
 
     def nearest(self, silhouette: np.ndarray, aspect: float, count: int = 1) -> np.ndarray:
         """The `count` best entries for a normalised silhouette: IoU less the aspect penalty."""
