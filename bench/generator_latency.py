@@ -44,7 +44,7 @@ def ways(model: str, precision: str) -> tuple[dict[str, Predictor], float]:
     fast = load_predictor(model, precision=precision)
     before = Predictor(fast.net, fast.meta, fast.source, fast.device, precision, fast=False)
     start = time.perf_counter()  # what the fast copy adds to loading a model
-    fast_generator(fast.net, fast.device, fast.precision.mode, fast.size, fast.nz)
+    fast_generator(fast.net, fast.device, fast.precision.dtype, fast.size, fast.nz)
     built = time.perf_counter() - start
     net_bf16 = copy.deepcopy(fast.net).to(torch.bfloat16)
     cast = Predictor(net_bf16, fast.meta, fast.source, fast.device, precision, fast=False)

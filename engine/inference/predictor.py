@@ -49,7 +49,7 @@ class Predictor:
         self.nz = int(config.get("nz", 0))  # a latent code's size: several looks per input
         # an inference-only copy that runs faster on a CPU (engine/models/fast_inference.py); None: the plain net
         self.fast_net = (
-            fast_generator(self.net, device, self.precision.mode, self.size, self.nz) if fast else None
+            fast_generator(self.net, device, self.precision.dtype, self.size, self.nz) if fast else None
         )
 
     @torch.inference_mode()

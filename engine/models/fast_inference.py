@@ -261,16 +261,15 @@ def fast_unet(net: nn.Module, dtype: torch.dtype, example: torch.Tensor, *args) 
 
 
 def fast_generator(
-    net: nn.Module, device: torch.device, mode: str, size: int, nz: int = 0
+    net: nn.Module, device: torch.device, dtype: torch.dtype, size: int, nz: int = 0
 ) -> nn.Module | None:
-    """The fast copy of a U-Net generator served on the CPU in fp32 or bf16 (`mode`), laid out
+    """The fast copy of a U-Net generator served on the CPU in fp32 or bf16 (`dtype`), laid out
     for batches of one `size`-pixel square, after one call (oneDNN builds its kernels then, not
     on a person's first drawing); None where it does not apply (another network, a GPU, fp16, a
     CPU where oneDNN refuses the dtype), which leaves the plain network under autocast."""
     from engine.models.unet import UNetGenerator
 
-    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}.get(mode)
-    if type(net) is not UNetGenerator or device.type != "cpu" or dtype is None:
+    if type(net) is not UNetGenerator or device.type != "cpu" or dtype not in DTYPES:
         return None
     in_channels = net.encoders[0][0].in_channels
     example = torch.zeros(1, in_channels, size, size).contiguous(memory_format=torch.channels_last)
