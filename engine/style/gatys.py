@@ -279,13 +279,13 @@ def level_start(
     """Where a level's optimisation starts: the coarser level's picture upsampled, or at the first
     level noise, the photo in the style's colours, or the photo (`cfg.init`). A new tensor."""
     if coarser is not None:
-        return upsample_start(coarser, target, cfg.refine).clone()
+        return upsample_start(coarser, target, cfg.refine)
     if cfg.init == "noise":
         noise = torch.Generator(target.device).manual_seed(cfg.seed)
         return 0.5 * torch.randn(target.shape, generator=noise, device=target.device)
     if cfg.init == "matched":
-        return match_colors(target, style_photos, blend).clone()
-    return target.clone()
+        return match_colors(target, style_photos, blend)
+    return target.clone()  # the target stays the content's
 
 
 def stylize_steps(
