@@ -109,16 +109,15 @@ def make_looks(args: argparse.Namespace) -> int:
     import numpy as np
 
     from engine.data.datasets import open_paired_dataset
+    from engine.data.images import tensor_to_image
     from engine.data.looks import write_look_table
     from engine.errors import UserError
 
     if args.out.exists():
         raise UserError(f"{args.out} exists; choose a new file")
     pairs = open_paired_dataset(args.data, args.split, "AtoB", 256, 256, False)
-    photos = [pairs[i]["B"].permute(1, 2, 0).numpy() for i in range(len(pairs))]
-    kept = write_look_table(
-        [np.asarray(((p + 1) * 127.5).round(), np.uint8) for p in photos], args.out, args.seed
-    )
+    photos = [np.asarray(tensor_to_image(pairs[i]["B"])) for i in range(len(pairs))]
+    kept = write_look_table(photos, args.out, args.seed)
     print(f"wrote {kept} looks (of {len(photos)} photos) to {args.out}")
     return 0
 
@@ -128,6 +127,7 @@ def make_outline_index(args: argparse.Namespace) -> int:
     import numpy as np
 
     from engine.data.datasets import open_paired_dataset
+    from engine.data.images import tensor_to_image
     from engine.data.outline_index import write_outline_index
     from engine.errors import UserError
 
@@ -138,8 +138,7 @@ def make_outline_index(args: argparse.Namespace) -> int:
     def items():  # one pair at a time: (edge map as ink, photo as uint8)
         for i in range(len(pairs)):
             item = pairs[i]
-            photo = ((item["B"].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
-            yield item["A"][0].numpy() < 0, photo
+            yield item["A"][0].numpy() < 0, np.asarray(tensor_to_image(item["B"]))
 
     kept = write_outline_index(items(), args.out, args.seed)
     print(f"wrote {kept} shoes (of {len(pairs)} pairs; mirrors added when read) to {args.out}")
