@@ -1,5 +1,6 @@
 // The live sketch canvas's page code (studio/live_canvas.py adds LOOKS, MODELS and DAB_ONLY and
-// runs it as the gr.HTML's js_on_load, where `element` and `server` are given).
+// studio/live_route.js's askRoute, routeAnswer and showImage, and runs it as the gr.HTML's
+// js_on_load, where `element` and `server` are given).
 const canvas = element.querySelector('.live-canvas');
 const ctx = canvas.getContext('2d', {willReadFrequently: true});
 const hintCtx = element.querySelector('.live-hints').getContext('2d', {willReadFrequently: true});
@@ -25,9 +26,9 @@ async function send(stroke = true) {
     const hints = hinted ? hintCtx.canvas.toDataURL('image/png') : '';
     const drawn = canvas.toDataURL('image/png');
     const values = [drawn, hints, seed === null ? '' : seed, reference, model()];
-    const answer = stroke && $('.live').dataset.route ? await strokeAnswer(values) : null;
+    const answer = stroke && $('.live').dataset.route ? await routeAnswer($('.live'), values) : null;
     if (answer) {  // a stroke: the shoe's JPEG by the canvas's route; the rest brings the PNG
-      const [photo, message] = answer;
+      const [[photo], message] = answer;
       if (photo) { showPhoto(photo); $('.live-caption').textContent = 'shoe'; restTimer = setTimeout(() => send(false), REST_PAUSE_MS); }
       else { showPhoto(null); $('.live-download').removeAttribute('href'); }
       $('.live-status').textContent = message;
@@ -58,22 +59,8 @@ async function showLooks(drawn, hints) {
     return img;
   }));
 }
-// this canvas's per-stroke route (studio/live_route.py), kept on the element once the server names it
-// (without it, or after a 404, strokes go through the server function)
-server.stroke_route([]).then((path) => { if (path) $('.live').dataset.route = ((window.gradio_config && window.gradio_config.root) || '') + path; }).catch(() => {});
-let blobUrl = null;  // the stroke answer on screen, freed when replaced
-function showPhoto(src) {
-  if (blobUrl && blobUrl !== src) { URL.revokeObjectURL(blobUrl); blobUrl = null; }
-  if (src && src.startsWith('blob:')) blobUrl = src;
-  if (src) $('.live-photo').src = src; else $('.live-photo').removeAttribute('src');
-}
-async function strokeAnswer(values) {  // -> [object URL of the shoe or '', message], or null
-  const r = await fetch($('.live').dataset.route, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(values)});
-  const message = decodeURIComponent(r.headers.get('X-Live-Message') || '');
-  if (r.status === 404) { delete $('.live').dataset.route; return null; }  // a server restarted since: the server function
-  if (r.status !== 200) return ['', message];
-  return [URL.createObjectURL(await r.blob()), message];
-}
+askRoute($('.live'));  // this canvas's per-stroke route (studio/live_route.py), kept on the element
+function showPhoto(src) { showImage($('.live-photo'), src); }
 function lookName(text) { $('.live-look-name').textContent = text; }
 $('.live-looks').hidden = !LOOKS;
 if (MODELS.length > 1) {

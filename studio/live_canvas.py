@@ -81,7 +81,8 @@ CSS = """
 .live-looks-row img.chosen { border-color: #f97316; }
 .live-ref { max-width: 180px; }
 """
-JS = (Path(__file__).resolve().parent / "live_canvas.js").read_text()  # the page code, in its own file
+# the page code, in its own file, after the per-stroke route's (shared with Paint a scene)
+JS = live_route.JS + (Path(__file__).resolve().parent / "live_canvas.js").read_text()
 
 
 def decode_data_url(data_url: object, what: str = "drawing") -> Image.Image:
@@ -182,12 +183,7 @@ def live_canvas(
             return [None, None, message]
         return [encode_data_url(edges), encode_data_url(photo), message]
 
-    route = live_route.register(lambda layers: stroke(layers)[1:])
-
-    def stroke_route(_: list, request: gr.Request) -> str:
-        """The address of this canvas's per-stroke route, installed into the app on first ask."""
-        live_route.install(request.app)
-        return route
+    stroke_route = live_route.serve(lambda layers: stroke(layers)[1:])  # the page asks it for the address
 
     def looks(layers: list) -> list:
         """[drawing data URL, hint-layer data URL or "", first seed, model label] -> a row of looks."""

@@ -13,6 +13,10 @@ The route is put into the Blocks' FastAPI app the first time a page asks for its
 (`install`, from a server function that has the request). Gradio makes that app at launch, which
 may happen in the studio, an exported Space, a test or a bench, and a component cannot reach
 the app before then. A page whose server has no route (an old tab) keeps to the server function.
+
+A canvas with several answers to a stroke (Paint a scene: one photo per model) gets them as one
+body of JPEGs one after the other, their byte lengths in a header (0: no image for that one).
+`JS` is the page side both canvases share: ask for the address, post a stroke, show its images.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ import io
 import json
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from urllib.parse import quote
 
+import gradio as gr
 from fastapi import FastAPI, Request, Response
 from PIL import Image
 from starlette.concurrency import run_in_threadpool
@@ -33,12 +39,13 @@ PREFIX = "/studio-live"
 MAX_BODY = 8 * 2**20  # bytes: a drawing, a hint layer and a look's photo as data URLs are far less
 JPEG_QUALITY = 95
 
-# (image or None, message) for the canvas's list of values
-StrokeAnswer = tuple[Image.Image | None, str]
+# (image, one image or None per output, or None; message) for the canvas's list of values
+StrokeAnswer = tuple[Image.Image | Sequence[Image.Image | None] | None, str]
 StrokeHandler = Callable[[object], StrokeAnswer]
 
 _handlers: dict[str, StrokeHandler] = {}
 _lock = threading.Lock()
+JS = (Path(__file__).resolve().parent / "live_route.js").read_text()  # the page side, for js_on_load
 
 
 def register(handler: StrokeHandler) -> str:
@@ -46,6 +53,18 @@ def register(handler: StrokeHandler) -> str:
     token = secrets.token_hex(8)
     _handlers[token] = handler
     return f"{PREFIX}/{token}"
+
+
+def serve(handler: StrokeHandler) -> Callable:
+    """A new canvas's route for `handler`, and the server function `stroke_route` that the page
+    (JS's askRoute) calls for its address; the first call installs the route into the app."""
+    path = register(handler)
+
+    def stroke_route(_: list, request: gr.Request) -> str:
+        install(request.app)
+        return path
+
+    return stroke_route
 
 
 def install(app: FastAPI) -> None:
@@ -63,11 +82,20 @@ def jpeg(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def said(message: str, status: int, body: bytes = b"") -> Response:
-    """A response whose message (URL-encoded UTF-8: headers are Latin-1) the page shows."""
+def said(message: str, status: int, body: bytes = b"", parts: list[int] | None = None) -> Response:
+    """A response whose message (URL-encoded UTF-8: headers are Latin-1) the page shows; with
+    `parts`, the body is that many JPEGs of these byte lengths, one after the other."""
     headers = {"X-Live-Message": quote(message)}
-    media = "image/jpeg" if body else "text/plain"
+    if parts is not None:
+        headers["X-Live-Parts"] = ",".join(map(str, parts))
+    media = "text/plain" if not body else "image/jpeg" if parts is None else "application/octet-stream"
     return Response(body, status_code=status, headers=headers, media_type=media)
+
+
+def jpegs(images: Sequence[Image.Image | None]) -> tuple[bytes, list[int]]:
+    """Several images as one body and each one's byte length (0 for None)."""
+    encoded = [jpeg(image) if image is not None else b"" for image in images]
+    return b"".join(encoded), [len(part) for part in encoded]
 
 
 async def read_capped(request: Request) -> bytes | None:
@@ -84,8 +112,9 @@ async def read_capped(request: Request) -> bytes | None:
 
 
 async def answer(request: Request) -> Response:
-    """POST PREFIX/TOKEN with the canvas's values as JSON -> the shoe's JPEG (200), a message
-    alone (204: nothing to draw yet; 400: the request could not be used; 413: too large)."""
+    """POST PREFIX/TOKEN with the canvas's values as JSON -> the shoe's JPEG, or several JPEGs
+    and their lengths (200), a message alone (204: nothing to draw yet; 400: the request could
+    not be used; 413: too large)."""
     handler = _handlers.get(request.path_params["token"])
     if handler is None:
         return said("This canvas is no longer served; reload the page.", 404)
@@ -97,6 +126,9 @@ async def answer(request: Request) -> Response:
     except (ValueError, UnicodeDecodeError):
         return said("Could not use that: the request is not JSON", 400)
     image, message = await run_in_threadpool(handler, values)
-    if image is None:
+    several = image is not None and not isinstance(image, Image.Image)
+    if image is None or (several and all(part is None for part in image)):
         return said(message, 204 if not message.startswith("Could not use that") else 400)
+    if several:
+        return said(message, 200, *await run_in_threadpool(jpegs, image))
     return said(message, 200, await run_in_threadpool(jpeg, image))

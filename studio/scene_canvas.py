@@ -1,10 +1,15 @@
 """The live label-map canvas of "Paint a scene": a palette of classes with their names, brush,
 rectangle and fill tools, and one answer per model beside it, after every stroke.
 
-Like the sketch canvas it is plain HTML wired to one server function. After each stroke the
-canvas snaps every pixel to the nearest class colour, so what the server decodes is exactly
-what was painted (no antialiased fringe of a third class) and fill stops at region borders.
-The server function runs only the demo's own models and caps what it decodes.
+Like the sketch canvas it is plain HTML. After each stroke the canvas snaps the pixels the
+stroke touched to the pen's class or the one they had, whichever is nearer, so what the server
+decodes is exactly what was painted (no antialiased fringe of a third class: the class colour
+nearest to a blend is often another's) and fill stops at region borders. Each stroke's
+photos come by the canvas's own route (studio/live_route.py), one JPEG per model in one
+response: through the server function, three base64 PNGs in JSON cost about a fifth of a
+stroke. When the pen rests, the server function sends the lossless PNGs for the downloads
+from the same render (the last one is kept), and it answers every stroke on a page that has
+no route. Only the demo's own models run, and what is decoded is capped.
 """
 
 from __future__ import annotations
@@ -12,12 +17,14 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import gradio as gr
 from PIL import Image
 
 from engine.data.label_maps import Palette
 from engine.errors import UserError
+from studio import live_route
 from studio.inputs import read_seed, server_args
 from studio.live_canvas import decode_data_url, encode_data_url
 
@@ -37,107 +44,8 @@ CSS = """
 .scene-download:not([href]) { display: none; }
 """
 UNREADABLE = "Could not use that: the drawing or style photo is not a PNG image that can be read."
-JS = """
-const canvas = element.querySelector('.scene-canvas');
-const ctx = canvas.getContext('2d', {willReadFrequently: true});
-const $ = (c) => element.querySelector(c);
-const colours = JSON.parse(canvas.dataset.colours);
-const history = [];
-let colour = 1, drawing = false, start = null, before = null, busy = false, again = false, seed = 0, style = '';
-function hex(c) { return '#' + c.map((v) => v.toString(16).padStart(2, '0')).join(''); }
-function blank() { ctx.fillStyle = hex(colours[1] || colours[0]); ctx.fillRect(0, 0, 256, 256); }
-function at(e) { const r = canvas.getBoundingClientRect(); return [Math.floor((e.clientX - r.left) * 256 / r.width), Math.floor((e.clientY - r.top) * 256 / r.height)]; }
-function tool() { return element.querySelector('input[name="scene-tool"]:checked').value; }
-function snap() {
-  const img = ctx.getImageData(0, 0, 256, 256), d = img.data;
-  for (let i = 0; i < d.length; i += 4) {
-    let best = 0, bestDist = 1e9;
-    for (let k = 0; k < colours.length; k++) {
-      const c = colours[k], dr = d[i] - c[0], dg = d[i + 1] - c[1], db = d[i + 2] - c[2], dist = dr * dr + dg * dg + db * db;
-      if (dist < bestDist) { bestDist = dist; best = k; }
-    }
-    d[i] = colours[best][0]; d[i + 1] = colours[best][1]; d[i + 2] = colours[best][2]; d[i + 3] = 255;
-  }
-  ctx.putImageData(img, 0, 0);
-}
-function fill(x, y) {
-  const img = ctx.getImageData(0, 0, 256, 256), d = img.data, c = colours[colour];
-  const o = (y * 256 + x) * 4, from = [d[o], d[o + 1], d[o + 2]];
-  if (from[0] === c[0] && from[1] === c[1] && from[2] === c[2]) return;
-  const stack = [[x, y]];
-  while (stack.length) {
-    const [px, py] = stack.pop(), i = (py * 256 + px) * 4;
-    if (px < 0 || py < 0 || px > 255 || py > 255 || d[i] !== from[0] || d[i + 1] !== from[1] || d[i + 2] !== from[2]) continue;
-    d[i] = c[0]; d[i + 1] = c[1]; d[i + 2] = c[2];
-    stack.push([px + 1, py], [px - 1, py], [px, py + 1], [px, py - 1]);
-  }
-  ctx.putImageData(img, 0, 0);
-}
-function show(urls, message) {
-  element.querySelectorAll('.scene-out').forEach((img, i) => {
-    const link = img.parentElement.querySelector('.scene-download');
-    if (urls[i]) { img.src = urls[i]; link.href = urls[i]; } else { img.removeAttribute('src'); link.removeAttribute('href'); }
-  });
-  $('.scene-status').textContent = message;
-}
-async function send() {
-  if (busy) { again = true; return; }
-  busy = true;
-  try {
-    const answer = await server.paint([canvas.toDataURL('image/png'), style, seed]);
-    show(answer.slice(0, -1), answer[answer.length - 1]);
-  } catch (err) {
-    $('.scene-status').textContent = 'The server did not answer; paint again to retry.';
-  } finally { busy = false; }
-  if (again) { again = false; send(); }
-}
-function remember() { history.push(ctx.getImageData(0, 0, 256, 256)); if (history.length > 30) history.shift(); }
-element.querySelectorAll('.scene-palette button').forEach((b) => b.addEventListener('click', () => {
-  element.querySelectorAll('.scene-palette button').forEach((o) => o.classList.remove('on'));
-  b.classList.add('on'); colour = +b.dataset.index;
-}));
-canvas.addEventListener('pointerdown', (e) => {
-  const [x, y] = at(e); remember();
-  if (tool() === 'fill') { fill(x, y); send(); return; }
-  drawing = true; start = [x, y]; before = ctx.getImageData(0, 0, 256, 256); canvas.setPointerCapture(e.pointerId);
-  if (tool() === 'brush') { ctx.beginPath(); ctx.moveTo(x, y); }
-});
-canvas.addEventListener('pointermove', (e) => {
-  if (!drawing) return;
-  const [x, y] = at(e);
-  ctx.fillStyle = ctx.strokeStyle = hex(colours[colour]);
-  if (tool() === 'rect') {
-    ctx.putImageData(before, 0, 0);
-    ctx.fillRect(Math.min(x, start[0]), Math.min(y, start[1]), Math.abs(x - start[0]) + 1, Math.abs(y - start[1]) + 1);
-  } else {
-    ctx.lineWidth = +$('.scene-size').value; ctx.lineCap = 'round'; ctx.lineJoin = 'round'; ctx.lineTo(x, y); ctx.stroke();
-  }
-});
-canvas.addEventListener('pointerup', () => { if (drawing) { drawing = false; snap(); send(); } });
-$('.scene-undo').addEventListener('click', () => { if (history.length) { ctx.putImageData(history.pop(), 0, 0); send(); } });
-$('.scene-clear').addEventListener('click', () => { remember(); blank(); send(); });
-$('.scene-style-again').addEventListener('click', () => { seed += 1; send(); });
-$('.scene-random').addEventListener('click', async () => {
-  const [url, message] = await server.random_map([seed]);
-  seed += 1;
-  if (!url) { $('.scene-status').textContent = message; return; }
-  const img = new Image();
-  img.onload = () => { remember(); ctx.drawImage(img, 0, 0, 256, 256); snap(); $('.scene-status').textContent = message; send(); };
-  img.src = url;
-});
-$('.scene-style').addEventListener('change', (e) => {
-  const file = e.target.files[0];
-  if (!file) { style = ''; send(); return; }
-  const img = new Image();
-  img.onload = () => {
-    const c = document.createElement('canvas'); c.width = c.height = 256;
-    c.getContext('2d').drawImage(img, 0, 0, 256, 256); style = c.toDataURL('image/png'); URL.revokeObjectURL(img.src); send();
-  };
-  img.onerror = () => { $('.scene-status').textContent = 'That style file is not an image.'; };
-  img.src = URL.createObjectURL(file);
-});
-blank();
-"""
+# the page code, in its own file, after the per-stroke route's (shared with the sketch canvas)
+JS = live_route.JS + (Path(__file__).resolve().parent / "scene_canvas.js").read_text()
 
 
 def canvas_html(palette: Palette, titles: list[str]) -> str:
@@ -184,17 +92,30 @@ def canvas_html(palette: Palette, titles: list[str]) -> str:
 def scene_canvas(palette: Palette, titles: list[str], render: Callable, draw_map: Callable) -> gr.HTML:
     """The canvas, wired to `render(label_image, style_image or None, seed) -> (images, message)`
     (one image or None per title) and `draw_map(seed) -> (image or None, message)`. (The JS
-    calls the inner functions by their names: paint, random_map.)"""
+    calls the inner functions by their names: paint, random_map, stroke_route.)"""
+    last: list[tuple[list, tuple[list, str]]] = []  # the last values rendered, and their answer
 
-    def paint(args: list) -> list:
+    def painted(args: object) -> tuple[list, str]:
+        """[map data URL, style photo data URL or "", seed] -> (one image or None per title,
+        message). The same values as the last call's (the PNGs after a stroke's JPEGs) reuse
+        its render: a 2-core CPU has no second render to spare while the person paints on."""
+        kept = last[0] if last else None
+        if kept is not None and kept[0] == args:
+            return kept[1]
         try:
             data_url, style_url, seed = server_args(args, ("", "", 0))
             style = decode_data_url(style_url) if style_url else None
             images, message = render(decode_data_url(data_url), style, read_seed(seed, "style number"))
         except UserError as err:
-            return [None] * len(titles) + [f"Could not use that: {err}"]
+            return [None] * len(titles), f"Could not use that: {err}"
         except (ValueError, OSError, TypeError, Image.DecompressionBombError):
-            return [None] * len(titles) + [UNREADABLE]
+            return [None] * len(titles), UNREADABLE
+        last[:] = [(args, (images, message))]
+        return images, message
+
+    def paint(args: list) -> list:
+        """The server function: PNG data URLs, one per title (None: no image), then the message."""
+        images, message = painted(args)
         return [encode_data_url(im) if im is not None else None for im in images] + [message]
 
     def random_map(args: list) -> list:
@@ -204,10 +125,11 @@ def scene_canvas(palette: Palette, titles: list[str], render: Callable, draw_map
             return [None, f"Could not draw a map: {err}"]
         return [encode_data_url(image) if image is not None else None, message]
 
+    stroke_route = live_route.serve(painted)  # the page asks it for the address
     return gr.HTML(
         html_template=canvas_html(palette, titles),
         css_template=CSS,
         js_on_load=JS,
-        server_functions=[paint, random_map],
+        server_functions=[paint, random_map, stroke_route],
         elem_id="scene-canvas",
     )

@@ -50,7 +50,7 @@ class SpaceDemo:
 DEMOS = {
     "sketch": SpaceDemo(
         "Sketch to shoe", "Draw a shoe outline and get a photo (pix2pix, edges2shoes).", "sketch",
-        ("sketch.py", "live_canvas.py", "live_canvas.js", "live_route.py"), "image-to-image", "default", tags=("pix2pix", "image-to-image", "sketch"),
+        ("sketch.py", "live_canvas.py", "live_canvas.js", "live_route.py", "live_route.js"), "image-to-image", "default", tags=("pix2pix", "image-to-image", "sketch"),
         emoji="👟", examples=True, photo_edges=True,
     ),
     "style": SpaceDemo(
@@ -65,7 +65,7 @@ DEMOS = {
     ),
     "scene": SpaceDemo(
         "Paint a scene", "Paint a facade's label map and get a photo (SPADE or pix2pixHD, GauGAN-style).",
-        "scene", ("scene.py", "scene_canvas.py", "live_canvas.py", "live_canvas.js", "live_route.py"), "label-map", "default-spade",
+        "scene", ("scene.py", "scene_canvas.py", "scene_canvas.js", "live_canvas.py", "live_canvas.js", "live_route.py", "live_route.js"), "label-map", "default-spade",
         tags=("spade", "gaugan", "pix2pixhd", "semantic-image-synthesis"), emoji="🏛️", options="test_maps=None",
     ),
     "prior": SpaceDemo(

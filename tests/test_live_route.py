@@ -88,3 +88,30 @@ def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def test_several_images_come_back_as_one_body_with_their_lengths():
+    """A canvas with one answer per model (Paint a scene): JPEGs one after the other, each one's
+    byte length in X-Live-Parts (0 where a model gave none); none at all is a message alone."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    app = FastAPI()
+    live_route.install(app)
+    live_route.install(app)  # once: a second install adds no second route
+    assert sum(getattr(r, "path", "") == live_route.PREFIX + "/{token}" for r in app.router.routes) == 1
+    red, blue = Image.new("RGB", (32, 32), (220, 20, 20)), Image.new("RGB", (48, 16), (20, 20, 220))
+    answers = {"three": ([red, None, blue], "two of three"), "none": ([None, None], "Could not use that: no")}
+    paths = {name: live_route.register(lambda values, name=name: answers[name]) for name in answers}
+    client = TestClient(app)
+    response = client.post(paths["three"], content=b"[]")
+    assert response.status_code == 200 and message(response.headers) == "two of three"
+    lengths = [int(n) for n in response.headers["X-Live-Parts"].split(",")]
+    assert lengths[1] == 0 and lengths[0] > 0 and lengths[2] > 0 and sum(lengths) == len(response.content)
+    first = Image.open(io.BytesIO(response.content[: lengths[0]]))
+    last = Image.open(io.BytesIO(response.content[lengths[0] :]))
+    assert (first.format, first.size, last.size) == ("JPEG", (32, 32), (48, 16))
+    assert max(abs(a - b) for a, b in zip(first.getpixel((16, 16)), (220, 20, 20))) < 8
+    assert max(abs(a - b) for a, b in zip(last.getpixel((24, 8)), (20, 20, 220))) < 8
+    response = client.post(paths["none"], content=b"[]")
+    assert response.status_code == 400 and not response.content and "X-Live-Parts" not in response.headers

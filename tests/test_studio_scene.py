@@ -175,3 +175,114 @@ def test_crafted_api_calls_get_one_line_and_the_demo_keeps_painting(scene_runs, 
             client, handle_file(str(good_map)), "SPADE", None, 2, api_name="/label_map_to_photo"
         )
         assert message == "" and Image.open(photo).size == (64, 64)  # still painting
+
+
+def test_a_stroke_comes_back_as_one_jpeg_per_model_and_the_pngs_from_the_same_render(scene_runs, monkeypatch):
+    """The canvas's route answers a stroke with one JPEG per model; the server function's PNGs for
+    the same values (asked once the pen rests) come from that render, not a second one."""
+    import base64
+    import io
+    import json
+
+    from test_live_route import message, post
+
+    from studio import live_route
+    from support.api import data_url, html_block, launched, server_function
+
+    renders = []
+    paint = SceneDemo.paint
+    monkeypatch.setattr(SceneDemo, "paint", lambda self, *args: renders.append(args) or paint(self, *args))
+    demo = build_scene_demo(scene_runs, None)
+    canvas = html_block(demo, "scene-canvas")
+    labels, _ = scene(8, 64)
+    buffer = io.BytesIO()
+    FACADES.render(labels).convert("RGBA").save(buffer, "PNG")  # as the canvas sends it
+    painted = data_url(buffer.getvalue())
+    with launched(demo) as url:
+        status, path = server_function(url, canvas, "stroke_route", [])
+        assert status == 200 and path.startswith(live_route.PREFIX + "/")
+        route = url.rstrip("/") + path
+        status, headers, body = post(route, json.dumps([painted, "", 3]).encode())
+        lengths = [int(n) for n in headers["X-Live-Parts"].split(",")]
+        assert (
+            status == 200
+            and len(lengths) == 2
+            and sum(lengths) == len(body)
+            and "random style #3" in message(headers)
+        )
+        parts = [body[sum(lengths[:i]) : sum(lengths[: i + 1])] for i in range(2)]
+        jpegs = [Image.open(io.BytesIO(part)) for part in parts]
+        assert [(j.format, j.size) for j in jpegs] == [("JPEG", (64, 64))] * 2 and len(renders) == 1
+        status, answered = server_function(url, canvas, "paint", [painted, "", 3])
+        assert status == 200 and len(renders) == 1 and "random style #3" in answered[-1]  # the same render
+        for part, png_url in zip(parts, answered[:2]):
+            png = Image.open(io.BytesIO(base64.b64decode(png_url.partition(",")[2])))
+            assert png.format == "PNG" and live_route.jpeg(png) == part  # the same photos
+        status, headers, body = post(route, json.dumps([painted, "", 4]).encode())
+        assert status == 200 and len(renders) == 2  # other values: a new render
+        for junk, said in [
+            (b"not json", "not JSON"),
+            (json.dumps([data_url(b"\x89PNG\r\n\x1a\nbroken"), "", 0]).encode(), "can be read"),
+            (json.dumps([painted, "", 2**70]).encode(), "whole number"),
+        ]:
+            status, headers, body = post(route, junk)
+            assert status == 400 and said in message(headers) and not body, message(headers)
+    empty = build_scene_demo({}, None)
+    with launched(empty) as url:
+        _, path = server_function(url, html_block(empty, "scene-canvas"), "stroke_route", [])
+        status, headers, body = post(url.rstrip("/") + path, json.dumps([painted, "", 0]).encode())
+        assert status == 204 and "train one" in message(headers) and not body
+
+
+SRCS = """() => { window.__srcs = [];
+  const outs = document.querySelectorAll('.scene-out');
+  new MutationObserver(() => window.__srcs.push(outs[0].getAttribute('src') || ''))
+    .observe(outs[0], {attributes: true, attributeFilter: ['src']}); }"""
+
+
+def paint_rectangle(page, x0: float, y0: float, x1: float, y1: float) -> None:
+    box = page.locator(".scene-canvas").bounding_box()
+    page.mouse.move(box["x"] + x0, box["y"] + y0)
+    page.mouse.down()
+    page.mouse.move(box["x"] + x1, box["y"] + y1, steps=6)
+    page.mouse.up()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_scene_canvas_answers_a_stroke_by_its_route_then_with_pngs(scene_runs, tmp_path):
+    """In chromium: a rectangle's photos come by the route (blob: URLs, no download yet), the
+    lossless PNGs and their downloads once the pen rests; a brush stroke's antialiased edge is
+    snapped to class colours; with the route gone (a 404) strokes go through the server function."""
+    from support.browser import demo_page
+
+    with demo_page(build_scene_demo(scene_runs, None)) as page:
+        page.wait_for_function("document.querySelector('.scene').dataset.route", timeout=30_000)
+        page.evaluate(SRCS)
+        page.locator(".scene-palette button").nth(2).click()  # window
+        paint_rectangle(page, 60, 60, 200, 220)
+        page.wait_for_function("window.__srcs.some((s) => s.startsWith('data:image/png'))", timeout=60_000)
+        srcs = page.evaluate("window.__srcs")
+        assert srcs[0].startswith("blob:") and srcs[-1].startswith("data:image/png"), srcs
+        links = page.locator(".scene-download")
+        assert all(links.nth(i).get_attribute("href").startswith("data:image/png") for i in range(2))
+        page.locator("input[value=brush]").check()
+        page.locator(".scene-palette button").nth(7).click()  # blind
+        paint_rectangle(page, 230, 80, 300, 300)
+        page.wait_for_function(
+            "window.__srcs.filter((s) => s.startsWith('data:image/png')).length >= 2", timeout=60_000
+        )
+        colours = page.evaluate("""() => { const d = document.querySelector('.scene-canvas').getContext('2d')
+          .getImageData(0, 0, 256, 256).data, seen = new Set();
+          for (let i = 0; i < d.length; i += 4) seen.add([d[i], d[i + 1], d[i + 2]].join()); return [...seen]; }""")
+        assert {tuple(map(int, c.split(","))) for c in colours} <= set(FACADES.colours)
+        assert len(colours) == 3  # facade, window, blind: no fringe of a fourth class
+        page.screenshot(path=str(tmp_path / "scene.png"))
+        page.evaluate("document.querySelector('.scene').dataset.route += '0'")  # a route the server has not
+        page.evaluate(SRCS)
+        page.locator("input[value=rect]").check()
+        paint_rectangle(page, 40, 300, 140, 360)
+        page.wait_for_function("window.__srcs.length > 0", timeout=60_000)
+        assert page.evaluate("window.__srcs")[0].startswith("data:image/png")  # the server function
+        assert page.evaluate("document.querySelector('.scene').dataset.route") is None
+        assert page.locator(".scene-status").inner_text().startswith("SPADE models render")
