@@ -2,9 +2,10 @@
 object only, and nothing moves without hints."""
 
 import torch
+import torch.nn.functional as F
 
 from engine.inference.loader import load_predictor
-from engine.pipelines.hint_pull import gaussian_blur, pull_toward_hints
+from engine.pipelines.hint_pull import gaussian_blur, grow, pull_toward_hints
 
 
 def grey_shoe_on_paper() -> torch.Tensor:
@@ -78,6 +79,23 @@ def test_blur_keeps_a_constant_and_spreads_a_point():
     point[..., 10, 10] = 1.0
     spread = gaussian_blur(point, 2.0)
     assert abs(spread.sum().item() - 1.0) < 1e-5 and spread[..., 10, 12] > spread[..., 10, 14] > 0
+
+
+def test_blur_and_grow_match_the_plain_convolution_and_max_pool():
+    """The matrix blur and the shifted-maxima dilation are speed-ups: they must give what a
+    replicate-padded separable convolution and a max-pool give, borders included."""
+    x = torch.rand(2, 3, 40, 56)
+    sigma = 3.0
+    radius = int(3 * sigma)
+    taps = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    kernel = torch.exp(-(taps**2) / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    padded = F.pad(x.reshape(6, 1, 40, 56), (radius,) * 4, mode="replicate")
+    reference = F.conv2d(F.conv2d(padded, kernel.view(1, 1, 1, -1)), kernel.view(1, 1, -1, 1))
+    assert torch.allclose(gaussian_blur(x, sigma), reference.view_as(x), atol=1e-6)
+    for radius in (1, 3, 5):
+        side = 2 * radius + 1
+        assert torch.equal(grow(x, radius), F.max_pool2d(x, side, 1, radius))
 
 
 def test_the_sketch_pipeline_pulls_unless_asked_for_raw_colours(aligned_dataset):

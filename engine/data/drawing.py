@@ -59,18 +59,28 @@ def filled_outline(lines: np.ndarray) -> np.ndarray:
     """The area a line drawing encloses (its lines closed by a small dilation), as a mask: what
     `ndimage.binary_fill_holes(ndimage.binary_dilation(lines, iterations=2))` gives, at a
     quarter of its time on 256 px edge maps (a chosen look and outline completion run it every
-    stroke). The lines are closed by two cross-shaped dilations (shifted ORs), then filled as
-    all that the paper around the border does not reach (one 4-connected labelling instead of
-    scipy's iterated hole filling)."""
-    grown = lines.astype(bool)
-    for _ in range(2):
+    stroke)."""
+    return fill_enclosed(dilate_cross(lines, 2))
+
+
+def dilate_cross(mask: np.ndarray, times: int) -> np.ndarray:
+    """`ndimage.binary_dilation(mask, iterations=times)` (the 4-neighbour cross, repeated) as
+    shifted ORs, several times faster on a 256 px mask."""
+    grown = mask.astype(bool)
+    for _ in range(times):
         step = grown.copy()
         step[1:] |= grown[:-1]
         step[:-1] |= grown[1:]
         step[:, 1:] |= grown[:, :-1]
         step[:, :-1] |= grown[:, 1:]
         grown = step
-    labels, _ = ndimage.label(np.pad(~grown, 1, constant_values=True))
+    return grown
+
+
+def fill_enclosed(closed: np.ndarray) -> np.ndarray:
+    """`ndimage.binary_fill_holes(closed)`: everything that the paper around the border does not
+    reach, found by one 4-connected labelling instead of scipy's iterated hole filling."""
+    labels, _ = ndimage.label(np.pad(~closed.astype(bool), 1, constant_values=True))
     return (labels != labels[0, 0])[1:-1, 1:-1]
 
 
