@@ -13,6 +13,7 @@ from PIL import Image
 from engine.data.images import image_to_tensor, list_images, load_image, output_paths, tensor_to_image
 from engine.data.label_maps import Palette, one_hot, open_label_image, read_label_map
 from engine.errors import UserError
+from engine.models.fast_label_maps import fast_label_map_generator
 from engine.runtime.allocator import keep_large_buffers_mapped
 from engine.runtime.precision import Precision
 
@@ -20,7 +21,9 @@ from engine.runtime.precision import Precision
 class LabelMapModel:
     """label map (+ optional style photo or seed) -> photo."""
 
-    def __init__(self, nets: dict[str, torch.nn.Module], meta: dict, source: str, device, precision="auto"):
+    def __init__(
+        self, nets: dict[str, torch.nn.Module], meta: dict, source: str, device, precision="auto", fast=True
+    ):
         keep_large_buffers_mapped()
         self.nets = {k: net.to(device).eval() for k, net in nets.items()}
         self.meta, self.source, self.device = meta, source, device
@@ -30,6 +33,14 @@ class LabelMapModel:
         self.size = int(config.get("crop_size", 256))
         self.z_dim = int(config.get("z_dim", 0))
         self.has_style = "E" in self.nets
+        # an inference-only copy of G that runs faster on a CPU (engine/models/fast_label_maps.py)
+        self.fast_G = (
+            fast_label_map_generator(
+                self.nets["G"], self.device, self.precision.dtype, self.size, len(self.palette), self.z_dim
+            )
+            if fast
+            else None
+        )
 
     def read_map(self, image: Image.Image, name: str = "the label map") -> np.ndarray:
         """An index PNG or a colour rendering -> class indices at the model's size."""
@@ -57,6 +68,10 @@ class LabelMapModel:
         if self.z_dim and z is None:
             z = torch.randn(len(x), self.z_dim, generator=torch.Generator().manual_seed(0))
         args = (x.to(self.device),) + ((z.to(self.device).expand(len(x), -1),) if self.z_dim else ())
+        if self.fast_G is not None:  # it computes in the precision's dtype, without autocast
+            dtype = self.precision.dtype
+            x, *codes = (arg.to(dtype) for arg in args)
+            return self.fast_G(x.contiguous(memory_format=torch.channels_last), *codes).float().contiguous()
         with self.precision.autocast():
             return self.nets["G"](*args).float()
 
