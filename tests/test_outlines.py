@@ -117,7 +117,7 @@ def test_eval_outlines_prints_and_stores_its_row(
     printed = capsys.readouterr().out
     assert "without hints" in printed and f"{tiny_run} on {aligned_dataset} (val outlines, AtoB):" in printed
     rows = RunStore().evals(tiny_run)
-    assert {row[2] for row in rows} == {"val +2 hints raw", "val outlines"}  # no hints on outlines
+    assert {row[2] for row in rows} == {"val +2 hints raw", "val outlines", "val open outlines"}  # no hints
     stored = {row[3]: row[4] for row in rows if row[2] == "val outlines"}
     assert {"L1", "PSNR", "SSIM", "FID", "KID", "KID_std", "count"} <= set(stored)
     assert stored["count"] == 3 and 0 < stored["L1"] < 2 and np.isfinite(stored["FID"])

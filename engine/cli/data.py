@@ -40,12 +40,13 @@ def cmd_data(argv: list[str]) -> int:
     drawings.add_argument("--size", type=int, default=256)
     drawings.add_argument(
         "--style",
-        choices=("drawing", "outline"),
+        choices=("drawing", "outline", "open-outline"),
         default="drawing",
         help="drawing: the edge maps redrawn (as --drawing-aug trains); outline: the photos' "
-        "outlines drawn on a canvas at a random place and size (the `eval --outlines` set)",
+        "outlines drawn on a canvas at a random place and size (the `eval --outlines` set); "
+        "open-outline: the same outlines with their contours left 4-12 px open, as quick strokes are",
     )
-    drawings.add_argument("--seed", type=int, help="--style outline: the set's seed (default: eval's)")
+    drawings.add_argument("--seed", type=int, help="outline styles: the set's seed (default: eval's)")
     add_training_shoe_parsers(sub)
     args = parser.parse_args(argv)
     tables = ("make-looks", "make-outline-index")  # one file each
@@ -154,17 +155,17 @@ def make_drawings(args: argparse.Namespace) -> int:
     from engine.errors import UserError
 
     out = args.out / args.split
-    if args.style == "outline":
+    if args.style in ("outline", "open-outline"):
         dataset = open_paired_dataset(args.data, args.split, args.direction, args.size, args.size, False)
         seed = OUTLINE_SEED if args.seed is None else args.seed
-        count, left_out = write_outline_set(dataset, out, seed)
+        count, left_out = write_outline_set(dataset, out, seed, args.style == "open-outline")
         print(
-            f"wrote {count} outline pairs to {out}"
+            f"wrote {count} {args.style} pairs to {out}"
             + (f" ({left_out} photos had no object to outline)" if left_out else "")
         )
         return 0
     if args.seed is not None:
-        raise UserError("--seed applies to --style outline (drawings are seeded by the pair's index)")
+        raise UserError("--seed applies to the outline styles (drawings are seeded by the pair's index)")
     dataset = open_paired_dataset(
         args.data, args.split, args.direction, args.size, args.size, False, augment=PairAugment("replace")
     )

@@ -19,6 +19,7 @@ from scipy import ndimage
 
 from engine.data.drawing import filled_outline
 from engine.data.outline_index import OutlineIndex, ShoeBox, normalised_silhouette, resize_bits
+from engine.data.stroke_gaps import REACH, close_gaps
 
 MIN_FILL = 0.3  # filled silhouette / its box: less and the drawing does not close
 MARGIN = 3  # px at 256 (scaled with the drawing): ink this far inside the silhouette is interior
@@ -95,12 +96,17 @@ def borrowed_edges(index: OutlineIndex, entry: int, silhouette: np.ndarray) -> n
 
 def complete_outline(ink: np.ndarray, index: OutlineIndex | None, rank: int = 0) -> Completion:
     """A bare outline (H x W bool ink) with the interior edges of its `rank`-th nearest index
-    shoe (modulo NEIGHBOURS) added; any other drawing, or no index, as it is."""
+    shoe (modulo NEIGHBOURS) added, and the gaps its strokes' ends left closed; any other
+    drawing, or no index, as it is."""
     if index is None or len(index) == 0:
         return Completion(ink)
     silhouette = outline_silhouette(ink)
-    if silhouette is None:
-        return Completion(ink)
+    if silhouette is None:  # perhaps an outline whose ends stop short: its gaps closed
+        closed = close_gaps(ink, at_scale(REACH, ink)) if ink.sum() >= 16 else None
+        silhouette = outline_silhouette(closed) if closed is not None else None
+        if silhouette is None:
+            return Completion(ink)
+        ink = closed
     normalised, aspect = normalised_silhouette(silhouette)
     rank %= min(NEIGHBOURS, len(index))
     entry = int(index.nearest(normalised, aspect, rank + 1)[rank])

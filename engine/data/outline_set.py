@@ -26,6 +26,8 @@ class OutlinePairs(Dataset):
     """A paired split's outline set. The canvas is a square of the photo's side (256 px for
     edges2shoes, as the live canvas). Items are {"A": the canvas after `prepare` (the sketch
     pipeline's preparation, so the model sees what the studio would show it), "B": the photo}.
+    `open_ends`: the same outlines with their contours left open by a few pixels (OPEN_GAP), as
+    quick strokes on the live canvas often are.
     Photos without an object on white have no outline and are left out, here and when written."""
 
     def __init__(
@@ -33,8 +35,9 @@ class OutlinePairs(Dataset):
         pairs: Dataset,
         prepare: Callable[[Image.Image], Image.Image] | None = None,
         seed: int = OUTLINE_SEED,
+        open_ends: bool = False,
     ) -> None:
-        self.pairs, self.prepare, self.seed = pairs, prepare, seed
+        self.pairs, self.prepare, self.seed, self.open_ends = pairs, prepare, seed, open_ends
         self.indices = [i for i in range(len(pairs)) if shoe_mask(self._photo(i)).sum() >= MIN_OBJECT]
 
     def _photo(self, index: int) -> np.ndarray:
@@ -47,7 +50,8 @@ class OutlinePairs(Dataset):
         """(the outline canvas, the photo) of the i-th pair kept."""
         index = self.indices[i]
         photo = self._photo(index)
-        canvas = outline_canvas(photo, np.random.default_rng([self.seed, index]), canvas=photo.shape[1])
+        rng = np.random.default_rng([self.seed, index])
+        canvas = outline_canvas(photo, rng, canvas=photo.shape[1], open_ends=self.open_ends)
         return canvas, Image.fromarray(photo)
 
     def __getitem__(self, i: int) -> dict:
@@ -56,10 +60,12 @@ class OutlinePairs(Dataset):
         return {"A": image_to_tensor(shown), "B": image_to_tensor(photo), "index": self.indices[i]}
 
 
-def write_outline_set(pairs: Dataset, out: Path, seed: int = OUTLINE_SEED) -> tuple[int, int]:
+def write_outline_set(
+    pairs: Dataset, out: Path, seed: int = OUTLINE_SEED, open_ends: bool = False
+) -> tuple[int, int]:
     """Save a split's outline set as A|B PNGs (canvas | photo) under the pairs' names, in the
     aligned layout; returns (written, left out for want of an object to outline)."""
-    outlines = OutlinePairs(pairs, seed=seed)
+    outlines = OutlinePairs(pairs, seed=seed, open_ends=open_ends)
     out.mkdir(parents=True, exist_ok=True)
     for i, index in enumerate(outlines.indices):
         join_aligned(*outlines.drawn(i)).save(out / f"{pairs.name(index)}.png")

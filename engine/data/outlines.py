@@ -19,6 +19,7 @@ from skimage.measure import find_contours
 CANVAS = 256  # the live canvas's drawing size in pixels
 PEN_WIDTHS = (1, 2, 2, 2, 3, 4)  # px on that canvas: its size slider's common settings
 MIN_OBJECT = 16  # px: a photo with less object on its white background has nothing to outline
+OPEN_GAP = (4.0, 12.0)  # px on the canvas: how far a quick contour's end stops from its start
 
 
 def shoe_mask(photo: np.ndarray) -> np.ndarray:
@@ -104,12 +105,32 @@ def outline_drawing(photo: np.ndarray, rng: np.random.Generator, width: int = 1)
     return np.asarray(draw_strokes(strokes, photo.shape[0], width)) < 128
 
 
-def outline_canvas(photo: np.ndarray, rng: np.random.Generator, canvas: int = CANVAS) -> Image.Image:
+def leave_open(points: np.ndarray, gap: float) -> np.ndarray:
+    """A closed polyline with `gap` of its length taken off its end: the contour's last stroke
+    stops short of where it began, as a quick hand's does."""
+    points = points.copy()
+    while len(points) > 2:
+        last = np.linalg.norm(points[-1] - points[-2])
+        if last > gap:
+            points[-1] = points[-1] + (points[-2] - points[-1]) * gap / last
+            return points
+        gap -= last
+        points = points[:-1]
+    return points
+
+
+def outline_canvas(
+    photo: np.ndarray, rng: np.random.Generator, canvas: int = CANVAS, open_ends: bool = False
+) -> Image.Image:
     """Held-out: an outline drawn with a sketchpad pen at a random place and size on a white
-    canvas, as a person would hand it to the studio (RGB)."""
+    canvas, as a person would hand it to the studio (RGB). `open_ends`: the contour stops
+    OPEN_GAP px short of its start (drawn after the closed outline's numbers: the same drawings
+    otherwise)."""
     strokes = outline_strokes(photo, rng)
     scale = rng.uniform(0.35, 0.95) * canvas / photo.shape[1]
     room = canvas - np.asarray(photo.shape[1::-1]) * scale
     offset = tuple(rng.uniform(0, max(1.0, r)) for r in room)
     width = int(rng.choice(PEN_WIDTHS))
+    if open_ends and strokes:
+        strokes[0] = leave_open(strokes[0], rng.uniform(*OPEN_GAP) / scale)
     return draw_strokes(strokes, canvas, width, Placement(scale, offset)).convert("RGB")

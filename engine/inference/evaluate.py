@@ -130,7 +130,8 @@ def evaluate_model(
     what turns a batch into outputs: the `eval` command passes the sketch pipeline's, so the
     scores are those of what the studio serves (colour pull included). `outlines`, a drawing's
     preparation (the `eval` command passes the pipeline's), adds the split's outline set as
-    people draw it ("val outlines", without hints: an outline carries no dabs of the photo).
+    people draw it ("val outlines", without hints: an outline carries no dabs of the photo),
+    and the same outlines left a few pixels open as quick strokes are ("val open outlines").
     `looks` scores every look of a multimodal model and their diversity (edge -> photo sets)."""
     translate = translate or predictor.translate_tensor
     from engine.data.datasets import open_paired_dataset
@@ -173,10 +174,11 @@ def evaluate_model(
         from engine.data.outline_set import OutlinePairs
 
         pairs = open_paired_dataset(data, split, direction, predictor.size, predictor.size, False, skip_bad)
-        dataset = OutlinePairs(pairs, outlines)
-        scored[f"{split} outlines"] = evaluate_pairs(
-            translate, dataset, batch_size, with_fid=with_fid, looks=looks
-        )
+        for label, open_ends in (("outlines", False), ("open outlines", True)):
+            dataset = OutlinePairs(pairs, outlines, open_ends=open_ends)
+            scored[f"{split} {label}"] = evaluate_pairs(
+                translate, dataset, batch_size, with_fid=with_fid, looks=looks
+            )
     return scored
 
 

@@ -1,0 +1,83 @@
+"""Closing the gaps a quick hand leaves: an outline whose end stops short of its start, or of
+the sole line, is closed and completed; strokes that are meant to stay apart are left alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from engine.data.drawing import filled_outline
+from engine.data.outline_completion import outline_silhouette
+from engine.data.outlines import leave_open, outline_canvas
+from engine.data.stroke_gaps import REACH, close_gaps, stroke_ends
+from engine.pipelines.sketch import SketchPipeline
+
+SIDE = 256
+SHOE = [(30, 200), (30, 110), (90, 90), (150, 120), (220, 160), (235, 200), (30, 200)]
+
+
+def drawn(strokes: list[list[tuple[float, float]]], width: int = 2) -> np.ndarray:
+    canvas = Image.new("L", (SIDE, SIDE), 255)
+    for points in strokes:
+        ImageDraw.Draw(canvas).line(points, fill=0, width=width, joint="curve")
+    return np.asarray(canvas) < 128
+
+
+def open_by(gap: float) -> list[tuple[float, float]]:
+    return [tuple(p) for p in leave_open(np.asarray(SHOE, dtype=float), gap)]
+
+
+@pytest.mark.parametrize("gap", [6, 8, 11])
+def test_a_contour_that_stops_short_of_its_start_is_closed(gap: int) -> None:
+    ink = drawn([open_by(gap)])
+    assert outline_silhouette(ink) is None  # a 2 px dilation does not bridge it
+    closed = close_gaps(ink)
+    assert closed is not None and (closed & ink).sum() == ink.sum()  # the drawing is kept
+    silhouette = outline_silhouette(closed)
+    whole = filled_outline(drawn([SHOE]))
+    assert silhouette is not None and (silhouette ^ whole).mean() < 0.01  # the shoe's own area
+
+
+def test_an_upper_that_stops_short_of_the_sole_line_is_closed() -> None:
+    upper = [(40, 196), (40, 110), (100, 90), (160, 120), (225, 160), (228, 190)]
+    sole = [(30, 200), (235, 200)]
+    ink = drawn([upper, sole])
+    assert outline_silhouette(ink) is None
+    assert outline_silhouette(close_gaps(ink)) is not None
+
+
+def test_gaps_wider_than_the_reach_and_lone_strokes_stay_open() -> None:
+    wide = close_gaps(drawn([open_by(2.5 * REACH)]))  # its ends are too far apart to join
+    assert wide is None or outline_silhouette(wide) is None
+    arc = drawn([[(30, 200), (90, 90), (150, 60), (220, 90)]])  # one stroke: nothing across its ends
+    assert close_gaps(arc) is None
+    assert len(stroke_ends(np.zeros((8, 8), bool))) == 0
+
+
+def test_an_open_outline_is_completed_by_the_pipeline() -> None:
+    pipeline = SketchPipeline.load("default")
+    if pipeline.outline_index is None:
+        pytest.skip("the bundled outline index is not installed")
+    canvas = Image.new("RGBA", (2 * SIDE, 2 * SIDE), (0, 0, 0, 0))  # the live canvas's layer
+    ImageDraw.Draw(canvas).line([(2 * x, 2 * y) for x, y in open_by(8)], (0, 0, 0, 255), 5, joint="curve")
+    edges = pipeline.prepare(canvas).edges  # what the model is given, before completion
+    ink = np.asarray(edges.convert("L")) < 128
+    assert outline_silhouette(ink) is None
+    done = pipeline.complete(edges)
+    assert done.entry is not None
+    completed = np.asarray(done.edges.convert("L")) < 128
+    assert (completed & ~ink).sum() > 50  # interior edges borrowed, and the gap drawn shut
+    assert filled_outline(completed).sum() > 5 * completed.sum()
+
+
+def test_open_outline_canvases_are_the_closed_ones_left_open() -> None:
+    photo = np.full((SIDE, SIDE, 3), 255, np.uint8)
+    photo[90:200, 30:230] = (120, 60, 40)
+    closed = outline_canvas(photo, np.random.default_rng([0, 3]))
+    opened = outline_canvas(photo, np.random.default_rng([0, 3]), open_ends=True)
+    again = outline_canvas(photo, np.random.default_rng([0, 3]), open_ends=True)
+    assert np.array_equal(np.asarray(opened), np.asarray(again))
+    closed_ink, open_ink = (np.asarray(c.convert("L")) < 128 for c in (closed, opened))
+    assert (open_ink & ~closed_ink).sum() == 0 and 0 < (closed_ink & ~open_ink).sum() < 200
+    assert filled_outline(closed_ink).sum() > 3 * filled_outline(open_ink).sum()
