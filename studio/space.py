@@ -19,6 +19,8 @@ import gradio as gr
 
 from engine.errors import UserError
 from engine.inference.loader import export_model, load_model
+from engine.pipelines.sketch import LOOK_TABLE, OUTLINE_INDEX
+from engine.store.models import assets_models_dir
 from studio.space_deps import HED_FILE, HED_LICENCE, ship_hed, space_requirements
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,13 +47,14 @@ class SpaceDemo:
     examples: bool = False  # ship assets/examples (the example sketches)
     options: str = ""  # more arguments of the demo's builder in app.py
     photo_edges: bool = False  # turns photo uploads into edges: ships HED's weights
+    tables: tuple[str, ...] = ()  # files of assets/models the demo reads beside its model
 
 
 DEMOS = {
     "sketch": SpaceDemo(
         "Sketch to shoe", "Draw a shoe outline and get a photo (pix2pix, edges2shoes).", "sketch",
         ("sketch.py", "live_canvas.py", "live_canvas.js", "live_route.py", "live_route.js"), "image-to-image", "default", tags=("pix2pix", "image-to-image", "sketch"),
-        emoji="👟", examples=True, photo_edges=True,
+        emoji="👟", examples=True, photo_edges=True, tables=(LOOK_TABLE, OUTLINE_INDEX),
     ),
     "style": SpaceDemo(
         "Neural style transfer", "Instant arbitrary style preview, then Gatys optimisation with live losses.",
@@ -193,6 +196,10 @@ def export_space(
             out / "assets" / "examples",
             ignore=shutil.ignore_patterns("*.py", "__pycache__"),
         )
+    for name in spec.tables:  # the table of looks, the outline index: where the engine looks for them
+        if (assets_models_dir() / name).is_file():
+            (out / "assets" / "models").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(assets_models_dir() / name, out / "assets" / "models" / name)
     hed = spec.photo_edges and ship_hed(out)
     setup, after = (HED_SETUP, EDGES_NOTE) if spec.photo_edges else ("", "")
     (out / "app.py").write_text(

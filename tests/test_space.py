@@ -48,6 +48,25 @@ def test_export_writes_a_complete_space_folder(tiny_run, tmp_path):
         export_space(tmp_path / "other", "nope", tiny_run)
 
 
+def test_the_sketch_space_ships_the_looks_and_the_outline_index(tiny_run, tmp_path):
+    """A Space reads the table of looks and the outline index from its own copy of the engine's
+    assets, so its looks row and outline completion work as the studio's do."""
+    from engine.pipelines.sketch import LOOK_TABLE, OUTLINE_INDEX
+    from engine.store.models import assets_models_dir
+
+    out = export_space(tmp_path / "space", "sketch", tiny_run)
+    for name in (LOOK_TABLE, OUTLINE_INDEX):
+        if not (assets_models_dir() / name).is_file():
+            pytest.skip(f"{name} is not installed here")
+        assert (out / "assets" / "models" / name).read_bytes() == (assets_models_dir() / name).read_bytes()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    check = "from engine.pipelines import sketch as s; print(s.bundled_look_table() is not None, "
+    check += "s.bundled_outline_index() is not None, s.assets_models_dir())"
+    found = subprocess.run([sys.executable, "-c", check], cwd=out, env=env, capture_output=True, text=True)
+    assert found.stdout.split()[:2] == ["True", "True"], found.stderr
+    assert found.stdout.split()[2].startswith(str(out))
+
+
 @contextlib.contextmanager
 def running_space(out):
     """Start the exported folder's app.py in a fresh process (its own engine copy, not this
