@@ -1,7 +1,8 @@
 """The inference-only pix2pixHD and SPADE generators (engine/models/fast_label_maps.py) paint what
 the plain networks paint: to fp32 rounding in fp32, and in bf16 as close to the fp32 photo as
 today's autocast is, on the bundled facade models and drawn facades; the label-map server takes
-them on a CPU, and the plain networks stay as they were."""
+them on a CPU, and the plain networks stay as they were. SPADE's copy recomputes, stroke after
+stroke, only the modulation of the region that changed, and paints what a whole call paints."""
 
 from __future__ import annotations
 
@@ -91,3 +92,42 @@ def test_only_cpu_label_map_generators_in_fp32_or_bf16_take_the_fast_copy():
     meta = {"config": {"crop_size": 64, **FACADES.to_meta()}}
     assert LabelMapModel({"G": net}, meta, "hd", CPU, "fp32").fast_G is not None
     assert LabelMapModel({"G": net}, meta, "hd", CPU, "fp32", fast=False).fast_G is None
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_a_stroke_recomputes_only_its_region_and_paints_what_a_whole_call_paints(dtype):
+    """The SPADE copy keeps each layer's gamma and beta of the last map: after strokes (one at
+    an edge), the same map, a batch and another style code, it paints what a fresh copy does."""
+    net, z_dim = networks()[2]
+    if dtype == torch.bfloat16 and not cpu_has_bf16():
+        pytest.skip("this CPU has no bf16")
+    served = fast_label_map_generator(net, CPU, dtype, 64, 12, z_dim)
+    index = np.ones((64, 64), np.int64)
+    rng = np.random.default_rng(3)
+    z = torch.randn(1, z_dim).to(dtype)
+    layer = served.layers[-1]  # the full-size one
+    kept = None
+    for step in range(7):
+        if step == 3:
+            index[:5, 20:] = 4  # a stroke along the top edge
+        elif step == 4:
+            z = torch.randn(1, z_dim).to(dtype)  # another style, the same map
+        elif step != 5:  # step 5: the same map again
+            y, x, h, w = rng.integers(0, 50, 2).tolist() + rng.integers(3, 20, 2).tolist()
+            index[y : y + h, x : x + w] = rng.integers(0, 12)
+        seg = one_hot(torch.from_numpy(index), 12)[None].to(dtype).contiguous(memory_format=CL)
+        fresh = fast_label_map_generator(net, CPU, dtype, 64, 12, z_dim)
+        with torch.inference_mode():
+            got, want = served(seg, z), fresh(seg, z)
+        torch.testing.assert_close(got, want, atol=1e-5 if dtype == torch.float32 else 0.01, rtol=0)
+        if kept is not None:  # kept and updated in place, not computed again
+            assert layer.kept[0].data_ptr() == kept
+        kept = layer.kept[0].data_ptr()
+    with torch.inference_mode():
+        seg2 = torch.cat([seg, seg.flip(-1)])
+        both = served(seg2, z.expand(2, -1))
+        assert layer.kept[0].data_ptr() != kept and served.last is None  # a batch: computed whole
+        # a batch of two runs other kernels than one map: fp32 rounding apart, as in the first test
+        torch.testing.assert_close(
+            both[:1], served(seg, z), atol=1e-3 if dtype == torch.float32 else 0.01, rtol=0
+        )
