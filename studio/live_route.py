@@ -1,4 +1,4 @@
-"""A plain HTTP route for the live canvas's answer to each stroke.
+"""A plain HTTP route for the live canvas's answer to each stroke (and Paint a scene's).
 
 The per-stroke answer does not go through a Gradio server function. On a 2-core CPU that path
 (JSON in and out, the shoe as a base64 PNG data URL made with zlib, Gradio's argument handling

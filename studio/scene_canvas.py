@@ -6,8 +6,8 @@ stroke touched to the pen's class or the one they had, whichever is nearer, so w
 decodes is exactly what was painted (no antialiased fringe of a third class: the class colour
 nearest to a blend is often another's) and fill stops at region borders. Each stroke's
 photos come by the canvas's own route (studio/live_route.py), one JPEG per model in one
-response: through the server function, three base64 PNGs in JSON cost about a fifth of a
-stroke. When the pen rests, the server function sends the lossless PNGs for the downloads
+response (encoding three PNGs alone took 30-40 ms on a shared 2-core CPU; the server function
+also sends them base64 in JSON). When the pen rests, the server function sends the lossless PNGs for the downloads
 from the same render (the last one is kept), and it answers every stroke on a page that has
 no route. Only the demo's own models run, and what is decoded is capped.
 """

@@ -234,6 +234,9 @@ def test_a_stroke_comes_back_as_one_jpeg_per_model_and_the_pngs_from_the_same_re
         assert status == 204 and "train one" in message(headers) and not body
 
 
+CANVAS_COLOURS = """() => { const d = document.querySelector('.scene-canvas').getContext('2d')
+  .getImageData(0, 0, 256, 256).data, seen = new Set();
+  for (let i = 0; i < d.length; i += 4) seen.add([d[i], d[i + 1], d[i + 2]].join()); return [...seen]; }"""
 SRCS = """() => { window.__srcs = [];
   const outs = document.querySelectorAll('.scene-out');
   new MutationObserver(() => window.__srcs.push(outs[0].getAttribute('src') || ''))
@@ -272,9 +275,7 @@ def test_the_scene_canvas_answers_a_stroke_by_its_route_then_with_pngs(scene_run
         page.wait_for_function(
             "window.__srcs.filter((s) => s.startsWith('data:image/png')).length >= 2", timeout=60_000
         )
-        colours = page.evaluate("""() => { const d = document.querySelector('.scene-canvas').getContext('2d')
-          .getImageData(0, 0, 256, 256).data, seen = new Set();
-          for (let i = 0; i < d.length; i += 4) seen.add([d[i], d[i + 1], d[i + 2]].join()); return [...seen]; }""")
+        colours = page.evaluate(CANVAS_COLOURS)
         assert {tuple(map(int, c.split(","))) for c in colours} <= set(FACADES.colours)
         assert len(colours) == 3  # facade, window, blind: no fringe of a fourth class
         page.screenshot(path=str(tmp_path / "scene.png"))
@@ -286,3 +287,7 @@ def test_the_scene_canvas_answers_a_stroke_by_its_route_then_with_pngs(scene_run
         assert page.evaluate("window.__srcs")[0].startswith("data:image/png")  # the server function
         assert page.evaluate("document.querySelector('.scene').dataset.route") is None
         assert page.locator(".scene-status").inner_text().startswith("SPADE models render")
+        page.locator(".scene-random").click()  # a drawn facade, in class colours only
+        page.wait_for_function("window.__srcs.length > 1", timeout=60_000)
+        colours = {tuple(map(int, c.split(","))) for c in page.evaluate(CANVAS_COLOURS)}
+        assert colours <= set(FACADES.colours) and len(colours) > 3
