@@ -170,3 +170,67 @@ def test_cli_stylize_writes_an_image(tmp_path: Path, tiny_vgg: str) -> None:
     args += ["--weights", tiny_vgg, "--content-layer", "relu2_1", "--style-layers", "relu1_1,relu2_1"]
     assert main([*args, "--coarse-steps", "2", "--quiet"]) == 0
     assert Image.open(out).size == (64, 64)
+
+
+def test_lbfgs_learns_the_step_as_taken_when_the_picture_is_clamped() -> None:
+    from engine.style.optimize import LBFGS
+
+    x = torch.zeros(6, requires_grad=True)
+    target = torch.tensor([3.0, -3.0, 0.5, -0.5, 0.2, 2.0])
+    opt = LBFGS(x, lr=1.0, scale=1.0)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = 0.5 * ((x - target) ** 2).sum()
+        loss.backward()
+        return loss
+
+    before = x.detach().clone()
+    opt.step(closure)
+    with torch.no_grad():
+        x.clamp_(-1, 1)  # a projection after the optimiser's own move
+    opt.step(closure)
+    # the curvature pair's step is the clamped move, not the one the optimiser proposed
+    torch.testing.assert_close(opt.stps[-1], target.clamp(-1, 1) - before)
+    torch.testing.assert_close(opt.dirs[-1], opt.stps[-1])  # gradient change of 0.5|x - t|^2
+
+
+def test_carried_history_upsamples_the_pairs_and_keeps_their_curvature() -> None:
+    from engine.style.optimize import LBFGS, carried_history
+
+    x = torch.zeros(1, 3, 4, 6, requires_grad=True)
+    opt = LBFGS(x)
+    for k in (1.0, 2.0):  # per-channel constant pairs: bilinear upsampling keeps them exactly
+        y = torch.tensor([k, 0.5, 2.0]).view(1, 3, 1, 1).expand(1, 3, 4, 6).reshape(-1)
+        opt.remember(y, 0.3 * y)
+    pairs = carried_history(opt, (4, 6), (8, 12), pairs=1)
+    assert len(pairs) == 1
+    y, s = pairs[0]
+    assert y.shape == s.shape == (3 * 8 * 12,)
+    assert y.dot(s).item() == pytest.approx(opt.dirs[-1].dot(opt.stps[-1]).item(), rel=1e-5)
+    # the step s is a picture change: upsampled as is; the gradient change shrinks with the pixels
+    assert s.max().item() == pytest.approx(opt.stps[-1].max().item())
+    assert y.max().item() == pytest.approx(opt.dirs[-1].max().item() / 4)
+    assert len(carried_history(opt, (4, 6), (8, 12))) == 2
+    assert carried_history(torch.optim.Adam([x]), (4, 6), (8, 12)) == []
+    started = LBFGS(torch.zeros(3 * 8 * 12), history=pairs)
+    assert len(started.dirs) == 1 and started.h_diag == pytest.approx((y.dot(s) / y.dot(y)).item())
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_guarded_steps_keep_the_picture_in_range(optimizer: str) -> None:
+    from engine.style.optimize import GuardedStep
+
+    image = torch.full((1, 3, 4, 4), 0.5, requires_grad=True)
+    target = torch.full((1, 3, 4, 4), 4.0)  # the objective pulls every pixel out of [-1, 1]
+
+    def objective(x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        loss = (x - target).pow(2).mean()
+        return loss, {"total": loss}
+
+    cfg = StyleConfig(optimizer=optimizer, lr=0.5 if optimizer == "adam" else 0.0)
+    guarded = GuardedStep(cfg, image, objective)
+    for _ in range(5):
+        guarded()
+        assert image.min().item() >= -1.0 and image.max().item() <= 1.0
+    assert image.max().item() == 1.0  # it went as far as the range allows

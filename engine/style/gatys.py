@@ -2,11 +2,12 @@
 
 The losses are relative (squared error divided by the target's squared norm), so one set of
 weights works for any image size, any style layer and both VGG weight families. The default
-schedule optimises coarse-to-fine from the content image with L-BFGS under bf16 autocast where
-that is faster: at half size until the loss is flat (cheap steps, about 55-65 of them), then
-30 steps at full size starting from the photo plus the upsampled change, so the photo's fine
-detail is not lost to a blurry upsampling, and with the curvature scale L-BFGS learnt at half
-size, so the first full-size steps are real steps (issue 24; README: Speed).
+schedule optimises coarse-to-fine with L-BFGS under bf16 autocast where that is faster, from
+the photo in the style's colours: 20 cheap steps at half size, then 22 at full size starting
+from the photo plus the upsampled change, so the photo's fine detail is not lost to a blurry
+upsampling, and with the curvature L-BFGS learnt at half size (its scale and its last pairs),
+so the first full-size steps are real steps. Every step keeps the picture in [-1, 1], the
+range it is written in (issue 24; README: Speed).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from engine.models.vgg import LAYER_NAMES, check_layers, load_vgg19
 from engine.runtime.allocator import keep_large_buffers_mapped
 from engine.runtime.device import pick_device
 from engine.runtime.precision import Precision
-from engine.style.optimize import GuardedStep, carried_scale
+from engine.style.optimize import GuardedStep, carried_history, carried_scale
 from engine.style.schedule import is_flat, match_colors, resize, upsample_start
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -39,13 +40,13 @@ class StyleConfig:
     """Every knob of a Gatys run; the defaults give a good 256 px picture in seconds."""
 
     size: int = knob(256, "long side of the result, pixels")
-    steps: int = knob(30, "optimiser steps at full size")
-    coarse_steps: int = knob(100, "optimiser steps at most at each coarser level (see flat)")
+    steps: int = knob(22, "optimiser steps at full size")
+    coarse_steps: int = knob(20, "optimiser steps at most at each coarser level (see flat)")
     levels: int = knob(2, "resolutions: size, size/2, ... (1 = single scale)")
     optimizer: str = knob("lbfgs", "L-BFGS converges in far fewer steps", ("lbfgs", "adam"))
     lr: float = knob(0.0, "step size; 0: 1.0 for L-BFGS, 0.05 for Adam")
     init: str = knob(
-        "content",
+        "matched",
         "start from the photo, the photo with the style's colour statistics (matched), or noise",
         ("content", "matched", "noise"),
     )
@@ -55,7 +56,7 @@ class StyleConfig:
         "upsampled change, which keeps the photo's fine detail (detail)",
         ("detail", "plain"),
     )
-    carry: bool = knob(True, "start a finer level's L-BFGS with the curvature scale of the last")
+    carry: bool = knob(True, "start a finer level's L-BFGS with the curvature learnt at the last")
     flat: float = knob(
         0.01, "stop a level once the loss fell less than this fraction over 5 steps (0: never)"
     )
@@ -338,8 +339,11 @@ def stylize_steps(
         content_target, grams = level_targets(features, cfg, target, style_photos, blend)
         image = level_start(cfg, target, style_photos, blend, image).requires_grad_(True)  # the only one
         objective = GatysLoss(features, cfg, content_target, grams, layer_weights)
-        scale = carried_scale(*learnt, h * w) if learnt and cfg.carry else None
-        guarded = GuardedStep(cfg, image, objective, scale)
+        scale, history = None, []
+        if learnt and cfg.carry:  # what L-BFGS learnt at the coarser level
+            opt, (ch, cw) = learnt
+            scale, history = carried_scale(opt, ch * cw, h * w), carried_history(opt, (ch, cw), (h, w))
+        guarded = GuardedStep(cfg, image, objective, scale, history)
         losses: list[float] = []
         for _ in range(level_steps):
             if is_cancelled(cancel):
@@ -354,7 +358,7 @@ def stylize_steps(
             yield progress(step, total, (w, h), terms, picture(image) if show else None, done=step == total)
             if step == total or is_flat(losses, cfg.flat):
                 break
-        learnt = guarded.opt, h * w
+        learnt = guarded.opt, (h, w)
     if total == 0:
         yield progress(0, 0, (sizes[-1][1], sizes[-1][0]), {}, picture(image), done=True)
 
