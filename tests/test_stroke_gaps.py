@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+from skimage.morphology import skeletonize
 
 from engine.data.drawing import filled_outline
 from engine.data.outline_completion import outline_silhouette
 from engine.data.outlines import leave_open, outline_canvas
-from engine.data.stroke_gaps import REACH, close_gaps, stroke_ends
+from engine.data.stroke_gaps import MAX_ENDS, REACH, close_gaps, stroke_ends
 from engine.pipelines.sketch import SketchPipeline
 
 SIDE = 256
@@ -53,6 +54,16 @@ def test_gaps_wider_than_the_reach_and_lone_strokes_stay_open() -> None:
     arc = drawn([[(30, 200), (90, 90), (150, 60), (220, 90)]])  # one stroke: nothing across its ends
     assert close_gaps(arc) is None
     assert len(stroke_ends(np.zeros((8, 8), bool))) == 0
+
+
+def test_a_drawing_with_many_stroke_ends_is_not_searched() -> None:
+    """An edge map or a scribble has hundreds of ends: searching each would take seconds."""
+    dashes = [
+        [(20 + 12 * k, 40 + 9 * row), (26 + 12 * k, 40 + 9 * row)] for k in range(16) for row in range(3)
+    ]
+    ink = drawn(dashes)
+    assert len(stroke_ends(skeletonize(ink))) > MAX_ENDS
+    assert close_gaps(ink) is None
 
 
 def test_an_open_outline_is_completed_by_the_pipeline() -> None:

@@ -19,6 +19,7 @@ from skimage.morphology import skeletonize
 
 REACH = 20  # px at 256 (8% of the canvas): a gap a hand leaves, after the drawing is scaled to the frame
 OWN_STROKE = 3  # ink nearer than REACH * this along the stroke itself is the stroke, not a gap
+MAX_ENDS = 6  # an open outline has two ends, four with a sole line: more is a sketch with detail
 
 
 def stroke_ends(skeleton: np.ndarray) -> np.ndarray:
@@ -62,10 +63,14 @@ def gap_across(skeleton: np.ndarray, end: tuple[int, int], reach: int) -> tuple[
 
 def close_gaps(ink: np.ndarray, reach: int = REACH) -> np.ndarray | None:
     """`ink` (H x W bool) with every stroke end joined to the ink across its gap (lines as wide
-    as the drawing's strokes), or None when no end has a gap within `reach` px."""
+    as the drawing's strokes), or None when no end has a gap within `reach` px, or the drawing
+    has more than MAX_ENDS ends (an edge map's hundreds would each be searched)."""
     skeleton = skeletonize(ink)
+    ends = stroke_ends(skeleton)
+    if len(ends) > MAX_ENDS:
+        return None
     bridges = []
-    for end in map(tuple, stroke_ends(skeleton)):
+    for end in map(tuple, ends):
         target = gap_across(skeleton, end, reach)
         if target is not None:
             bridges.append((end, target))
