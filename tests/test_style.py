@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 
 from engine.cli import main
+from engine.errors import UserError
 from engine.models.vgg import VGG19Features, load_vgg19, read_state, weights_from_state
 from engine.style.gatys import (
     StyleConfig,
@@ -234,3 +235,12 @@ def test_guarded_steps_keep_the_picture_in_range(optimizer: str) -> None:
         guarded()
         assert image.min().item() >= -1.0 and image.max().item() <= 1.0
     assert image.max().item() == 1.0  # it went as far as the range allows
+
+
+def test_levels_zero_aims_the_coarsest_level_at_about_128_px() -> None:
+    from engine.style.gatys import level_count
+
+    assert [level_count(StyleConfig(size=s)) for s in (64, 256, 512, 1024)] == [2, 2, 3, 4]
+    assert level_count(StyleConfig(size=512, levels=1)) == 1  # an explicit count is kept
+    with pytest.raises(UserError):
+        StyleConfig(levels=-1)

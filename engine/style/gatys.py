@@ -12,6 +12,7 @@ range it is written in (issue 24; README: Speed).
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -42,7 +43,9 @@ class StyleConfig:
     size: int = knob(256, "long side of the result, pixels")
     steps: int = knob(22, "optimiser steps at full size")
     coarse_steps: int = knob(20, "optimiser steps at most at each coarser level (see flat)")
-    levels: int = knob(2, "resolutions: size, size/2, ... (1 = single scale)")
+    levels: int = knob(
+        0, "resolutions: size, size/2, ... (1 = single scale; 0: at least 2, the coarsest about 128 px)"
+    )
     optimizer: str = knob("lbfgs", "L-BFGS converges in far fewer steps", ("lbfgs", "adam"))
     lr: float = knob(0.0, "step size; 0: 1.0 for L-BFGS, 0.05 for Adam")
     init: str = knob(
@@ -79,8 +82,8 @@ class StyleConfig:
     def __post_init__(self) -> None:
         """Fail on a bad knob before any work starts, naming the valid values."""
         check_choices(self)
-        if self.size < 1 or self.levels < 1 or min(self.steps, self.coarse_steps) < 0:
-            raise UserError("size and levels must be at least 1 and steps not negative")
+        if self.size < 1 or self.levels < 0 or min(self.steps, self.coarse_steps) < 0:
+            raise UserError("size must be at least 1, and levels and steps not negative")
         check_layers([self.content_layer, *self.style_layers])
 
 
@@ -240,12 +243,23 @@ class GatysLoss:
         return total, {**terms, "total": total}
 
 
+COARSEST = 128  # long side of the coarsest level that levels=0 aims at
+
+
+def level_count(cfg: StyleConfig) -> int:
+    """cfg.levels, or for 0 as many halvings as bring the coarsest level to about COARSEST px
+    (at least two levels): at 512 px a 128 px level before the 256 px one scored 0.8094 against
+    0.8170 for two levels (golden_gate + starry_night, 20 steps a coarser level, 22 at 512)."""
+    return cfg.levels or max(2, 1 + round(math.log2(cfg.size / COARSEST)))
+
+
 def level_sizes(
     content: Image.Image, styles: list[Image.Image], cfg: StyleConfig, deepest: str
 ) -> list[tuple[int, int]]:
     """(height, width) of each level, coarsest first; checked here so that a picture too small
     for the deepest layer fails with a UserError before any optimising."""
-    sizes = [fit_size(content.width, content.height, round(cfg.size / 2**k)) for k in range(cfg.levels)][::-1]
+    levels = level_count(cfg)
+    sizes = [fit_size(content.width, content.height, round(cfg.size / 2**k)) for k in range(levels)][::-1]
     min_side = 2 ** sum(name.startswith("pool") for name in LAYER_NAMES[: LAYER_NAMES.index(deepest)])
     check_big_enough("content", content.size, sizes[0], min_side)
     for s in styles:
@@ -327,7 +341,7 @@ def stylize_steps(
     if cfg.preserve_color:  # optimise grey pictures; colour comes back from the photo at the end
         style_photos = [luminance(s, photo) for s in style_photos]
     target_photo = luminance(photo) if cfg.preserve_color else photo
-    steps = [cfg.coarse_steps] * (cfg.levels - 1) + [cfg.steps]
+    steps = [cfg.coarse_steps] * (len(sizes) - 1) + [cfg.steps]
     total, step, image, terms, learnt = sum(steps), 0, None, {}, None
 
     def picture(x: torch.Tensor) -> Image.Image:

@@ -20,7 +20,7 @@ from engine.data.images import image_grid, image_to_tensor
 from engine.errors import UserError
 from engine.models.vgg import check_layers
 from engine.store.runs import Run, RunStore
-from engine.style.gatys import StyleConfig, StyleProgress, stylize_steps
+from engine.style.gatys import StyleConfig, StyleProgress, level_count, stylize_steps
 
 TASK = "style-sweep"
 TERMS = ("content", "style", "tv", "total")
@@ -73,7 +73,7 @@ def sweep_config(size: int = 128, steps: int = 35, **overrides: Any) -> StyleCon
 
 
 def step_count(config: StyleConfig) -> int:
-    return config.steps + config.coarse_steps * (config.levels - 1)
+    return config.steps + config.coarse_steps * (level_count(config) - 1)
 
 
 def run_point(
