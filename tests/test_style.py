@@ -235,6 +235,11 @@ def test_guarded_steps_keep_the_picture_in_range(optimizer: str) -> None:
         guarded()
         assert image.min().item() >= -1.0 and image.max().item() <= 1.0
     assert image.max().item() == 1.0  # it went as far as the range allows
+    free = torch.full((1, 3, 4, 4), 0.5, requires_grad=True)
+    unbounded = GuardedStep(cfg, free, objective, bounds=None)  # --no-clamp: only the picture is
+    for _ in range(5):
+        unbounded()
+    assert free.max().item() > 1.0
 
 
 def test_levels_zero_aims_the_coarsest_level_at_about_128_px() -> None:

@@ -62,6 +62,7 @@ class StyleConfig:
         ("detail", "plain"),
     )
     carry: bool = knob(True, "start a finer level's L-BFGS with the curvature learnt at the last")
+    clamp: bool = knob(True, "keep the picture in [-1, 1] at every step, not only when written")
     flat: float = knob(
         0.01, "stop a level once the loss fell less than this fraction over 5 steps (0: never)"
     )
@@ -359,7 +360,7 @@ def stylize_steps(
         if learnt and cfg.carry:  # what L-BFGS learnt at the coarser level
             opt, (ch, cw) = learnt
             scale, history = carried_scale(opt, ch * cw, h * w), carried_history(opt, (ch, cw), (h, w))
-        guarded = GuardedStep(cfg, image, objective, scale, history)
+        guarded = GuardedStep(cfg, image, objective, scale, history, (-1.0, 1.0) if cfg.clamp else None)
         losses: list[float] = []
         for _ in range(level_steps):
             if is_cancelled(cancel):
