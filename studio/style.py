@@ -253,7 +253,7 @@ def build_style_demo(base: StyleConfig | None = None) -> gr.Blocks:
                 size = gr.Slider(
                     min(64, cfg.size), MAX_REFINE_SIDE, cfg.size, step=16, label="Size (long side, px)"
                 )
-                steps = gr.Slider(min(5, cfg.steps), MAX_STEPS, cfg.steps, step=5, label="Steps at full size")
+                steps = gr.Slider(min(5, cfg.steps), MAX_STEPS, cfg.steps, step=1, label="Steps at full size")
                 with gr.Row():
                     refine = gr.Button("Refine", variant="primary")
                     stop = gr.Button("Stop", variant="stop")
