@@ -118,3 +118,21 @@ def test_the_sketch_pipeline_pulls_unless_asked_for_raw_colours(aligned_dataset)
     assert torch.equal(pulled, pull_toward_hints(raw, dab, drawing=x))
     assert (pulled[0, 0, 12:18, 12:18] >= raw[0, 0, 12:18, 12:18]).all()
     assert pulled[0, 0, 12:18, 12:18].mean() > raw[0, 0, 12:18, 12:18].mean()
+
+
+def test_paper_outside_a_closed_outline_only():
+    """Outside a closed drawing (beyond its margin) the answer is white paper; inside it, and
+    everywhere for a drawing that closes nothing, the generator's pixels stay."""
+    from engine.pipelines.paper import MARGIN, paper_outside
+
+    closed = torch.ones(1, 3, 128, 128)
+    closed[:, :, 40:42, 20:108] = closed[:, :, 90:92, 20:108] = -1.0  # a box
+    closed[:, :, 40:92, 20:22] = closed[:, :, 40:92, 106:108] = -1.0
+    open_stroke = torch.ones(1, 3, 128, 128)
+    open_stroke[:, :, 60:62, 20:108] = -1.0
+    brown = torch.full((2, 3, 128, 128), -0.3)
+    out = paper_outside(brown, torch.cat([closed, open_stroke]))
+    assert torch.equal(out[0, :, 10, :], torch.ones(3, 128))  # far above the box: paper
+    assert torch.equal(out[0, :, 60:80, 30:100], brown[0, :, 60:80, 30:100])  # inside: kept
+    assert torch.allclose(out[0, :, 92 + MARGIN - 2, 60], brown[0, :, 0, 0], atol=0.05)  # the margin
+    assert torch.equal(out[1], brown[1])  # an open stroke encloses nothing: untouched

@@ -19,7 +19,7 @@ from skimage.morphology import skeletonize
 
 REACH = 20  # px at 256 (8% of the canvas): a gap a hand leaves, after the drawing is scaled to the frame
 OWN_STROKE = 3  # ink nearer than REACH * this along the stroke itself is the stroke, not a gap
-MAX_ENDS = 6  # an open outline has two ends, four with a sole line: more is a sketch with detail
+MAX_ENDS = 16  # an open outline has 2-4 ends (and thinning spurs); an edge map has 20 to hundreds
 
 
 def stroke_ends(skeleton: np.ndarray) -> np.ndarray:

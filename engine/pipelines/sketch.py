@@ -34,6 +34,7 @@ from engine.errors import UserError
 from engine.inference.loader import load_predictor
 from engine.inference.predictor import Predictor, hint_batch
 from engine.pipelines.hint_pull import pull_toward_hints
+from engine.pipelines.paper import paper_outside
 from engine.store.models import assets_models_dir
 
 # what a person may hand the pipeline, and how it becomes the model's input
@@ -88,9 +89,11 @@ class SketchPipeline:
         colour_pull: bool = True,
         look_table: np.ndarray | None = None,
         outline_index: OutlineIndex | None = None,
+        paper: bool = False,
     ) -> None:
         self.predictor = predictor
         self.colour_pull = colour_pull  # move colours toward the hints after the generator
+        self.paper = paper  # white outside a closed outline (engine/pipelines/paper.py)
         self.look_table = look_table if predictor.takes_hints and not predictor.nz else None
         self.outline_index = outline_index if predictor.takes_hints else None  # the sketch models
 
@@ -98,10 +101,11 @@ class SketchPipeline:
     def serving(
         cls, predictor: Predictor, colour_pull: bool = True, complete_outlines: bool = True
     ) -> SketchPipeline:
-        """What the studio serves around `predictor`: a hint model gets the bundled table of looks
-        and (unless `complete_outlines` is False) the bundled outline index."""
+        """What the studio serves around `predictor`: a hint model (the shoe sketch models) gets
+        the bundled table of looks, (unless `complete_outlines` is False) the bundled outline
+        index, and white paper outside a closed outline."""
         index = bundled_outline_index() if complete_outlines else None
-        return cls(predictor, colour_pull, bundled_look_table(), index)
+        return cls(predictor, colour_pull, bundled_look_table(), index, paper=predictor.takes_hints)
 
     @classmethod
     def load(
@@ -180,6 +184,7 @@ class SketchPipeline:
         None); what `eval` scores. Hints given to a model without hint inputs, and codes to a
         model without them, are dropped. `complete` False: the inputs are already completed."""
         looks = z if isinstance(z, list) else [z] * len(x) if isinstance(z, Look) else None
+        drawn = x[:, :3]  # before completion: the user's own outline says where the paper is
         if complete:
             ranks = [look.neighbour if look is not None else 0 for look in looks or [None] * len(x)]
             x = complete_tensor(x, self.outline_index, ranks)[0]
@@ -191,7 +196,7 @@ class SketchPipeline:
         out = self.predictor.translate_tensor(x, hints, z if self.predictor.nz else None)
         if hints is not None and self.colour_pull:
             out = pull_toward_hints(out, hints.to(out.device), drawing=x[:, :3].to(out.device))
-        return out
+        return paper_outside(out, drawn.to(out.device)) if self.paper else out
 
     def table_hints(
         self, look: Look | None, edges: Image.Image, hints: Image.Image | None
