@@ -7,7 +7,9 @@ image being replaced: by the stroke's JPEG through the canvas's own route (studi
 then by the PNG the server function sends once the pen has rested; and, as the reference, with
 every stroke through Gradio's server function (the page's fallback). Also prints the round trip
 through `gradio_client` and the pipeline alone (sketch preparation, model, colour pull), plain,
-with 12 colour dabs and with a chosen look. Target (issue 24):
+with 12 colour dabs and with a chosen look. It runs with the studio's server thread policy
+(idle OpenMP threads sleep); a wait policy set in the environment is kept
+(`OMP_WAIT_POLICY=ACTIVE python bench/sketch_latency.py` measures with spinning threads). Target (issue 24):
 stroke -> shoe p50 <= 30 ms on a 2-core CPU.
 
     python bench/sketch_latency.py [--strokes 25] [--model default]
@@ -23,11 +25,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from engine.runtime.threads import apply_server_thread_policy
 
-from engine.pipelines.sketch import Look
-from engine.runtime.device import cpu_model
-from studio.headless import chromium_page
+if __name__ == "__main__":  # as the studio's server: before torch starts, idle OpenMP threads sleep
+    apply_server_thread_policy()
+
+from PIL import Image, ImageDraw  # noqa: E402
+
+from engine.pipelines.sketch import Look  # noqa: E402
+from engine.runtime.device import cpu_model  # noqa: E402
+from studio.headless import chromium_page  # noqa: E402
 
 WATCH = """(target) => {
   window.__lat = []; window.__up = null;  // per stroke: ms from pointer-up to each new image
