@@ -73,7 +73,7 @@ def modulation_maps(model, labels: np.ndarray) -> dict[str, tuple[np.ndarray, np
             hooks.append(module.register_forward_hook(keep(name)))
     try:
         with torch.no_grad():
-            model.translate_tensor(one_hot(torch.from_numpy(labels), len(model.palette))[None])
+            model.translate_tensor(one_hot(torch.from_numpy(labels), len(model.palette))[None], plain=True)
     finally:
         for hook in hooks:
             hook.remove()

@@ -151,7 +151,7 @@ def test_eval_of_a_multimodal_model_reports_diversity_and_reference_looks(
     args = ["eval", bicycle_run, "--data", str(aligned_dataset), "--no-fid", "--looks", "2", "--outlines"]
     assert main([*args, "--reference-looks"]) == 0
     out = capsys.readouterr().out
-    assert out.count("diversity") == 2  # the clean row and the outline row
+    assert out.count("diversity") == 3  # the clean row and the two outline rows (closed, left open)
     assert "(val reference look, AtoB)" in out
     stored = RunStore().evals(bicycle_run)
     assert "diversity" in {row[3] for row in stored}

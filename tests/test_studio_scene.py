@@ -287,7 +287,9 @@ def test_the_scene_canvas_answers_a_stroke_by_its_route_then_with_pngs(scene_run
         assert page.evaluate("window.__srcs")[0].startswith("data:image/png")  # the server function
         assert page.evaluate("document.querySelector('.scene').dataset.route") is None
         assert page.locator(".scene-status").inner_text().startswith("SPADE models render")
+        page.evaluate(SRCS)
         page.locator(".scene-random").click()  # a drawn facade, in class colours only
-        page.wait_for_function("window.__srcs.length > 1", timeout=60_000)
+        page.wait_for_function(f"({CANVAS_COLOURS})().length > 3", timeout=60_000)  # the map is drawn
+        page.wait_for_function("window.__srcs.length > 0", timeout=60_000)  # and answered
         colours = {tuple(map(int, c.split(","))) for c in page.evaluate(CANVAS_COLOURS)}
         assert colours <= set(FACADES.colours) and len(colours) > 3

@@ -62,13 +62,16 @@ class LabelMapModel:
         return torch.randn(1, self.z_dim, generator=gen).to(self.device)
 
     @torch.inference_mode()
-    def translate_tensor(self, x: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+    def translate_tensor(
+        self, x: torch.Tensor, z: torch.Tensor | None = None, plain: bool = False
+    ) -> torch.Tensor:
         """N x classes x H x W one-hot -> N x 3 x H x W in [-1, 1]. Without `z`, SPADE draws
-        codes from seed 0 (equal scores run to run)."""
+        codes from seed 0 (equal scores run to run). `plain`: through the plain network, not its
+        fast copy (pages that hook the network's layers)."""
         if self.z_dim and z is None:
             z = torch.randn(len(x), self.z_dim, generator=torch.Generator().manual_seed(0))
         args = (x.to(self.device),) + ((z.to(self.device).expand(len(x), -1),) if self.z_dim else ())
-        if self.fast_G is not None:  # it computes in the precision's dtype, without autocast
+        if self.fast_G is not None and not plain:  # it computes in the precision's dtype, no autocast
             dtype = self.precision.dtype
             x, *codes = (arg.to(dtype) for arg in args)
             return self.fast_G(x.contiguous(memory_format=torch.channels_last), *codes).float().contiguous()

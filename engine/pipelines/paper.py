@@ -10,25 +10,38 @@ is left as the generator drew it.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-from engine.pipelines.hint_pull import gaussian_blur, grow, ink_of, inside_outline
+from engine.data.drawing import fill_enclosed
+from engine.pipelines.hint_pull import gaussian_blur, grow, ink_of
 
+CLOSE = 3  # px: gaps in the lines this wide are bridged (as the colour pull's outline)
 MARGIN = 4  # px at 256: the shoe may reach this far past the drawn line (its shading, a welt)
 SOFT = 2.0  # px: the edge between shoe and paper fades over this much
+MIN_AREA = 0.02  # of the image: less enclosed paper than this and the drawing closes nothing
+
+
+def enclosed(drawing: torch.Tensor) -> list[np.ndarray | None]:
+    """Per image, the area its drawing's thickened lines enclose, lines included (H x W bool), or
+    None where they enclose less than MIN_AREA beside the lines (an open sketch)."""
+    thick = grow(torch.from_numpy(ink_of(drawing)).float()[:, None], CLOSE)[:, 0].numpy() > 0
+    areas = []
+    for lines in thick:
+        filled = fill_enclosed(lines)
+        areas.append(filled if (filled & ~lines).sum() > MIN_AREA * lines.size else None)
+    return areas
 
 
 def paper_outside(output: torch.Tensor, drawing: torch.Tensor) -> torch.Tensor:
-    """output: N x 3 x H x W in [-1, 1]; drawing: the prepared drawing (N x 3 x H x W, dark
-    lines), before outline completion. Each image white beyond MARGIN outside its drawing's
-    closed outline; an image whose drawing closes nothing, untouched."""
-    inside = inside_outline(ink_of(drawing))
-    closes = [not region.all() for region in inside]
-    if not any(closes):
+    """output: N x 3 x H x W in [-1, 1]; drawing: the model's edge input (N x 3 x H x W, dark
+    lines). Each image white beyond MARGIN outside its drawing's closed outline; an image whose
+    drawing closes nothing, untouched."""
+    areas = enclosed(drawing)
+    if all(area is None for area in areas):
         return output
+    inside = np.stack([area if area is not None else np.ones(drawing.shape[-2:], bool) for area in areas])
     mask = torch.from_numpy(inside[:, None]).to(output.device, output.dtype)
     keep = gaussian_blur(grow(mask, MARGIN), SOFT)
     keep = torch.where(keep > 0.9999, 1.0, keep.clamp_min(0))  # the shoe's pixels exactly as drawn
-    papered = output * keep + (1 - keep)
-    chosen = torch.tensor(closes, device=output.device).view(-1, 1, 1, 1)
-    return torch.where(chosen, papered, output)
+    return output * keep + (1 - keep)

@@ -184,7 +184,6 @@ class SketchPipeline:
         None); what `eval` scores. Hints given to a model without hint inputs, and codes to a
         model without them, are dropped. `complete` False: the inputs are already completed."""
         looks = z if isinstance(z, list) else [z] * len(x) if isinstance(z, Look) else None
-        drawn = x[:, :3]  # before completion: the user's own outline says where the paper is
         if complete:
             ranks = [look.neighbour if look is not None else 0 for look in looks or [None] * len(x)]
             x = complete_tensor(x, self.outline_index, ranks)[0]
@@ -196,7 +195,7 @@ class SketchPipeline:
         out = self.predictor.translate_tensor(x, hints, z if self.predictor.nz else None)
         if hints is not None and self.colour_pull:
             out = pull_toward_hints(out, hints.to(out.device), drawing=x[:, :3].to(out.device))
-        return paper_outside(out, drawn.to(out.device)) if self.paper else out
+        return paper_outside(out, x[:, :3].to(out.device)) if self.paper else out
 
     def table_hints(
         self, look: Look | None, edges: Image.Image, hints: Image.Image | None
