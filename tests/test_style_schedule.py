@@ -125,7 +125,7 @@ def test_a_scaled_lbfgs_first_step_is_the_scaled_gradient_and_carries_over() -> 
 
 
 def test_gram_backward_matches_autograd_in_both_layouts() -> None:
-    from engine.style.gatys import gram_matrix
+    from engine.style.losses import gram_matrix
 
     torch.manual_seed(0)
     weights = torch.randn(2, 8, 8)

@@ -118,7 +118,7 @@ class InstantStyle:
 
 
 def keep_chroma_pil(styled: Image.Image, content: Image.Image) -> Image.Image:
-    """engine.style.gatys.keep_chroma done by PIL (same BT.601 YCbCr): the torch version wakes
+    """engine.style.losses.keep_chroma done by PIL (same BT.601 YCbCr): the torch version wakes
     OpenMP threads that then compete with onnxruntime's, slowing every frame."""
     luma = styled.convert("YCbCr").getchannel(0)
     _, cb, cr = content.resize(styled.size, Image.BILINEAR).convert("YCbCr").split()

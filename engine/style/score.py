@@ -12,7 +12,8 @@ from PIL import Image
 
 from engine.data.images import image_to_tensor
 from engine.models.vgg import LAYER_NAMES, load_vgg19
-from engine.style.gatys import GatysLoss, StyleConfig, fit_size, gram_matrix, mix_weights
+from engine.style.gatys import GatysLoss, StyleConfig, fit_size, mix_weights
+from engine.style.losses import gram_matrix
 from engine.style.schedule import resize
 
 
