@@ -78,15 +78,21 @@ def grow(mask: torch.Tensor, radius: int) -> torch.Tensor:
     return mask
 
 
+def closed_lines(ink: np.ndarray, close: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per image of N x H x W ink (`ink_of`): (its lines thickened so gaps up to `close` px
+    close, the area they enclose with the lines), both H x W bool."""
+    thick = grow(torch.from_numpy(ink).float()[:, None], close)[:, 0].numpy() > 0
+    return [(lines, fill_enclosed(lines)) for lines in thick]
+
+
 def inside_outline(ink: np.ndarray, close: int = 3) -> np.ndarray:
     """N x H x W bool: True on a drawing's ink (`ink_of`) and inside its closed outlines, gaps up
     to `close` px bridged; all True where nothing encloses an area (an open sketch must not
     confine the colour to its lines)."""
-    thick = grow(torch.from_numpy(ink).float()[:, None], close)
-    regions = []
-    for lines in thick[:, 0].numpy().astype(bool):
-        filled = fill_enclosed(lines)
-        regions.append(filled if filled.sum() > 2 * lines.sum() else np.ones_like(filled))
+    regions = [
+        filled if filled.sum() > 2 * lines.sum() else np.ones_like(filled)
+        for lines, filled in closed_lines(ink, close)
+    ]
     return np.stack(regions)
 
 

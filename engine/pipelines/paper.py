@@ -13,8 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from engine.data.drawing import fill_enclosed
-from engine.pipelines.hint_pull import gaussian_blur, grow, ink_of
+from engine.pipelines.hint_pull import closed_lines, gaussian_blur, grow, ink_of
 
 CLOSE = 3  # px: gaps in the lines this wide are bridged (as the colour pull's outline)
 MARGIN = 4  # px at 256: the shoe may reach this far past the drawn line (its shading, a welt)
@@ -25,12 +24,10 @@ MIN_AREA = 0.02  # of the image: less enclosed paper than this and the drawing c
 def enclosed(drawing: torch.Tensor) -> list[np.ndarray | None]:
     """Per image, the area its drawing's thickened lines enclose, lines included (H x W bool), or
     None where they enclose less than MIN_AREA beside the lines (an open sketch)."""
-    thick = grow(torch.from_numpy(ink_of(drawing)).float()[:, None], CLOSE)[:, 0].numpy() > 0
-    areas = []
-    for lines in thick:
-        filled = fill_enclosed(lines)
-        areas.append(filled if (filled & ~lines).sum() > MIN_AREA * lines.size else None)
-    return areas
+    return [
+        filled if (filled & ~lines).sum() > MIN_AREA * lines.size else None
+        for lines, filled in closed_lines(ink_of(drawing), CLOSE)
+    ]
 
 
 def paper_outside(output: torch.Tensor, drawing: torch.Tensor) -> torch.Tensor:
