@@ -140,3 +140,12 @@ def test_pix2pix_trains_on_peoples_outlines_when_asked(aligned_dataset):
     for item in drawn[1]:  # an outline: ink only where the drawing's silhouette is
         ink = item.mean(0) < 0
         assert ink.any() and ink.float().mean() < 0.35
+
+
+def test_an_outline_set_left_open_draws_the_open_set(aligned_dataset: Path) -> None:
+    pairs = open_paired_dataset(aligned_dataset, "val", "AtoB", 32, 32, False)
+    closed = OutlinePairs(pairs)
+    opened, direct = closed.left_open(), OutlinePairs(pairs, open_ends=True)
+    assert not closed.open_ends and opened.indices == direct.indices
+    for i in range(len(direct)):
+        assert np.array_equal(np.asarray(opened.drawn(i)[0]), np.asarray(direct.drawn(i)[0]))

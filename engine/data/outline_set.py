@@ -8,6 +8,7 @@ Generator seeded by (seed, i), so both see the same drawings, every time.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,6 +40,12 @@ class OutlinePairs(Dataset):
     ) -> None:
         self.pairs, self.prepare, self.seed, self.open_ends = pairs, prepare, seed, open_ends
         self.indices = [i for i in range(len(pairs)) if shoe_mask(self._photo(i)).sum() >= MIN_OBJECT]
+
+    def left_open(self) -> OutlinePairs:
+        """The same outlines with their contours left open (the photos' masks are not found again)."""
+        twin = copy.copy(self)
+        twin.open_ends = True
+        return twin
 
     def _photo(self, index: int) -> np.ndarray:
         return np.asarray(tensor_to_image(self.pairs[index]["B"]))

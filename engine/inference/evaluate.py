@@ -174,8 +174,8 @@ def evaluate_model(
         from engine.data.outline_set import OutlinePairs
 
         pairs = open_paired_dataset(data, split, direction, predictor.size, predictor.size, False, skip_bad)
-        for label, open_ends in (("outlines", False), ("open outlines", True)):
-            dataset = OutlinePairs(pairs, outlines, open_ends=open_ends)
+        closed = OutlinePairs(pairs, outlines)
+        for label, dataset in (("outlines", closed), ("open outlines", closed.left_open())):
             scored[f"{split} {label}"] = evaluate_pairs(
                 translate, dataset, batch_size, with_fid=with_fid, looks=looks
             )
