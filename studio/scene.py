@@ -52,25 +52,6 @@ def available_models() -> dict[str, str]:
     return {**{name: name for name in readers}, **models_of_kind("label-map")}
 
 
-def painted_classes(image: Image.Image, palette: Palette) -> np.ndarray:
-    """The live canvas's map -> class indices, as read_label_map reads it. The canvas snaps what
-    it paints to the class colours, so each pixel is looked up by its exact colour (about 1 ms
-    where the nearest-colour search of every pixel takes 25); pixels of no class colour (none,
-    from this canvas) still go to the nearest."""
-    image = image.convert("RGB")  # the canvas's PNG has an alpha (opaque)
-    rgb = np.asarray(image).astype(np.int32)
-    keys = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
-    table = np.asarray([(r << 16) | (g << 8) | b for r, g, b in palette.colours], np.int32)
-    order = np.argsort(table, kind="stable")  # a colour listed twice is the first class, as argmin picks
-    found = order[np.searchsorted(table[order], keys).clip(0, len(table) - 1)]
-    exact = table[found] == keys
-    if exact.all():
-        return found.astype(np.uint8)
-    index = found.astype(np.uint8)
-    index[~exact] = palette.decode(np.asarray(image)[~exact][None])[0]
-    return index
-
-
 def example_maps(palette: Palette, folder: Path = EXAMPLES, count: int = 3) -> list[Path]:
     """A few drawn facades as colour renderings (written once), for the Upload tab's examples;
     none when the models use other classes."""
@@ -117,7 +98,7 @@ class SceneDemo:
         if not self.live:
             return [], "No scene models are installed: train one (pix2pixhd or spade) and reload."
         try:
-            labels = painted_classes(label_image, self.palette)
+            labels = read_label_map(label_image.convert("RGB"), self.palette)
             photos = [self._run(label, labels, style, seed) for label in self.live]
         except UserError as err:
             return [None] * len(self.live), f"Could not use that: {err}"

@@ -77,3 +77,19 @@ def test_a_folder_without_label_maps_says_what_it_needs(tmp_path):
     (tmp_path / "train").mkdir()
     with pytest.raises(UserError, match="labels/"):
         open_label_dataset(tmp_path, "train", 64, 64)
+
+
+def test_decode_looks_up_class_colours_exactly_and_searches_the_rest():
+    """The exact-colour lookup is a speed-up: decode must give what the nearest-colour search
+    over every pixel gives, a colour listed twice going to its first class."""
+    rng = np.random.default_rng(0)
+    palette = Palette(
+        names=("a", "b", "c", "d"), colours=((10, 20, 30), (200, 0, 0), (10, 20, 30), (0, 0, 255))
+    )
+    rgb = np.asarray(palette.colours, np.uint8)[rng.integers(0, 4, (40, 50))]
+    scattered = rng.random((40, 50)) < 0.3
+    rgb[scattered] = rng.integers(0, 256, (int(scattered.sum()), 3), dtype=np.uint8)
+    table = np.asarray(palette.colours, np.int32)
+    nearest = ((rgb.reshape(-1, 1, 3).astype(np.int32) - table[None]) ** 2).sum(-1).argmin(1)
+    decoded = palette.decode(rgb)
+    assert np.array_equal(decoded, nearest.reshape(40, 50)) and not (decoded == 2).any()
