@@ -8,8 +8,9 @@ the L1 + cGAN preset on --data) with the policy's CPU share, then alternates idl
 phases in one process: the run paused (SIGSTOP on its process group), then running. It prints
 p50/p95 idle and busy, busy/idle (target: p50 at most 2x), the training's steps/s alone and
 beside the drawing, and stops the run cleanly (SIGTERM: it checkpoints and ends). `studio` is
-the policy the studio uses (engine/runtime/threads.py); `plain` is the one before (normal
-priority, two threads each). With --browser (needs chromium) the idle/busy phases are strokes
+the policy the studio uses (engine/runtime/threads.py; the calls on the server's inference
+thread); `passive` the studio's until session 12 (the server's idle threads sleep at once);
+`plain` the one before that (normal priority, two threads each). With --browser (needs chromium) the idle/busy phases are strokes
 on the live canvas in headless chromium instead (bench/sketch_latency.py's clock).
 
     python bench/busy_canvas.py [--policies studio,plain] [--rounds 4] [--calls 12]
@@ -31,18 +32,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.runtime.threads import BACKGROUND, FOREGROUND, QUIET_OPENMP, CpuShare
+from engine.runtime.threads import BACKGROUND, BRIEF_SPIN, FOREGROUND, QUIET_OPENMP, CpuShare
 
 
 @dataclass(frozen=True)
 class Policy:
-    server_env: dict = field(default_factory=lambda: dict(QUIET_OPENMP))
+    server_env: dict = field(default_factory=lambda: dict(BRIEF_SPIN))
     background: CpuShare = BACKGROUND
 
 
 SAME_SESSION = CpuShare(nice=0)  # normal priority in the server's group
 POLICIES = {  # the run: in the server's session (scheduling group) unless said
-    "studio": Policy(),  # nice 19, as many threads as cores
+    "studio": Policy(),  # nice 19, as many threads as cores; the server spins ~1 ms
+    "passive": Policy(dict(QUIET_OPENMP)),  # the studio's until session 12: the server's threads sleep
     "plain": Policy(background=FOREGROUND),  # before: normal priority, a session of its own
     "same": Policy(background=SAME_SESSION),  # normal priority (a kernel without session groups)
     "idle": Policy(background=CpuShare(idle_class=True)),  # SCHED_IDLE too
@@ -130,13 +132,14 @@ def serve(args) -> dict:
     import torch
 
     from engine.pipelines.sketch import SketchPipeline
+    from engine.runtime.inference_thread import run_inference
     from engine.runtime.threads import describe
     from engine.store.runs import RunStore
     from engine.training.launch import wait_for_new_run
 
     policy = POLICIES[args.serve]
-    pipeline, drawing = SketchPipeline.load("default"), drawing_256()
-    calls_ms(pipeline, drawing, 5, 0)  # warm-up
+    pipeline, drawing = run_inference(SketchPipeline.load, "default"), drawing_256()
+    run_inference(calls_ms, pipeline, drawing, 5, 0)  # warm-up, on the thread the studio uses
     url = None
     if args.browser:
         from studio.sketch import build_sketch_demo
@@ -150,7 +153,7 @@ def serve(args) -> dict:
             from sketch_latency import browser_latencies
 
             return browser_latencies(url, n)[0]  # stroke -> the first new shoe
-        return calls_ms(pipeline, drawing, n, args.gap)
+        return run_inference(calls_ms, pipeline, drawing, n, args.gap)
 
     with tempfile.TemporaryDirectory(prefix="busy-canvas-") as home:
         launched = start_run(args, policy.background, home)
@@ -176,7 +179,10 @@ def serve(args) -> dict:
         finally:
             stop_run(launched.process)
         out["run_exit"] = launched.process.returncode
-        out["server"] = f"{torch.get_num_threads()} threads, {os.environ.get('OMP_WAIT_POLICY', 'unset')}"
+        wait = (
+            os.environ.get("OMP_WAIT_POLICY") or f"GOMP_SPINCOUNT {os.environ.get('GOMP_SPINCOUNT', 'unset')}"
+        )
+        out["server"] = f"{torch.get_num_threads()} threads, {wait}"
     return out
 
 

@@ -11,7 +11,7 @@ page each, so a busy machine disturbs both alike. Also prints the three models' 
 in-process, the plain reference for what the page adds (snapping, reading the map, transport,
 encoding), beside the same with the plain networks under autocast (before the fast copies of
 engine/models/fast_label_maps.py), taking turns stroke by stroke. Run as the studio's server
-runs (idle OpenMP threads sleep). Target (issue 24): every drawing surface <= 300 ms p50 per
+runs (idle OpenMP threads spin about a millisecond, then sleep; the models on its inference thread). Target (issue 24): every drawing surface <= 300 ms p50 per
 stroke.
 
     python bench/scene_latency.py [--strokes 20]
@@ -26,7 +26,7 @@ import time
 
 from engine.runtime.threads import apply_server_thread_policy
 
-apply_server_thread_policy()  # as the studio's server: before torch starts, idle OpenMP threads sleep
+apply_server_thread_policy()  # as the studio's server: before torch starts, how idle OpenMP threads wait
 
 from PIL import Image, ImageDraw  # noqa: E402
 from sketch_latency import REST_MS, WATCH, percentiles  # noqa: E402

@@ -1,10 +1,12 @@
 """`python -m engine ...`: the command line over the library."""
 
-import os
+import sys
 
-# Idle OpenMP threads sleep instead of spinning: on a small machine where the studio, a
-# training run and a benchmark share the cores, spinning threads starve their neighbours.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from engine.runtime.threads import apply_cli_thread_policy
+
+# Before torch starts OpenMP: idle threads spin about a millisecond, then sleep; training's
+# sleep at once, as it shares a small machine with the studio for hours (engine/runtime/threads.py).
+apply_cli_thread_policy(sys.argv[1:])
 
 from engine.cli import main  # noqa: E402
 

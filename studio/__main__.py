@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 from engine.errors import UserError
-from engine.runtime.threads import apply_server_thread_policy
+from engine.runtime.threads import apply_server_thread_policy, quiet_openmp_env
 from studio.ports import pick_port
 
 ROOT = Path(__file__).resolve().parent.parent
-apply_server_thread_policy()  # before torch starts: idle OpenMP threads sleep (engine/runtime/threads.py)
+apply_server_thread_policy()  # before torch starts: how idle OpenMP threads wait (engine/runtime/threads.py)
 
 
 def start(args: argparse.Namespace) -> int:
@@ -27,7 +27,7 @@ def start(args: argparse.Namespace) -> int:
     gradio_url = f"http://{args.host}:{port}"
     streamlit = None
     if streamlit_port:  # started first: it comes up while this process imports and builds the demos
-        env = {**os.environ, "STUDIO_GRADIO_URL": gradio_url}
+        env = {**quiet_openmp_env(), "STUDIO_GRADIO_URL": gradio_url}
         streamlit = subprocess.Popen(
             [
                 sys.executable,

@@ -9,6 +9,9 @@ This route takes the same list of values as the canvas's server function, as a J
 answers with the shoe as JPEG bytes (quality 95: 0.2 ms to encode, 16 kB, no visible loss; the
 PNG that is downloaded comes with the full answer once the pen rests). The message rides in a header.
 
+Each stroke is answered on the server's inference thread (engine/runtime/inference_thread.py),
+its JPEGs included.
+
 The route is put into the Blocks' FastAPI app the first time a page asks for its address
 (`install`, from a server function that has the request). Gradio makes that app at launch, which
 may happen in the studio, an exported Space, a test or a bench, and a component cannot reach
@@ -32,8 +35,9 @@ from urllib.parse import quote
 import gradio as gr
 from fastapi import FastAPI, Request, Response
 from PIL import Image
-from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
+
+from engine.runtime.inference_thread import run_inference_async
 
 PREFIX = "/studio-live"
 MAX_BODY = 8 * 2**20  # bytes: a drawing, a hint layer and a look's photo as data URLs are far less
@@ -125,10 +129,16 @@ async def answer(request: Request) -> Response:
         values = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return said("Could not use that: the request is not JSON", 400)
-    image, message = await run_in_threadpool(handler, values)
+    return await run_inference_async(respond, handler, values)
+
+
+def respond(handler: StrokeHandler, values: object) -> Response:
+    """The handler's answer to `values` as a response: run on the inference thread, in one hop
+    from the event loop (each hop between threads cost a stroke about a millisecond)."""
+    image, message = handler(values)
     several = image is not None and not isinstance(image, Image.Image)
     if image is None or (several and all(part is None for part in image)):
         return said(message, 204 if not message.startswith("Could not use that") else 400)
     if several:
-        return said(message, 200, *await run_in_threadpool(jpegs, image))
-    return said(message, 200, await run_in_threadpool(jpeg, image))
+        return said(message, 200, *jpegs(image))
+    return said(message, 200, jpeg(image))

@@ -27,6 +27,7 @@ from engine.inference.label_maps import LabelMapModel
 from engine.inference.loader import load_model
 from engine.inference.registry import available_models as models_of_kind
 from engine.inference.registry import choose_model
+from engine.runtime.inference_thread import inference
 from engine.store.models import bundled_models
 from studio.inputs import RawNumber, read_seed
 from studio.scene_canvas import scene_canvas
@@ -84,9 +85,11 @@ class SceneDemo:
                 return model.palette
         return FACADES  # pix2pix models on facades read its colours
 
+    @inference
     def _load(self, label: str):
         return load_model(choose_model(self.models, label), KINDS)
 
+    @inference
     def _run(self, label: str, labels: np.ndarray, style: Image.Image | None, seed: int) -> Image.Image:
         model = self._load(label)
         if isinstance(model, LabelMapModel):

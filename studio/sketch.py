@@ -23,6 +23,7 @@ from engine.inference.registry import available_models as models_of_kind
 from engine.inference.registry import choose_model
 from engine.pipelines.drawing_models import drawing_models
 from engine.pipelines.sketch import Look, SketchAnswer, SketchPipeline
+from engine.runtime.inference_thread import inference
 from studio.live_canvas import DAB_ONLY, live_canvas
 from studio.uploads import (
     CACHE_CLEANUP,
@@ -85,6 +86,7 @@ class SketchDemo:
         """The pipeline of `model` (a label or model of the demo's list)."""
         return SketchPipeline.load(choose_model(self.models, model))
 
+    @inference
     def from_sketch(
         self,
         value,
@@ -105,6 +107,7 @@ class SketchDemo:
         except UserError as err:
             return None, None, f"Could not use that: {err}"
 
+    @inference
     def is_multimodal(self, model: str) -> bool:
         """Whether `model` answers with several looks (False for none or one it cannot load)."""
         try:
@@ -112,6 +115,7 @@ class SketchDemo:
         except UserError:
             return False
 
+    @inference
     def looks_of(self, drawing: Image.Image, hints: Image.Image | None, seeds: list[int], model: str) -> list:
         """The drawing in one look per seed (the live canvas's row); [] for an empty canvas or
         a model with one look."""
@@ -121,6 +125,7 @@ class SketchDemo:
         except UserError:
             return []
 
+    @inference
     def from_upload(self, path: str | None, kind: str, model: str, hints_path: str | None = None) -> Shown:
         """An uploaded edge map, sketch or photo (+ an optional RGBA hint image) ->
         (what the model sees, photo, message)."""

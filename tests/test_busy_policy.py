@@ -38,11 +38,13 @@ def stop(process: subprocess.Popen) -> None:
 @linux_only
 def test_a_run_started_from_the_studio_trains_below_the_demos(aligned_dataset, studio_home, monkeypatch):
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.setenv("GOMP_SPINCOUNT", threads.BRIEF_SPIN["GOMP_SPINCOUNT"])  # the server's own
     own_group, own_nice = threads.autogroup(), os.getpriority(os.PRIO_PROCESS, 0)
     settings = {"data": str(aligned_dataset), "max_steps": 100000, "batch_size": 2, "sample_size": 2}
     launched = start_training("pix2pix", settings, TINY_PIX2PIX, studio_home)
     try:
         assert environ_of(launched.pid)["OMP_WAIT_POLICY"] == "PASSIVE"
+        assert "GOMP_SPINCOUNT" not in environ_of(launched.pid)  # its idle threads do sleep
         assert "OMP_NUM_THREADS" not in environ_of(launched.pid)  # one thread per core
         assert os.getpgid(launched.pid) == launched.pid  # Ctrl-C in the studio's terminal spares it
         assert os.getsid(launched.pid) == os.getsid(0)  # the studio's scheduling group, not one more
@@ -102,10 +104,42 @@ def test_the_openmp_environment_keeps_what_the_user_set():
     assert BACKGROUND.env({})["OMP_WAIT_POLICY"] == "PASSIVE"
 
 
-def test_the_server_policy_sets_passive_openmp_unless_set(monkeypatch):
+def test_the_server_policy_spins_briefly_unless_the_user_set_a_policy(monkeypatch):
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
     threads.apply_server_thread_policy()
-    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
-    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert os.environ["GOMP_SPINCOUNT"] == threads.BRIEF_SPIN["GOMP_SPINCOUNT"]
+    assert "OMP_WAIT_POLICY" not in os.environ
+    monkeypatch.setenv("GOMP_SPINCOUNT", "5")
     threads.apply_server_thread_policy()
-    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+    assert os.environ["GOMP_SPINCOUNT"] == "5"
+    monkeypatch.delenv("GOMP_SPINCOUNT")
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    threads.apply_server_thread_policy()
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE" and "GOMP_SPINCOUNT" not in os.environ
+
+
+def test_processes_the_studio_starts_do_not_inherit_the_servers_spin():
+    server = {"GOMP_SPINCOUNT": threads.BRIEF_SPIN["GOMP_SPINCOUNT"], "PATH": "/bin"}
+    assert threads.quiet_openmp_env(server) == {"OMP_WAIT_POLICY": "PASSIVE", "PATH": "/bin"}
+    mine = {"GOMP_SPINCOUNT": "123"}  # a user's own setting is passed on
+    assert threads.quiet_openmp_env(mine) == {"GOMP_SPINCOUNT": "123", "OMP_WAIT_POLICY": "PASSIVE"}
+
+
+def test_the_command_line_spins_briefly_for_what_people_wait_on_and_training_sleeps(monkeypatch):
+    for argv, expected in (
+        (["stylize", "a.jpg", "b.jpg", "c.png"], threads.BRIEF_SPIN),
+        (["translate", "--help"], threads.BRIEF_SPIN),
+        ([], threads.BRIEF_SPIN),
+        (["train", "pix2pix"], threads.QUIET_OPENMP),
+        (["loss-study"], threads.QUIET_OPENMP),
+    ):
+        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+        monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+        threads.apply_cli_thread_policy(argv)
+        assert {
+            k: os.environ[k] for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if k in os.environ
+        } == expected
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the user's own choice stays
+    threads.apply_cli_thread_policy(["train"])
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE" and "GOMP_SPINCOUNT" not in os.environ

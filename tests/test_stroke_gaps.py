@@ -11,6 +11,7 @@ from skimage.morphology import skeletonize
 from engine.data.drawing import filled_outline
 from engine.data.outline_completion import outline_silhouette
 from engine.data.outlines import leave_open, outline_canvas
+from engine.data.sketch import thin_lines
 from engine.data.stroke_gaps import MAX_ENDS, REACH, close_gaps, stroke_ends
 from engine.pipelines.sketch import SketchPipeline
 
@@ -56,6 +57,22 @@ def test_gaps_wider_than_the_reach_and_lone_strokes_stay_open() -> None:
     assert len(stroke_ends(np.zeros((8, 8), bool))) == 0
 
 
+def test_thinning_in_the_ink_box_and_ends_by_shifted_sums_match_the_full_image() -> None:
+    """thin_lines skeletonizes only around the ink; stroke_ends counts neighbours by slices:
+    both must give skimage's and scipy's full-image answers, ink at the borders included."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    for trial in range(12):
+        strokes = [[tuple(rng.uniform(-10, SIDE + 10, 2)) for _ in range(3)] for _ in range(1 + trial % 4)]
+        ink = drawn(strokes, width=1 + trial % 5)
+        assert np.array_equal(thin_lines(ink), skeletonize(ink))
+        skeleton = skeletonize(ink)
+        around = ndimage.convolve(skeleton.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant")
+        assert np.array_equal(stroke_ends(skeleton), np.argwhere(skeleton & (around == 2)))
+    assert not thin_lines(np.zeros((8, 8), bool)).any()
+
+
 def test_a_drawing_with_many_stroke_ends_is_not_searched() -> None:
     """An edge map or a scribble has hundreds of ends: searching each would take seconds."""
     dashes = [
@@ -77,6 +94,8 @@ def test_an_open_outline_is_completed_by_the_pipeline() -> None:
     assert outline_silhouette(ink) is None
     done = pipeline.complete(edges)
     assert done.entry is not None
+    thin = pipeline.complete(edges, thin=True)  # the edge map is its own skeleton: same answer
+    assert thin.entry == done.entry and np.array_equal(np.asarray(thin.edges), np.asarray(done.edges))
     completed = np.asarray(done.edges.convert("L")) < 128
     assert (completed & ~ink).sum() > 50  # interior edges borrowed, and the gap drawn shut
     assert filled_outline(completed).sum() > 5 * completed.sum()

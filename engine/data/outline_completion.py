@@ -94,15 +94,17 @@ def borrowed_edges(index: OutlineIndex, entry: int, silhouette: np.ndarray) -> n
     return added
 
 
-def complete_outline(ink: np.ndarray, index: OutlineIndex | None, rank: int = 0) -> Completion:
+def complete_outline(
+    ink: np.ndarray, index: OutlineIndex | None, rank: int = 0, thin: bool = False
+) -> Completion:
     """A bare outline (H x W bool ink) with the interior edges of its `rank`-th nearest index
     shoe (modulo NEIGHBOURS) added, and the gaps its strokes' ends left closed; any other
-    drawing, or no index, as it is."""
+    drawing, or no index, as it is. `thin`: the ink is one pixel wide (a prepared drawing)."""
     if index is None or len(index) == 0:
         return Completion(ink)
     silhouette = outline_silhouette(ink)
     if silhouette is None:  # perhaps an outline whose ends stop short: its gaps closed
-        closed = close_gaps(ink, at_scale(REACH, ink)) if ink.sum() >= 16 else None
+        closed = close_gaps(ink, at_scale(REACH, ink), thin) if ink.sum() >= 16 else None
         silhouette = outline_silhouette(closed) if closed is not None else None
         if silhouette is None:
             return Completion(ink)
@@ -113,11 +115,14 @@ def complete_outline(ink: np.ndarray, index: OutlineIndex | None, rank: int = 0)
     return Completion(ink | borrowed_edges(index, entry, silhouette), entry)
 
 
-def complete_image(edges: Image.Image, index: OutlineIndex | None, rank: int = 0) -> Completed:
+def complete_image(
+    edges: Image.Image, index: OutlineIndex | None, rank: int = 0, thin: bool = False
+) -> Completed:
     """An edge map (dark lines on white) completed if it is a bare outline; the borrowed lines
-    drawn black on a copy, the input itself returned untouched when nothing is borrowed."""
+    drawn black on a copy, the input itself returned untouched when nothing is borrowed.
+    `thin`: its lines are one pixel wide (a prepared drawing)."""
     ink = np.asarray(edges.convert("L")) < 128
-    done = complete_outline(ink, index, rank)
+    done = complete_outline(ink, index, rank, thin)
     if done.entry is None:
         return Completed(edges, None)
     pixels = np.array(edges.convert("RGB"))

@@ -82,11 +82,25 @@ def fit_to_frame(img: Image.Image, frame: StrokeFrame, size: int, fill, resample
     return square
 
 
+def thin_lines(mask: np.ndarray) -> np.ndarray:
+    """skimage's `skeletonize` of a bool mask, run on the box around its pixels only: the same
+    pixels (thinning looks at 8-neighbours, and the box keeps a border of empty ones) in half
+    the time or less on a drawing that fills the width of the frame but not its height."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if len(rows) == 0:
+        return np.zeros_like(mask, dtype=bool)
+    top, left = max(0, rows[0] - 1), max(0, cols[0] - 1)
+    bottom, right = rows[-1] + 2, cols[-1] + 2
+    thin = np.zeros(mask.shape, bool)
+    thin[top:bottom, left:right] = skeletonize(mask[top:bottom, left:right])
+    return thin
+
+
 def edge_map(ink: np.ndarray, frame: StrokeFrame, size: int, thin: bool = True) -> Image.Image:
     """The ink fitted to the frame as black lines on white (1 px wide when `thin`), RGB."""
     fitted = np.asarray(fit_to_frame(Image.fromarray(ink), frame, size, 255, Image.LANCZOS)) < 200
     if thin:
-        fitted = skeletonize(fitted)
+        fitted = thin_lines(fitted)
     return Image.fromarray(np.where(fitted, 0, 255).astype(np.uint8)).convert("RGB")
 
 

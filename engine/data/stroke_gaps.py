@@ -14,8 +14,8 @@ from collections import deque
 
 import numpy as np
 from PIL import Image, ImageDraw
-from scipy import ndimage
-from skimage.morphology import skeletonize
+
+from engine.data.sketch import thin_lines
 
 REACH = 20  # px at 256 (8% of the canvas): a gap a hand leaves, after the drawing is scaled to the frame
 OWN_STROKE = 3  # ink nearer than REACH * this along the stroke itself is the stroke, not a gap
@@ -24,7 +24,9 @@ MAX_ENDS = 16  # an open outline has 2-4 ends (and thinning spurs); an edge map 
 
 def stroke_ends(skeleton: np.ndarray) -> np.ndarray:
     """K x 2 (row, col): skeleton pixels with exactly one 8-neighbour."""
-    around = ndimage.convolve(skeleton.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant")
+    height, width = skeleton.shape
+    padded = np.pad(skeleton, 1).astype(np.uint8)
+    around = sum(padded[dr : dr + height, dc : dc + width] for dr in range(3) for dc in range(3))
     return np.argwhere(skeleton & (around == 2))
 
 
@@ -61,11 +63,12 @@ def gap_across(skeleton: np.ndarray, end: tuple[int, int], reach: int) -> tuple[
     return (int(rows[nearest] + top), int(cols[nearest] + left)) if distance[nearest] <= reach else None
 
 
-def close_gaps(ink: np.ndarray, reach: int = REACH) -> np.ndarray | None:
+def close_gaps(ink: np.ndarray, reach: int = REACH, thin: bool = False) -> np.ndarray | None:
     """`ink` (H x W bool) with every stroke end joined to the ink across its gap (lines as wide
     as the drawing's strokes), or None when no end has a gap within `reach` px, or the drawing
-    has more than MAX_ENDS ends (an edge map's hundreds would each be searched)."""
-    skeleton = skeletonize(ink)
+    has more than MAX_ENDS ends (an edge map's hundreds would each be searched). `thin`: the ink
+    is already one pixel wide (a prepared drawing), its own skeleton."""
+    skeleton = ink if thin else thin_lines(ink)
     ends = stroke_ends(skeleton)
     if len(ends) > MAX_ENDS:
         return None

@@ -263,14 +263,16 @@ class SketchPipeline:
         """One drawing in several looks (one per seed), in one batch."""
         codes = torch.cat([self.code(Look(seed)) for seed in seeds]) if self.predictor.nz else None
         own = prepared.hints if self.takes_hints else None
-        done = [self.complete(prepared.edges, Look(seed)) for seed in seeds]
+        done = [self.complete(prepared.edges, Look(seed), thin=True) for seed in seeds]
         hints = [self.table_hints(Look(seed), d.edges, own) for seed, d in zip(seeds, done)]
         return self.run([d.edges for d in done], hints, codes)
 
-    def complete(self, edges: Image.Image, look: Look | None = None) -> Completed:
-        """The model's input for a prepared drawing in `look`: a bare outline completed with the
-        interior edges of the look's neighbour in the outline index; anything else as it is."""
-        return complete_image(edges, self.outline_index, look.neighbour if look is not None else 0)
+    def complete(self, edges: Image.Image, look: Look | None = None, thin: bool = False) -> Completed:
+        """The model's input for an edge map in `look`: a bare outline completed with the
+        interior edges of the look's neighbour in the outline index; anything else as it is.
+        `thin`: its lines are one pixel wide (a prepared drawing's)."""
+        rank = look.neighbour if look is not None else 0
+        return complete_image(edges, self.outline_index, rank, thin)
 
     def __call__(
         self,
@@ -280,7 +282,7 @@ class SketchPipeline:
         look: Look | None = None,
     ) -> SketchAnswer:
         prepared = self.prepare(picture, hints, source)
-        done = self.complete(prepared.edges, look)  # what the model is given and shown: the
+        done = self.complete(prepared.edges, look, thin=True)  # what the model is given and shown: the
         own = prepared.hints if self.takes_hints else None  # completed edges, the user's dabs
         given = self.table_hints(look, done.edges, own)  # over a table look's
         photo = self.run([done.edges], [given], self.code(look))[0]

@@ -7,9 +7,14 @@ operation's threads stall at its barrier until the last of them gets a core back
 policy, measured with bench/busy_canvas.py (a real training run beside the default
 generator's call):
 
-- every process of the studio lets idle OpenMP threads sleep (OMP_WAIT_POLICY=PASSIVE), set
-  in the environment before torch starts OpenMP: by `apply_server_thread_policy()` at the top
-  of the servers' entry points, and in the environment of the runs the studio starts;
+- the runs the studio starts let idle OpenMP threads sleep (OMP_WAIT_POLICY=PASSIVE in their
+  environment); the Gradio server's idle threads spin for about a millisecond
+  (BRIEF_SPIN) and then sleep, set by `apply_server_thread_policy()` at the top of the
+  server's entry point, before torch starts OpenMP (`python -m engine` does the same for every
+  command but training: `apply_cli_thread_policy`). The server runs every live stroke on one
+  thread (engine/runtime/inference_thread.py): a stroke is a hundred-odd small operations, and
+  a worker that slept between them cost 0.1 ms a wake-up. The short spin holds a core only while
+  a stroke is computed, which a training run at nice 19 gives up anyway;
 - a training run started from the studio (engine.training.launch) runs at nice 19 with as
   many threads as cores: it takes every cycle the demos leave, and yields a core when a demo
   wants it. Linux's SCHED_IDLE yields sooner (any waking task preempts it at once) and
@@ -37,6 +42,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 QUIET_OPENMP = {"OMP_WAIT_POLICY": "PASSIVE"}  # idle threads sleep instead of spinning
+# libgomp's spins before an idle thread sleeps, in the Gradio server and the commands a person
+# waits on: about 1 ms on the development CPU (its default, 300,000, about 10 ms; 0 is PASSIVE)
+BRIEF_SPIN = {"GOMP_SPINCOUNT": "30000"}
+LONG_COMMANDS = ("train", "loss-study")  # `python -m engine` commands that run for hours beside other work
 LOWEST_NICE = 19
 
 
@@ -57,11 +66,9 @@ class CpuShare:
     session: bool = False
 
     def env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
-        """`base` (default: this process's environment) with the OpenMP settings of this share;
-        a wait policy the user set is kept."""
-        env = dict(os.environ if base is None else base)
-        for name, value in QUIET_OPENMP.items():
-            env.setdefault(name, value)
+        """`base` (default: this process's environment) with the OpenMP settings of this share
+        (`quiet_openmp_env`)."""
+        env = quiet_openmp_env(base)
         if self.threads:
             env["OMP_NUM_THREADS"] = str(self.threads)
         return env
@@ -99,6 +106,19 @@ class CpuShare:
                 except OSError as err:
                     failed.append(f"cores {self.cpus}: {err.strerror}")
         return sorted(set(failed))
+
+
+def quiet_openmp_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`base` (default: this process's environment) for a process the studio starts: its idle
+    OpenMP threads sleep; a wait policy the user set is kept, the server's spin count is not
+    passed on."""
+    env = dict(os.environ if base is None else base)
+    for name, value in BRIEF_SPIN.items():
+        if env.get(name) == value:
+            del env[name]
+    for name, value in QUIET_OPENMP.items():
+        env.setdefault(name, value)
+    return env
 
 
 BACKGROUND = CpuShare()  # what the studio's Train and Problems pages start runs with
@@ -171,7 +191,19 @@ def describe(pid: int) -> str:
 
 
 def apply_server_thread_policy() -> None:
-    """For a server's entry point, before torch is imported: idle OpenMP threads sleep, so a
-    training run beside the server gets the cores the server does not use (see the module)."""
-    for name, value in QUIET_OPENMP.items():
-        os.environ.setdefault(name, value)
+    """For the Gradio server's entry point, before torch is imported: idle OpenMP threads spin
+    for about a millisecond, then sleep, so a training run beside the server gets the cores the
+    server does not use (see the module). A wait policy or spin count set by the user is kept."""
+    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
+        return
+    os.environ.update(BRIEF_SPIN)
+
+
+def apply_cli_thread_policy(argv: list[str]) -> None:
+    """For `python -m engine`, before torch is imported: a command a person waits on (translate,
+    stylize, ...) spins briefly, as the server does (a 256 px Gatys picture took 9.3 s instead of
+    11.9 s, two runs each); training sleeps at once, as it shares the machine for hours. A wait
+    policy or spin count set by the user is kept."""
+    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
+        return
+    os.environ.update(QUIET_OPENMP if argv[:1] and argv[0] in LONG_COMMANDS else BRIEF_SPIN)
