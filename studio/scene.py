@@ -67,7 +67,8 @@ def example_maps(palette: Palette, folder: Path = EXAMPLES, count: int = 3) -> l
 
 
 class SceneDemo:
-    """The demo's functions, bound to its models and the test maps it may draw from."""
+    """The demo's functions, bound to its models and the test maps it may draw from. Models load
+    and run on the server's inference thread (engine/runtime/inference_thread.py)."""
 
     def __init__(self, models: dict[str, str] | None = None, test_maps: Path | None = TEST_MAPS) -> None:
         self.models = models if models is not None else available_models()

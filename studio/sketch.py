@@ -73,7 +73,8 @@ def has_colour(hints: Image.Image | None) -> bool:
 
 class SketchDemo:
     """The demo's functions, bound to the models it may load and the folders besides Gradio's
-    uploads it may read (its examples)."""
+    uploads it may read (its examples). Those that run a model run on the server's inference
+    thread (engine/runtime/inference_thread.py), loading included."""
 
     def __init__(
         self, models: dict[str, str] | None = None, roots: tuple[Path, ...] = (EXAMPLES_DIR,)
