@@ -85,7 +85,10 @@ APP_TEMPLATE = '''"""{title}: a Hugging Face Space exported by Image Synthesis S
 import os
 from pathlib import Path
 
+from engine.runtime.threads import apply_server_thread_policy  # noqa: E402
+
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+apply_server_thread_policy()  # before torch starts: idle OpenMP threads spin ~1 ms, then sleep
 HERE = Path(__file__).resolve().parent
 {setup}
 from studio.inputs import MAX_FILE_SIZE  # noqa: E402
