@@ -39,7 +39,10 @@ def test_open_pages_follow_the_store_without_a_reload(studio_home):
             store.set_status(run_id, "stopped")  # the trainer stopped
             resume.wait_for(timeout=30_000)
             store.claim(run_id)  # resumed from the CLI: this test process "trains" it
-            page.get_by_role("button", name="Stop", exact=True).wait_for(timeout=30_000)
+            # the page's Stop (not the header's while a rerun runs; a rerun may show it twice a moment)
+            page.get_by_test_id("stBaseButton-secondary").filter(
+                has_text=re.compile(r"^Stop$")
+            ).first.wait_for(timeout=30_000)
             store.set_status(run_id, "finished")
             resume.wait_for(timeout=30_000)
             # the bar follows on the page's next poll (a Resume button shows for "stopped" too)
