@@ -20,10 +20,10 @@ import torch
 from PIL import Image
 from scipy import ndimage
 from skimage.feature import canny
-from skimage.morphology import skeletonize
 
 from engine.data.images import uint8_to_unit
 from engine.data.outlines import outline_drawing, shoe_mask
+from engine.data.sketch import thin_lines
 from engine.errors import UserError
 
 HINT_CHANNELS = 4  # hint RGB in [-1, 1] where a hint is, 0 elsewhere; then the 0/1 mask
@@ -121,7 +121,7 @@ def erase_blocks(lines: np.ndarray, rng: np.random.Generator, block: int = 16) -
 
 def set_width(lines: np.ndarray, width: int) -> np.ndarray:
     if width == 0:
-        return skeletonize(lines)
+        return thin_lines(lines)
     if width == 1:
         return lines
     return ndimage.maximum_filter(lines, size=width)

@@ -178,5 +178,5 @@ def paint_hints_over(edges: Image.Image, hints: Image.Image | None) -> Image.Ima
 def stroke_width(img: Image.Image) -> float:
     """Mean width in pixels of the dark lines: dark area over skeleton length."""
     dark = np.asarray(img.convert("L")) < 128
-    skeleton = skeletonize(dark).sum()
+    skeleton = thin_lines(dark).sum()
     return float(dark.sum() / skeleton) if skeleton else 0.0
