@@ -1,7 +1,6 @@
 """`python -m engine ...`: the command line over the library."""
 
 import atexit
-import logging
 import os
 import sys
 import threading
@@ -22,8 +21,7 @@ def exit_now(code: int) -> None:
     handlers (temporary folders, child processes, logging) still run, and output is flushed."""
     if threading.active_count() > 1:
         raise SystemExit(code)
-    atexit._run_exitfuncs()
-    logging.shutdown()
+    atexit._run_exitfuncs()  # logging's shutdown among them
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -194,9 +194,7 @@ def apply_server_thread_policy() -> None:
     """For the Gradio server's entry point, before torch is imported: idle OpenMP threads spin
     for about a millisecond, then sleep, so a training run beside the server gets the cores the
     server does not use (see the module). A wait policy or spin count set by the user is kept."""
-    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
-        return
-    os.environ.update(BRIEF_SPIN)
+    set_wait_unless_chosen(BRIEF_SPIN)
 
 
 def apply_cli_thread_policy(argv: list[str]) -> None:
@@ -204,6 +202,10 @@ def apply_cli_thread_policy(argv: list[str]) -> None:
     stylize, ...) spins briefly, as the server does (a 256 px Gatys picture took 9.3 s instead of
     11.9 s, two runs each); training sleeps at once, as it shares the machine for hours. A wait
     policy or spin count set by the user is kept."""
-    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
-        return
-    os.environ.update(QUIET_OPENMP if argv[:1] and argv[0] in LONG_COMMANDS else BRIEF_SPIN)
+    set_wait_unless_chosen(QUIET_OPENMP if argv[:1] and argv[0] in LONG_COMMANDS else BRIEF_SPIN)
+
+
+def set_wait_unless_chosen(policy: Mapping[str, str]) -> None:
+    """Put `policy` in this process's environment, unless the user chose how OpenMP threads wait."""
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ.update(policy)
