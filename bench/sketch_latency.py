@@ -5,7 +5,10 @@ Starts the sketch demo with a bundled model and draws strokes in headless chromi
 stroke it measures, in the page's own clock, the time from the pointer going up to the shoe
 image being replaced: by the stroke's JPEG through the canvas's own route (studio/live_route.py),
 then by the PNG the server function sends once the pen has rested; and, as the reference, with
-every stroke through Gradio's server function (the page's fallback). Also prints the round trip
+every stroke through Gradio's server function (the page's fallback). Strokes are drawn at a
+person's pace (a quarter second each). A stroke by the route is split into its parts: the page
+before the request, the server's wait for its inference thread and its answer (the route's
+Server-Timing header), the HTTP stack around it, and the page after the response. Also prints the round trip
 through `gradio_client` and the pipeline alone (sketch preparation, model, colour pull), plain,
 with 12 colour dabs and with a chosen look, on the server's inference thread as the studio runs
 it. It runs with the studio's server thread policy (idle OpenMP threads spin about a
@@ -39,8 +42,9 @@ from engine.runtime.inference_thread import run_inference  # noqa: E402
 from studio.headless import chromium_page  # noqa: E402
 
 WATCH = """(target) => {
-  window.__lat = []; window.__up = null;  // per stroke: ms from pointer-up to each new image
-  document.addEventListener('pointerup', () => { window.__up = performance.now(); window.__lat.push([]); }, true);
+  window.__lat = []; window.__up = null; window.__ups = [];  // per stroke: ms from pointer-up to each new image
+  performance.setResourceTimingBufferSize(10000);
+  document.addEventListener('pointerup', () => { window.__up = performance.now(); window.__ups.push(window.__up); window.__lat.push([]); }, true);
   const box = document.querySelector(target);
   new MutationObserver(() => {
     const img = box.tagName === 'IMG' ? box : box.querySelector('img');
@@ -50,6 +54,24 @@ WATCH = """(target) => {
     }
   }).observe(box, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
 }"""
+# per stroke by the route: where its time went, from the resource timing of its request (the
+# route's Server-Timing header gives the time on the server's inference thread)
+SPLIT = """() => window.__ups.map((up, i) => {
+  const shown = window.__lat[i][0];
+  const r = performance.getEntriesByType('resource').find((e) => e.name.includes('/studio-live/') && e.startTime >= up);
+  if (!r || shown === undefined) return null;
+  const server = Object.fromEntries(r.serverTiming.map((t) => [t.name, t.duration]));
+  return {before: r.startTime - up, wait: server.wait, answer: server.answer,
+          transport: r.responseEnd - r.startTime - server.wait - server.answer, after: up + shown - r.responseEnd};
+})"""
+SPLIT_PARTS = {
+    "before": "page: stroke end -> request sent",
+    "wait": "server: waiting for the inference thread",
+    "answer": "server: handler + JPEG",
+    "transport": "HTTP, uvicorn, Gradio's middleware",
+    "after": "page: response -> shoe shown",
+}
+STROKE_MOVES = 6
 # between strokes: the full answer follows a draft after a 250 ms rest, the looks row 600 ms later
 REST_MS = 1600
 
@@ -61,11 +83,12 @@ def percentiles(ms: list[float]) -> tuple[float, float]:
 
 def browser_latencies(
     url: str, strokes: int, route: bool = True, look: bool = False
-) -> tuple[list[float], list[float]]:
+) -> tuple[list[float], list[float], dict[str, list[float]]]:
     """Stroke -> first new shoe, and -> the PNG after the pen's rest (where one follows), on the
-    live canvas, in the page's clock. `route` False: strokes through Gradio's server function
-    (the page's fallback and the reference), not the canvas's own route. `look`: a look from the
-    row is chosen after the first stroke and kept while the strokes go on."""
+    live canvas, in the page's clock, and (by the route) the first's parts (SPLIT_PARTS). `route`
+    False: strokes through Gradio's server function (the page's fallback and the reference), not
+    the canvas's own route. `look`: a look from the row is chosen after the first stroke and kept
+    while the strokes go on."""
     with chromium_page() as page:
         page.goto(url, wait_until="networkidle")
         canvas = page.locator(".live-canvas").first
@@ -78,16 +101,25 @@ def browser_latencies(
         for i in range(strokes + 3):  # each stroke somewhere new on the paper (the canvas centre)
             x = box["x"] + box["width"] * (0.3 + 0.02 * (i % 15))
             y = box["y"] + box["height"] * (0.35 + 0.03 * (i // 15))
-            page.mouse.move(x, y)
-            page.mouse.down()
-            page.mouse.move(x + 20, y + box["height"] * 0.15, steps=6)
-            page.mouse.up()
+            draw_stroke(page, (x, y), (20, box["height"] * 0.15))
             page.wait_for_timeout(REST_MS)  # the page's clock measures; this only waits
             if look and i == 0:  # the looks row follows the rest: choose its second look
                 page.locator(".live-looks-row img").nth(1).click()
                 page.wait_for_timeout(REST_MS)
         changes = [c for c in page.evaluate("window.__lat") if c][3:]  # the first strokes load models
-    return [c[0] for c in changes], [c[-1] for c in changes if len(c) > 1]
+        splits = [s for s in page.evaluate(SPLIT)[3:] if s] if route else []
+    parts = {name: [split[name] for split in splits] for name in SPLIT_PARTS} if splits else {}
+    return [c[0] for c in changes], [c[-1] for c in changes if len(c) > 1], parts
+
+
+def draw_stroke(page, start: tuple[float, float], move: tuple[float, float]) -> None:
+    """A straight stroke at a person's pace: six pointer moves 40 ms apart (a quarter second)."""
+    page.mouse.move(*start)
+    page.mouse.down()
+    for k in range(1, STROKE_MOVES + 1):
+        page.mouse.move(start[0] + move[0] * k / STROKE_MOVES, start[1] + move[1] * k / STROKE_MOVES)
+        page.wait_for_timeout(40)
+    page.mouse.up()
 
 
 def client_latencies(url: str, model: str, runs: int) -> list[float]:
@@ -140,8 +172,9 @@ def main() -> None:
                 else []
             )
             for route, look, how in ways:
-                first, full = browser_latencies(demo.local_url, args.strokes, route, look)
+                first, full, parts = browser_latencies(demo.local_url, args.strokes, route, look)
                 rows.append((f"stroke -> shoe, live canvas, {how}", first))
+                rows += [(f"  {SPLIT_PARTS[name]}", ms) for name, ms in parts.items()]
                 if full:
                     rows.append(("  -> the PNG after the pen's 250 ms rest", full))
         rows.append(("gradio_client round trip", client_latencies(demo.local_url, args.model, args.strokes)))
@@ -150,7 +183,7 @@ def main() -> None:
     rows += run_inference(in_process_rows, SketchPipeline.load, args.model, args)
     for name, ms in rows:
         p50, p95 = percentiles(ms)
-        print(f"{name:<44} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   (n={len(ms)})")
+        print(f"{name:<46} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   (n={len(ms)})")
     print(f"CPU: {cpu_model()}; target: live canvas p50 <= 30 ms")
 
 

@@ -7,7 +7,10 @@ stroke 30 ms.
 
 This route takes the same list of values as the canvas's server function, as a JSON body. It
 answers with the shoe as JPEG bytes (quality 95: 0.2 ms to encode, 16 kB, no visible loss; the
-PNG that is downloaded comes with the full answer once the pen rests). The message rides in a header.
+PNG that is downloaded comes with the full answer once the pen rests). The message rides in a header,
+and a Server-Timing header says how long the answer waited for the inference thread and ran on
+it (`wait`, `answer`, in ms: browsers' developer tools show them; bench/sketch_latency.py splits
+a stroke's time with them).
 
 Each stroke is answered on the server's inference thread (engine/runtime/inference_thread.py),
 its JPEGs included.
@@ -28,6 +31,7 @@ import io
 import json
 import secrets
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import quote
@@ -86,10 +90,15 @@ def jpeg(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def said(message: str, status: int, body: bytes = b"", parts: list[int] | None = None) -> Response:
+def said(
+    message: str, status: int, body: bytes = b"", parts: list[int] | None = None, timing: str = ""
+) -> Response:
     """A response whose message (URL-encoded UTF-8: headers are Latin-1) the page shows; with
-    `parts`, the body is that many JPEGs of these byte lengths, one after the other."""
+    `parts`, the body is that many JPEGs of these byte lengths, one after the other; `timing`:
+    a Server-Timing value."""
     headers = {"X-Live-Message": quote(message)}
+    if timing:
+        headers["Server-Timing"] = timing
     if parts is not None:
         headers["X-Live-Parts"] = ",".join(map(str, parts))
     media = "text/plain" if not body else "image/jpeg" if parts is None else "application/octet-stream"
@@ -129,16 +138,21 @@ async def answer(request: Request) -> Response:
         values = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return said("Could not use that: the request is not JSON", 400)
-    return await run_inference_async(respond, handler, values)
+    return await run_inference_async(respond, handler, values, time.perf_counter())
 
 
-def respond(handler: StrokeHandler, values: object) -> Response:
+def respond(handler: StrokeHandler, values: object, asked: float) -> Response:
     """The handler's answer to `values` as a response: run on the inference thread, in one hop
-    from the event loop (each hop between threads cost a stroke about a millisecond)."""
+    from the event loop (each hop between threads cost a stroke about a millisecond). `asked`:
+    when the route handed it over (perf_counter), for the Server-Timing header."""
+    start = time.perf_counter()
     image, message = handler(values)
     several = image is not None and not isinstance(image, Image.Image)
     if image is None or (several and all(part is None for part in image)):
-        return said(message, 204 if not message.startswith("Could not use that") else 400)
-    if several:
-        return said(message, 200, *jpegs(image))
-    return said(message, 200, jpeg(image))
+        body, parts, status = b"", None, 204 if not message.startswith("Could not use that") else 400
+    elif several:
+        (body, parts), status = jpegs(image), 200
+    else:
+        body, parts, status = jpeg(image), None, 200
+    timing = f"wait;dur={(start - asked) * 1000:.1f}, answer;dur={(time.perf_counter() - start) * 1000:.1f}"
+    return said(message, status, body, parts, timing)

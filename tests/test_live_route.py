@@ -51,6 +51,8 @@ def test_a_stroke_comes_back_as_a_jpeg_by_the_canvas_route(monkeypatch):
         drawn = drawing_url()
         status, headers, body = post(route, json.dumps([drawn]).encode())
         assert status == 200 and headers["Content-Type"] == "image/jpeg"
+        timing = dict(part.strip().split(";dur=") for part in headers["Server-Timing"].split(","))
+        assert set(timing) == {"wait", "answer"} and float(timing["answer"]) > 0 <= float(timing["wait"])
         shoe = Image.open(io.BytesIO(body))
         assert shoe.format == "JPEG" and shoe.size == (256, 256)
         full = shoe.convert("RGB")
