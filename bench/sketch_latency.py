@@ -1,14 +1,15 @@
 """Latency from a finished stroke to the updated shoe, through the Gradio server.
 
 Starts the sketch demo with a bundled model and draws strokes in headless chromium
-(Playwright) on the live canvas (the only drawing surface since the editor tab went). For each
-stroke it measures, in the page's own clock, the time from the pointer going up to the shoe
-image being replaced: by the stroke's JPEG through the canvas's own route (studio/live_route.py),
-then by the PNG the server function sends once the pen has rested; and, as the reference, with
-every stroke through Gradio's server function (the page's fallback). Strokes are drawn at a
-person's pace (a quarter second each). A stroke by the route is split into its parts: the page
-before the request, the server's wait for its inference thread and its answer (the route's
-Server-Timing header), the HTTP stack around it, and the page after the response. Also prints the round trip
+(Playwright) on the live canvas (the only drawing surface since the editor tab went), at a
+person's pace (a quarter second a stroke). For each stroke it measures, in the page's own clock,
+the time from the pointer going up to the shoe image being replaced: by the stroke's JPEG
+through the canvas's own route (studio/live_route.py) over its WebSocket, then by the PNG the
+server function sends once the pen has rested; and, as references, with every stroke POSTed to
+the route (the page's way when a WebSocket will not open) and through Gradio's server function
+(the page's fallback). A stroke by the route is split into its parts: the page before the
+request, the server's wait for its inference thread and its answer (their timing comes back with
+the answer), the way there and back, and the page after the answer. Also prints the round trip
 through `gradio_client` and the pipeline alone (sketch preparation, model, colour pull), plain,
 with 12 colour dabs and with a chosen look, on the server's inference thread as the studio runs
 it. It runs with the studio's server thread policy (idle OpenMP threads spin about a
@@ -43,6 +44,18 @@ from studio.headless import chromium_page  # noqa: E402
 
 WATCH = """(target) => {
   window.__lat = []; window.__up = null; window.__ups = [];  // per stroke: ms from pointer-up to each new image
+  window.__sockets = [];  // per stroke sent over the route's WebSocket: [sent, answered, the frame's timing]
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    const record = [performance.now(), null, null];
+    window.__sockets.push(record);
+    this.addEventListener('message', (m) => {
+      record[1] = m.timeStamp;  // when it arrived: the page's own listener runs first
+      const size = new DataView(m.data).getUint32(0);
+      record[2] = JSON.parse(new TextDecoder().decode(new Uint8Array(m.data, 4, size))).timing;
+    }, {once: true});
+    return send.call(this, data);
+  };
   performance.setResourceTimingBufferSize(10000);
   document.addEventListener('pointerup', () => { window.__up = performance.now(); window.__ups.push(window.__up); window.__lat.push([]); }, true);
   const box = document.querySelector(target);
@@ -54,21 +67,28 @@ WATCH = """(target) => {
     }
   }).observe(box, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
 }"""
-# per stroke by the route: where its time went, from the resource timing of its request (the
-# route's Server-Timing header gives the time on the server's inference thread)
+# per stroke by the route: where its time went, from the page's WebSocket messages (or, for a
+# POST, the resource timing of its request) and the server's own timing of its answer
 SPLIT = """() => window.__ups.map((up, i) => {
   const shown = window.__lat[i][0];
-  const r = performance.getEntriesByType('resource').find((e) => e.name.includes('/studio-live/') && e.startTime >= up);
-  if (!r || shown === undefined) return null;
-  const server = Object.fromEntries(r.serverTiming.map((t) => [t.name, t.duration]));
-  return {before: r.startTime - up, wait: server.wait, answer: server.answer,
-          transport: r.responseEnd - r.startTime - server.wait - server.answer, after: up + shown - r.responseEnd};
+  let sent, answered, server;
+  const socket = window.__sockets.find((s) => s[0] >= up && s[1] !== null);
+  if (socket) [sent, answered, server] = socket;
+  else {
+    const r = performance.getEntriesByType('resource').find((e) => e.name.includes('/studio-live/') && e.startTime >= up);
+    if (!r) return null;
+    [sent, answered] = [r.startTime, r.responseEnd];
+    server = Object.fromEntries(r.serverTiming.map((t) => [t.name, t.duration]));
+  }
+  if (shown === undefined) return null;
+  return {before: sent - up, wait: server.wait, answer: server.answer,
+          transport: answered - sent - server.wait - server.answer, after: up + shown - answered};
 })"""
 SPLIT_PARTS = {
     "before": "page: stroke end -> request sent",
     "wait": "server: waiting for the inference thread",
     "answer": "server: handler + JPEG",
-    "transport": "HTTP, uvicorn, Gradio's middleware",
+    "transport": "there and back (socket or HTTP), event loop",
     "after": "page: response -> shoe shown",
 }
 STROKE_MOVES = 6
@@ -82,19 +102,21 @@ def percentiles(ms: list[float]) -> tuple[float, float]:
 
 
 def browser_latencies(
-    url: str, strokes: int, route: bool = True, look: bool = False
+    url: str, strokes: int, route: str = "socket", look: bool = False
 ) -> tuple[list[float], list[float], dict[str, list[float]]]:
     """Stroke -> first new shoe, and -> the PNG after the pen's rest (where one follows), on the
-    live canvas, in the page's clock, and (by the route) the first's parts (SPLIT_PARTS). `route`
-    False: strokes through Gradio's server function (the page's fallback and the reference), not
-    the canvas's own route. `look`: a look from the row is chosen after the first stroke and kept
-    while the strokes go on."""
+    live canvas, in the page's clock, and (by the route) the first's parts (SPLIT_PARTS). `route`:
+    how strokes go: "socket" (the route's WebSocket, the page's way), "post" (POSTed to the
+    route) or "server function" (Gradio's, the page's fallback). `look`: a look from the row is
+    chosen after the first stroke and kept while the strokes go on."""
     with chromium_page() as page:
         page.goto(url, wait_until="networkidle")
         canvas = page.locator(".live-canvas").first
         canvas.wait_for(state="visible")
-        page.wait_for_function("document.querySelector('.live').dataset.route")
-        if not route:
+        page.wait_for_function("document.querySelector('.live').socket")  # the route's WebSocket is open
+        if route != "socket":  # POST to the route, or (no route) the server function
+            page.evaluate("document.querySelector('.live').socket.close()")
+        if route == "server function":
             page.evaluate("delete document.querySelector('.live').dataset.route")
         page.evaluate(WATCH, ".live-photo")
         box = canvas.bounding_box()
@@ -107,7 +129,7 @@ def browser_latencies(
                 page.locator(".live-looks-row img").nth(1).click()
                 page.wait_for_timeout(REST_MS)
         changes = [c for c in page.evaluate("window.__lat") if c][3:]  # the first strokes load models
-        splits = [s for s in page.evaluate(SPLIT)[3:] if s] if route else []
+        splits = [s for s in page.evaluate(SPLIT)[3:] if s] if route != "server function" else []
     parts = {name: [split[name] for split in splits] for name in SPLIT_PARTS} if splits else {}
     return [c[0] for c in changes], [c[-1] for c in changes if len(c) > 1], parts
 
@@ -165,9 +187,13 @@ def main() -> None:
     rows = []
     try:
         if shutil.which("chromium"):
-            ways = [(True, False, "its route"), (False, False, "Gradio server function")]
+            ways = [
+                ("socket", False, "its route"),
+                ("post", False, "its route, POSTed"),
+                ("server function", False, "Gradio server function"),
+            ]
             ways += (
-                [(True, True, "its route, a chosen look")]
+                [("socket", True, "its route, a chosen look")]
                 if SketchPipeline.load(args.model).multimodal
                 else []
             )

@@ -14,6 +14,7 @@ import urllib.parse
 import urllib.request
 from email.message import Message
 
+import pytest
 import torch
 from PIL import Image
 from test_gradio_api import drawing_url
@@ -101,7 +102,8 @@ def test_several_images_come_back_as_one_body_with_their_lengths():
     app = FastAPI()
     live_route.install(app)
     live_route.install(app)  # once: a second install adds no second route
-    assert sum(getattr(r, "path", "") == live_route.PREFIX + "/{token}" for r in app.router.routes) == 1
+    same_path = [r for r in app.router.routes if getattr(r, "path", "") == live_route.PREFIX + "/{token}"]
+    assert sorted(type(r).__name__ for r in same_path) == ["Route", "WebSocketRoute"]  # a POST and a socket
     red, blue = Image.new("RGB", (32, 32), (220, 20, 20)), Image.new("RGB", (48, 16), (20, 20, 220))
     answers = {"three": ([red, None, blue], "two of three"), "none": ([None, None], "Could not use that: no")}
     paths = {name: live_route.register(lambda values, name=name: answers[name]) for name in answers}
@@ -117,3 +119,47 @@ def test_several_images_come_back_as_one_body_with_their_lengths():
     assert max(abs(a - b) for a, b in zip(last.getpixel((24, 8)), (20, 20, 220))) < 8
     response = client.post(paths["none"], content=b"[]")
     assert response.status_code == 400 and not response.content and "X-Live-Parts" not in response.headers
+
+
+def read_frame(data: bytes) -> tuple[dict, bytes]:
+    size = int.from_bytes(data[:4], "big")
+    return json.loads(data[4 : 4 + size]), data[4 + size :]
+
+
+def test_the_route_answers_over_a_websocket_as_over_http():
+    """The page's way in: one JSON text message a stroke, one binary frame back (a JSON head with
+    status, message, parts and timing, then the JPEGs); junk, an unknown canvas and a page of
+    another origin get what a POST gets, and the socket goes on after a bad message."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    app = FastAPI()
+    live_route.install(app)
+    red = Image.new("RGB", (32, 32), (220, 20, 20))
+    path = live_route.register(lambda values: ([red, None] if values == ["two"] else red, f"got {values}"))
+    client = TestClient(app)
+    with client.websocket_connect(path) as socket:
+        socket.send_text(json.dumps(["one"]))
+        head, body = read_frame(socket.receive_bytes())
+        assert head["status"] == 200 and head["message"] == "got ['one']" and head["parts"] is None
+        assert set(head["timing"]) == {"wait", "answer"} and head["timing"]["answer"] > 0
+        assert Image.open(io.BytesIO(body)).size == (32, 32)
+        assert body == client.post(path, content=b'["one"]').content  # the same JPEG as a POST's
+        socket.send_text("not json")
+        head, body = read_frame(socket.receive_bytes())
+        assert head["status"] == 400 and "not JSON" in head["message"] and not body
+        socket.send_text(json.dumps(["two"]))  # still answering, several parts too
+        head, body = read_frame(socket.receive_bytes())
+        assert head["status"] == 200 and head["parts"][1] == 0 and sum(head["parts"]) == len(body)
+    with client.websocket_connect(live_route.PREFIX + "/0000") as socket:
+        socket.send_text("[]")
+        head, body = read_frame(socket.receive_bytes())
+        assert head["status"] == 404 and "reload the page" in head["message"] and not body
+    with pytest.raises(WebSocketDisconnect):  # another site's page may not use the canvas
+        with client.websocket_connect(path, headers={"origin": "http://elsewhere.example"}) as socket:
+            socket.send_text("[]")
+            socket.receive_bytes()
+    with client.websocket_connect(path, headers={"origin": "http://testserver"}) as socket:
+        socket.send_text(json.dumps(["one"]))
+        assert read_frame(socket.receive_bytes())[0]["status"] == 200
