@@ -1,8 +1,8 @@
 """Latency from a finished stroke to the updated shoe, through the Gradio server.
 
-Starts the sketch demo with a bundled model and draws strokes in headless chromium
-(Playwright) on the live canvas (the only drawing surface since the editor tab went), at a
-person's pace (a quarter second a stroke). For each stroke it measures, in the page's own clock,
+Starts the sketch demo with a bundled model and draws in headless chromium (Playwright) on the
+live canvas (the only drawing surface since the editor tab went) what people draw: a shoe's
+outline and a few lines inside, ten strokes at a person's pace, then a clear page and again. For each stroke it measures, in the page's own clock,
 the time from the pointer going up to the shoe image being replaced: by the stroke's JPEG
 through the canvas's own route (studio/live_route.py) over its WebSocket, then by the PNG the
 server function sends once the pen has rested; and, as references, with every stroke POSTed to
@@ -41,6 +41,9 @@ from engine.pipelines.sketch import Look  # noqa: E402
 from engine.runtime.device import cpu_model  # noqa: E402
 from engine.runtime.inference_thread import run_inference  # noqa: E402
 from studio.headless import chromium_page  # noqa: E402
+from studio.static_space_probe import MORE, SHOE  # noqa: E402
+
+PROBE_BOX = 384  # px: the side of the box the probe's strokes are drawn on
 
 WATCH = """(target) => {
   window.__lat = []; window.__up = null; window.__ups = [];  // per stroke: ms from pointer-up to each new image
@@ -91,7 +94,8 @@ SPLIT_PARTS = {
     "transport": "there and back (socket or HTTP), event loop",
     "after": "page: response -> shoe shown",
 }
-STROKE_MOVES = 6
+MOVES_PER_LINE = 4
+DRAWING = SHOE + MORE  # what people draw: a shoe's outline and a few lines inside, ten strokes
 # between strokes: the full answer follows a draft after a 250 ms rest, the looks row 600 ms later
 REST_MS = 1600
 
@@ -120,10 +124,12 @@ def browser_latencies(
             page.evaluate("delete document.querySelector('.live').dataset.route")
         page.evaluate(WATCH, ".live-photo")
         box = canvas.bounding_box()
-        for i in range(strokes + 3):  # each stroke somewhere new on the paper (the canvas centre)
-            x = box["x"] + box["width"] * (0.3 + 0.02 * (i % 15))
-            y = box["y"] + box["height"] * (0.35 + 0.03 * (i // 15))
-            draw_stroke(page, (x, y), (20, box["height"] * 0.15))
+        scale = box["width"] / PROBE_BOX  # the probe's shoe is drawn on a 384 px box
+        for i in range(strokes + 3):  # a shoe outline stroke by stroke, then a clear page and again
+            if i and i % len(DRAWING) == 0:  # no pointer events: the page's clock is not restarted
+                page.evaluate("window.__up = null; document.querySelector('.live-clear').click()")
+            points = [(box["x"] + x * scale, box["y"] + y * scale) for x, y in DRAWING[i % len(DRAWING)]]
+            draw_stroke(page, points)
             page.wait_for_timeout(REST_MS)  # the page's clock measures; this only waits
             if look and i == 0:  # the looks row follows the rest: choose its second look
                 page.locator(".live-looks-row img").nth(1).click()
@@ -134,13 +140,15 @@ def browser_latencies(
     return [c[0] for c in changes], [c[-1] for c in changes if len(c) > 1], parts
 
 
-def draw_stroke(page, start: tuple[float, float], move: tuple[float, float]) -> None:
-    """A straight stroke at a person's pace: six pointer moves 40 ms apart (a quarter second)."""
-    page.mouse.move(*start)
+def draw_stroke(page, points: list[tuple[float, float]]) -> None:
+    """A stroke through `points` at a person's pace: each line of it in MOVES_PER_LINE pointer
+    moves 40 ms apart."""
+    page.mouse.move(*points[0])
     page.mouse.down()
-    for k in range(1, STROKE_MOVES + 1):
-        page.mouse.move(start[0] + move[0] * k / STROKE_MOVES, start[1] + move[1] * k / STROKE_MOVES)
-        page.wait_for_timeout(40)
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        for k in range(1, MOVES_PER_LINE + 1):
+            page.mouse.move(x0 + (x1 - x0) * k / MOVES_PER_LINE, y0 + (y1 - y0) * k / MOVES_PER_LINE)
+            page.wait_for_timeout(40)
     page.mouse.up()
 
 

@@ -12,7 +12,7 @@ from engine.data.drawing import filled_outline
 from engine.data.outline_completion import outline_silhouette
 from engine.data.outlines import leave_open, outline_canvas
 from engine.data.sketch import thin_lines
-from engine.data.stroke_gaps import MAX_ENDS, REACH, close_gaps, stroke_ends
+from engine.data.stroke_gaps import MAX_ENDS, REACH, Strokes, close_gaps, stroke_ends
 from engine.pipelines.sketch import SketchPipeline
 
 SIDE = 256
@@ -71,6 +71,23 @@ def test_thinning_in_the_ink_box_and_ends_by_shifted_sums_match_the_full_image()
         around = ndimage.convolve(skeleton.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant")
         assert np.array_equal(stroke_ends(skeleton), np.argwhere(skeleton & (around == 2)))
     assert not thin_lines(np.zeros((8, 8), bool)).any()
+
+
+def test_walking_along_a_stroke_counts_8_connected_steps() -> None:
+    """A stroke is walked pixel by pixel, diagonals included: a hook of 5 + 4 pixels is walked
+    whole in 7 steps (the corner cut diagonally) and never onto another stroke; the nearest other
+    ink within reach is the gap."""
+    skeleton = np.zeros((12, 12), bool)
+    skeleton[2, 2:7] = True  # across, then down from the corner at (2, 6)
+    skeleton[3:7, 6] = True
+    skeleton[9, 0:12] = True  # another stroke, apart
+    strokes = Strokes(skeleton)
+    assert {tuple(p) for p in strokes.along((2, 2), 3)} == {(2, c) for c in range(2, 6)}
+    assert len(strokes.along((2, 2), 6)) == 8 and len(strokes.along((2, 2), 7)) == 9
+    assert len(strokes.along((2, 2), 50)) == 9
+    assert {tuple(p) for p in strokes.along((9, 0), 0)} == {(9, 0)}
+    assert strokes.gap_across((6, 6), 3) == (9, 6)  # the hook's tip is 3 px above the other line
+    assert strokes.gap_across((2, 2), 3) is None  # nothing but its own stroke within reach
 
 
 def test_a_drawing_with_many_stroke_ends_is_not_searched() -> None:

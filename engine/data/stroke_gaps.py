@@ -30,37 +30,49 @@ def stroke_ends(skeleton: np.ndarray) -> np.ndarray:
     return np.argwhere(skeleton & (around == 2))
 
 
-def along_stroke(skeleton: np.ndarray, start: tuple[int, int], steps: int) -> np.ndarray:
-    """Bool mask of the skeleton pixels within `steps` 8-connected steps of `start`."""
-    reached = np.zeros_like(skeleton)
-    reached[start] = True
-    frontier = deque([(start, 0)])
-    while frontier:
-        (row, col), taken = frontier.popleft()
-        if taken == steps:
-            continue
-        for dr in (-1, 0, 1):
-            for dc in (-1, 0, 1):
-                r, c = row + dr, col + dc
-                inside = 0 <= r < skeleton.shape[0] and 0 <= c < skeleton.shape[1]
-                if inside and skeleton[r, c] and not reached[r, c]:
-                    reached[r, c] = True
-                    frontier.append(((r, c), taken + 1))
-    return reached
+class Strokes:
+    """A skeleton's pixels as a set of flat indices into a padded copy, to walk along its strokes
+    pixel by pixel: set lookups of Python ints, where reading numpy pixels one at a time cost
+    about 0.8 ms per end searched (a few ends per stroke on the live canvas)."""
 
+    def __init__(self, skeleton: np.ndarray) -> None:
+        self.skeleton = skeleton
+        self.side = skeleton.shape[1] + 2
+        self.pixels = set(np.flatnonzero(np.pad(skeleton, 1)).tolist())
+        side = self.side
+        self.around = (-side - 1, -side, -side + 1, -1, 1, side - 1, side, side + 1)
 
-def gap_across(skeleton: np.ndarray, end: tuple[int, int], reach: int) -> tuple[int, int] | None:
-    """The nearest skeleton pixel within `reach` of `end` that its own stroke does not reach in
-    OWN_STROKE * reach steps, or None."""
-    top, left = max(0, end[0] - reach), max(0, end[1] - reach)
-    window = skeleton[top : end[0] + reach + 1, left : end[1] + reach + 1]
-    own = along_stroke(skeleton, end, OWN_STROKE * reach)[top : end[0] + reach + 1, left : end[1] + reach + 1]
-    rows, cols = np.nonzero(window & ~own)
-    if len(rows) == 0:
-        return None
-    distance = np.hypot(rows + top - end[0], cols + left - end[1])
-    nearest = int(np.argmin(distance))
-    return (int(rows[nearest] + top), int(cols[nearest] + left)) if distance[nearest] <= reach else None
+    def along(self, start: tuple[int, int], steps: int) -> np.ndarray:
+        """K x 2 (row, col): the pixels within `steps` 8-connected steps of `start`."""
+        first = (start[0] + 1) * self.side + start[1] + 1
+        taken = {first: 0}  # pixel -> steps from start, breadth first
+        queue = deque([first])
+        while queue:
+            pixel = queue.popleft()
+            if taken[pixel] == steps:
+                continue
+            for step in self.around:
+                near = pixel + step
+                if near in self.pixels and near not in taken:
+                    taken[near] = taken[pixel] + 1
+                    queue.append(near)
+        flat = np.fromiter(taken, np.int64, len(taken))
+        return np.stack([flat // self.side - 1, flat % self.side - 1], 1)
+
+    def gap_across(self, end: tuple[int, int], reach: int) -> tuple[int, int] | None:
+        """The nearest skeleton pixel within `reach` of `end` that its own stroke does not
+        reach in OWN_STROKE * reach steps, or None."""
+        top, left = max(0, end[0] - reach), max(0, end[1] - reach)
+        window = self.skeleton[top : end[0] + reach + 1, left : end[1] + reach + 1].copy()
+        own = self.along(end, OWN_STROKE * reach) - (top, left)
+        own = own[(own >= 0).all(1) & (own < window.shape).all(1)]
+        window[own[:, 0], own[:, 1]] = False
+        rows, cols = np.nonzero(window)
+        if len(rows) == 0:
+            return None
+        distance = np.hypot(rows + top - end[0], cols + left - end[1])
+        nearest = int(np.argmin(distance))
+        return (int(rows[nearest] + top), int(cols[nearest] + left)) if distance[nearest] <= reach else None
 
 
 def close_gaps(ink: np.ndarray, reach: int = REACH, thin: bool = False) -> np.ndarray | None:
@@ -72,9 +84,9 @@ def close_gaps(ink: np.ndarray, reach: int = REACH, thin: bool = False) -> np.nd
     ends = stroke_ends(skeleton)
     if len(ends) > MAX_ENDS:
         return None
-    bridges = []
+    bridges, strokes = [], Strokes(skeleton)
     for end in map(tuple, ends):
-        target = gap_across(skeleton, end, reach)
+        target = strokes.gap_across(end, reach)
         if target is not None:
             bridges.append((end, target))
     if not bridges:
