@@ -71,8 +71,11 @@ def to_8bit(img: Image.Image) -> Image.Image:
 
 
 def flatten_alpha(img: Image.Image, background: int = 255) -> Image.Image:
-    """Composite transparency onto white, so empty canvas areas become paper, not black."""
+    """Composite transparency onto white, so empty canvas areas become paper, not black. An
+    opaque RGBA image (the live canvas's, painted on white) is only converted."""
     if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+        if img.mode in ("RGBA", "LA") and img.getchannel("A").getextrema() == (255, 255):
+            return img.convert("RGB")
         rgba = img.convert("RGBA")
         canvas = Image.new("RGBA", rgba.size, (background,) * 3 + (255,))
         return Image.alpha_composite(canvas, rgba).convert("RGB")
