@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from engine.cli import main
-from engine.data.drawing import filled_outline
+from engine.data.drawing import fill_enclosed, filled_outline
 from engine.data.images import image_to_tensor
 from engine.data.outline_completion import (
     KEEP_INSIDE,
@@ -92,6 +92,14 @@ def test_the_fast_fill_encloses_what_scipy_fills():
     for ink in drawings:  # the last touches the border: what it closes there still counts as inside
         reference = ndimage.binary_fill_holes(ndimage.binary_dilation(ink, iterations=2))
         assert np.array_equal(filled_outline(ink), reference)
+    ring = np.zeros((30, 30), bool)  # lines in one corner: the fill works in their box only
+    ring[18:27, 20:29] = True
+    ring[20:25, 22:27] = False
+    masks = [ring, np.zeros((9, 9), bool), np.ones((5, 7), bool)]
+    masks += [ndimage.binary_dilation(rng.random((40, 56)) < 0.04, iterations=i) for i in (1, 2, 3)]
+    for mask in masks:
+        assert np.array_equal(fill_enclosed(mask), ndimage.binary_fill_holes(mask))
+    assert fill_enclosed(ring)[22, 24] and not fill_enclosed(ring)[5, 5]
 
 
 def test_completion_adds_interior_edges_well_inside_an_outline(index):
