@@ -42,6 +42,24 @@ def test_gram_matrix_equals_loop_formula() -> None:
     torch.testing.assert_close(gram_matrix(f), expected)
 
 
+def test_gram_of_bf16_features_is_fp32_and_its_gradient_bf16() -> None:
+    """Under autocast VGG's features are bf16: the products run in bf16, the Gram comes out in
+    fp32 close to fp32's, and the gradient flows back in the features' dtype, close to fp32's."""
+    f = torch.randn(1, 16, 8, 12).contiguous(memory_format=torch.channels_last)
+    weights = torch.randn(16, 16)
+    grads = []
+    for dtype in (torch.float32, torch.bfloat16):
+        x = f.to(dtype).clone().requires_grad_(True)
+        g = gram_matrix(x)
+        assert g.dtype == torch.float32
+        (g * weights).sum().backward()
+        assert x.grad.dtype == dtype
+        grads.append((g.detach(), x.grad.float()))
+    (g32, d32), (g16, d16) = grads
+    torch.testing.assert_close(g16, g32, rtol=0.03, atol=0.01)
+    torch.testing.assert_close(d16, d32, rtol=0.03, atol=0.01 * d32.abs().max().item())
+
+
 def test_content_style_and_tv_losses_equal_direct_formulas() -> None:
     x, t = torch.randn(1, 4, 3, 3), torch.randn(1, 4, 3, 3)
     direct = sum(((x - t) ** 2).flatten().tolist()) / sum((t**2).flatten().tolist())

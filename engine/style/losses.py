@@ -20,27 +20,30 @@ YCBCR = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, 
 class _Gram(torch.autograd.Function):
     """X^T X / n for X (B, pixels, C), with a one-product backward: autograd's own takes two
     products (one per factor) where X (dG + dG^T) / n is the same; the Gram products were a
-    sixth of a 256 px step's CPU (torch.profiler), and their backward two thirds of that."""
+    sixth of a 256 px step's CPU (torch.profiler), and their backward two thirds of that. The
+    products run in X's precision (bf16 under autocast: a third of fp32's time on the
+    development CPU, fp32 accumulation inside), the Gram comes out in fp32."""
 
     @staticmethod
     def forward(ctx, pixels: torch.Tensor, n: int) -> torch.Tensor:
         ctx.save_for_backward(pixels)
         ctx.n = n
-        return torch.bmm(pixels.transpose(1, 2), pixels).div_(n)
+        return torch.bmm(pixels.transpose(1, 2), pixels).float().div_(n)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (pixels,) = ctx.saved_tensors
-        return torch.bmm(pixels, grad + grad.transpose(1, 2)).div_(ctx.n), None
+        return torch.bmm(pixels, (grad + grad.transpose(1, 2)).to(pixels.dtype)).div_(ctx.n), None
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
-    """(B, C, H, W) -> (B, C, C) feature correlations, divided by C*H*W so size doesn't matter;
-    in fp32 whatever the features' precision. Channels-last features (VGG's here) are read as
-    (B, H*W, C) without reordering their memory."""
+    """(B, C, H, W) -> (B, C, C) feature correlations in fp32, divided by C*H*W so size doesn't
+    matter. bf16 features (VGG's under autocast) are multiplied in bf16, others in fp32 (fp16's
+    range would overflow). Channels-last features (VGG's here) are read as (B, H*W, C) without
+    reordering their memory."""
     b, c, h, w = features.shape
     pixels = features.permute(0, 2, 3, 1).reshape(b, h * w, c)  # a view when channels_last
-    return _Gram.apply(pixels.float(), c * h * w)
+    return _Gram.apply(pixels if pixels.dtype == torch.bfloat16 else pixels.float(), c * h * w)
 
 
 def relative_sq_error(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
