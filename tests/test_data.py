@@ -111,3 +111,26 @@ def test_white_on_black_and_empty_sketches():
     assert (gray > 128).mean() > 0.95 and (gray < 128).any()
     with pytest.raises(EmptySketchError):
         prepare_sketch(Image.new("RGBA", (64, 64), (0, 0, 0, 0)))
+
+
+def test_tensors_and_images_convert_both_ways_exactly():
+    """[-1, 1] CHW -> PIL RGB rounds each value to the nearest of 256 levels (out-of-range
+    values clamp), whatever the dtype, and leaves the tensor as it was; image -> tensor -> image
+    gives back the same pixels."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from engine.data.images import image_to_tensor, tensor_to_image
+
+    t = torch.rand(3, 5, 7) * 2.4 - 1.2
+    kept = t.clone()
+    expected = np.clip(np.round((np.clip(t.numpy(), -1, 1) + 1) * 127.5), 0, 255).astype(np.uint8)
+    for x in (t, t.to(torch.bfloat16).float(), t.double()):
+        want = np.clip(np.round((np.clip(x.double().numpy(), -1, 1) + 1) * 127.5), 0, 255).astype(np.uint8)
+        got = np.asarray(tensor_to_image(x))
+        assert got.shape == (5, 7, 3) and np.abs(got.astype(int) - want.transpose(1, 2, 0)).max() <= 1
+    assert np.array_equal(np.asarray(tensor_to_image(t)), expected.transpose(1, 2, 0))
+    assert torch.equal(t, kept)
+    pixels = np.random.default_rng(0).integers(0, 256, (6, 4, 3), dtype=np.uint8)
+    assert np.array_equal(np.asarray(tensor_to_image(image_to_tensor(Image.fromarray(pixels)))), pixels)
