@@ -19,6 +19,7 @@ function openSocket(holder) {  // the route as a WebSocket (a shorter round trip
 function socketReply(socket, values) {  // -> [status, message, parts or null, body Blob] of one frame (live_route.frame)
   return new Promise((resolve, reject) => {
     const gone = () => reject(new Error('the route closed'));
+    if (socket.readyState !== WebSocket.OPEN) { gone(); return; }  // closing: its close event may have passed
     socket.addEventListener('close', gone, {once: true});
     socket.addEventListener('message', (m) => {
       socket.removeEventListener('close', gone);

@@ -256,11 +256,12 @@ def paint_rectangle(page, x0: float, y0: float, x1: float, y1: float) -> None:
 def test_the_scene_canvas_answers_a_stroke_by_its_route_then_with_pngs(scene_runs, tmp_path):
     """In chromium: a rectangle's photos come by the route (blob: URLs, no download yet), the
     lossless PNGs and their downloads once the pen rests; a brush stroke's antialiased edge is
-    snapped to class colours; with the route gone (a 404) strokes go through the server function."""
+    snapped to class colours; strokes go over the route's WebSocket, and with the socket closed
+    and the route gone (a 404) through the server function."""
     from support.browser import demo_page
 
     with demo_page(build_scene_demo(scene_runs, None)) as page:
-        page.wait_for_function("document.querySelector('.scene').dataset.route", timeout=30_000)
+        page.wait_for_function("document.querySelector('.scene').socket", timeout=30_000)  # the route's, open
         page.evaluate(SRCS)
         page.locator(".scene-palette button").nth(2).click()  # window
         paint_rectangle(page, 60, 60, 200, 220)
@@ -279,6 +280,14 @@ def test_the_scene_canvas_answers_a_stroke_by_its_route_then_with_pngs(scene_run
         assert {tuple(map(int, c.split(","))) for c in colours} <= set(FACADES.colours)
         assert len(colours) == 3  # facade, window, blind: no fringe of a fourth class
         page.screenshot(path=str(tmp_path / "scene.png"))
+        assert page.evaluate("document.querySelector('.scene').socket.readyState") == 1  # still the way
+        page.evaluate("document.querySelector('.scene').socket.close()")  # strokes are POSTed then
+        page.wait_for_function("!document.querySelector('.scene').socket")
+        page.evaluate(SRCS)
+        paint_rectangle(page, 40, 240, 100, 280)
+        page.wait_for_function("window.__srcs.length > 0", timeout=60_000)
+        assert page.evaluate("window.__srcs")[0].startswith("blob:")
+        page.wait_for_function("window.__srcs.some((s) => s.startsWith('data:image/png'))", timeout=60_000)
         page.evaluate("document.querySelector('.scene').dataset.route += '0'")  # a route the server has not
         page.evaluate(SRCS)
         page.locator("input[value=rect]").check()
