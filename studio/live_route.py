@@ -7,13 +7,14 @@ stroke 30 ms.
 
 This route takes the same list of values as the canvas's server function, as JSON. The page
 sends them over a WebSocket at the route's address (one text message a stroke, one binary
-message back): in chromium on the development VM a WebSocket's round trip took 2.3-2.6 ms where a
-fetch's took 4.8-5.4 ms. The same address takes them as a POST body too (scripts, and a page
-whose WebSocket will not open, behind a proxy that refuses them). It answers with the shoe as JPEG bytes (quality 95: 0.2 ms to encode, 16 kB, no visible loss; the
-PNG that is downloaded comes with the full answer once the pen rests). The message rides in a header
-(POST) or in the frame's JSON head (WebSocket, `frame`), with how long the answer waited for the
-inference thread and ran on it (`wait`, `answer`, in ms; a Server-Timing header for a POST,
-which browsers' developer tools show; bench/sketch_latency.py splits a stroke's time with them).
+message back): in chromium on the development VM a WebSocket's round trip took 2.3-2.6 ms where
+a fetch's took 4.8-5.4 ms. The same address takes them as a POST body too (scripts, and a page
+whose WebSocket will not open, as behind a proxy that refuses them). It answers with the shoe
+as JPEG bytes (quality 95: 0.2 ms to encode, 16 kB, no visible loss; the PNG that is downloaded
+comes with the full answer once the pen rests). The message rides in a header (POST) or in the
+frame's JSON head (WebSocket, `frame`), with how long the answer waited for the inference thread
+and ran on it (`wait`, `answer`, in ms; for a POST a Server-Timing header, which browsers'
+developer tools show; bench/sketch_latency.py splits a stroke's time with them).
 
 Each stroke is answered on the server's inference thread (engine/runtime/inference_thread.py),
 its JPEGs included.
@@ -27,7 +28,8 @@ A canvas with several answers to a stroke (Paint a scene: one photo per model) g
 body of JPEGs one after the other, their byte lengths in a header or the frame's head (0: no
 image for that one). A WebSocket from a page of another origin is refused (the address is
 unguessable too).
-`JS` is the page side both canvases share: ask for the address, post a stroke, show its images.
+`JS` is the page side both canvases share: ask for the address, open its socket, send a stroke
+(posting it when the socket is not open), show its images.
 """
 
 from __future__ import annotations
