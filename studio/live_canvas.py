@@ -159,7 +159,7 @@ def live_canvas(
     Each stroke's shoe comes by the canvas's own route (studio/live_route.py) as a JPEG; when
     the pen rests, the server function sends the PNG and what the model saw."""
 
-    def stroke(layers: object) -> tuple[Image.Image | None, Image.Image | None, str]:
+    def shoe(layers: object) -> tuple[Image.Image | None, Image.Image | None, str]:
         """`layers`: [drawing data URL, hint-layer data URL or "", seed or "", reference photo
         data URL or "", model label or ""] (the page sends its values as one list), or the
         drawing's data URL alone -> (what the model saw, photo, message)."""
@@ -174,6 +174,9 @@ def live_canvas(
         except (ValueError, OSError):  # a truncated PNG found out while the model reads it
             return None, None, "Could not use that: the drawing is not a PNG image that can be read"
         return (None, None, message) if photo is None else (edges, photo, message)
+
+    # the same values as the last stroke's (the PNGs once the pen rests) reuse its shoe
+    stroke = live_route.remembering_last(shoe, lambda answer: answer[1] is not None)
 
     def translate(layers: list | str) -> list:
         """The server function: `stroke`'s answer as [what the model saw, photo (PNG data

@@ -42,6 +42,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import quote, urlsplit
 
 import gradio as gr
@@ -59,6 +60,8 @@ JPEG_QUALITY = 95
 StrokeAnswer = tuple[Image.Image | Sequence[Image.Image | None] | None, str]
 StrokeHandler = Callable[[object], StrokeAnswer]
 
+T = TypeVar("T")
+
 _handlers: dict[str, StrokeHandler] = {}
 _lock = threading.Lock()
 JS = (Path(__file__).resolve().parent / "live_route.js").read_text()  # the page side, for js_on_load
@@ -69,6 +72,25 @@ def register(handler: StrokeHandler) -> str:
     token = secrets.token_hex(8)
     _handlers[token] = handler
     return f"{PREFIX}/{token}"
+
+
+def remembering_last(compute: Callable[[object], T], keep: Callable[[T], bool]) -> Callable[[object], T]:
+    """`compute` that keeps its answer to the last values it was given (when `keep` accepts the
+    answer) and gives it again for the same values: the page's request once the pen rests
+    repeats the stroke's values (for the PNGs), and a 2-core CPU has no second render to spare
+    while the person draws on."""
+    last: list[tuple[object, T]] = []
+
+    def remembered(values: object) -> T:
+        kept = last[0] if last else None
+        if kept is not None and kept[0] == values:
+            return kept[1]
+        answer = compute(values)
+        if keep(answer):
+            last[:] = [(values, answer)]
+        return answer
+
+    return remembered
 
 
 def serve(handler: StrokeHandler) -> Callable:

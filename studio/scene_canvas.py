@@ -93,15 +93,10 @@ def scene_canvas(palette: Palette, titles: list[str], render: Callable, draw_map
     """The canvas, wired to `render(label_image, style_image or None, seed) -> (images, message)`
     (one image or None per title) and `draw_map(seed) -> (image or None, message)`. (The JS
     calls the inner functions by their names: paint, random_map, stroke_route.)"""
-    last: list[tuple[list, tuple[list, str]]] = []  # the last values rendered, and their answer
 
-    def painted(args: object) -> tuple[list, str]:
+    def render_map(args: object) -> tuple[list, str]:
         """[map data URL, style photo data URL or "", seed] -> (one image or None per title,
-        message). The same values as the last call's (the PNGs after a stroke's JPEGs) reuse
-        its render: a 2-core CPU has no second render to spare while the person paints on."""
-        kept = last[0] if last else None
-        if kept is not None and kept[0] == args:
-            return kept[1]
+        message)."""
         try:
             data_url, style_url, seed = server_args(args, ("", "", 0))
             style = decode_data_url(style_url) if style_url else None
@@ -110,8 +105,11 @@ def scene_canvas(palette: Palette, titles: list[str], render: Callable, draw_map
             return [None] * len(titles), f"Could not use that: {err}"
         except (ValueError, OSError, TypeError, Image.DecompressionBombError):
             return [None] * len(titles), UNREADABLE
-        last[:] = [(args, (images, message))]
         return images, message
+
+    # the same values as the last render's (the PNGs after a stroke's JPEGs) reuse it; refusals
+    # ("Could not use that: ...", UNREADABLE too) are not kept
+    painted = live_route.remembering_last(render_map, lambda answer: not answer[1].startswith("Could not"))
 
     def paint(args: list) -> list:
         """The server function: PNG data URLs, one per title (None: no image), then the message."""

@@ -163,3 +163,21 @@ def test_the_route_answers_over_a_websocket_as_over_http():
     with client.websocket_connect(path, headers={"origin": "http://testserver"}) as socket:
         socket.send_text(json.dumps(["one"]))
         assert read_frame(socket.receive_bytes())[0]["status"] == 200
+
+
+def test_the_last_answer_is_given_again_for_the_same_values():
+    """The request once the pen rests repeats the stroke's values: it gets the stroke's answer
+    without a second render; other values, and after them the first again, are computed; an
+    answer `keep` refuses (an error) is computed every time."""
+    calls = []
+
+    def compute(values):
+        calls.append(values)
+        return ("shoe", values[0]) if values[0] != "bad" else (None, "Could not use that: bad")
+
+    remembered = live_route.remembering_last(compute, lambda answer: answer[0] is not None)
+    assert remembered(["a", ""]) == ("shoe", "a") and remembered(["a", ""]) == ("shoe", "a")
+    assert calls == [["a", ""]]
+    assert remembered(["b", ""]) == ("shoe", "b") and remembered(["a", ""]) == ("shoe", "a")
+    assert remembered(["bad"]) == remembered(["bad"]) == (None, "Could not use that: bad")
+    assert calls == [["a", ""], ["b", ""], ["a", ""], ["bad"], ["bad"]]
