@@ -16,6 +16,7 @@ from packaging.requirements import Requirement
 from PIL import Image, ImageDraw
 
 from engine.errors import UserError
+from engine.runtime.threads import BRIEF_SPIN
 from studio.space import export_space
 from studio.space_deps import CPU_INDEX, ROOT
 from support.servers import connect_client
@@ -204,7 +205,10 @@ def test_an_exported_sketch_space_uses_its_own_hed_for_photo_uploads(tiny_run, t
     with pytest.raises(MissingWeightsError):
         hed_weights_path()
     monkeypatch.chdir(out)
+    for name in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY"):  # the app sets the server's thread policy:
+        monkeypatch.delenv(name, raising=False)  # undone after the test, not left to later ones
     app = runpy.run_path(str(out / "app.py"))  # builds the demo as the Space does, no launch
+    assert os.environ.get("GOMP_SPINCOUNT") == BRIEF_SPIN["GOMP_SPINCOUNT"]  # as the studio's server
     assert app["EDGES"] == "HED" and "hed" in available_methods()
     notes = [b.value for b in app["demo"].blocks.values() if type(b).__name__ == "Markdown"]
     assert any("edges with **HED**" in (note or "") for note in notes)  # the page says which detector
