@@ -130,6 +130,29 @@ def test_sigterm_stops_cleanly_and_the_run_resumes(aligned_dataset, studio_home)
 
 
 @pytest.mark.slow
+def test_sigterm_the_moment_the_run_appears_still_stops_it_cleanly(aligned_dataset, studio_home):
+    """The Runs page's Stop right after Start: a SIGTERM as soon as the run's row exists (while
+    the run takes its lock and sets up) ends it as "stopped", not killed and left "running"."""
+    cmd = [sys.executable, "-m", "engine", "train", "pix2pix", "--data", str(aligned_dataset)]
+    cmd += ["--max-steps", "5000", "--batch-size", "2", *TINY_FLAGS]
+    proc = subprocess.Popen(
+        cmd,
+        env={**os.environ, "STUDIO_HOME": str(studio_home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    store = RunStore(studio_home)
+    deadline = time.time() + 60
+    while time.time() < deadline and not store.list() and proc.poll() is None:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGTERM)
+    output = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 0, output
+    run = store.list()[0]
+    assert run.status == "stopped" and run.step < 5000, output
+
+
+@pytest.mark.slow
 def test_stop_request_from_the_store_stops_the_run(aligned_dataset, studio_home):
     proc, store = start_training_process(aligned_dataset, studio_home, "--mode", "l1")
     store.request_stop(store.list()[0].id)

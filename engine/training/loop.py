@@ -163,11 +163,15 @@ def train(
         torch.manual_seed(plan.settings.seed + rank)
         task, dataset, settings, schedulers, step = build_task(plan, device, rank, world)
 
-        # the run store row, checkpoints, samples and evaluations
-        run = open_run(store if rank == 0 else None, lock, plan, task, settings, step, world)
-        # from the run's row on, the first Ctrl-C/SIGTERM stops at the next step, with a checkpoint
-        # (a signal during the set-up below used to kill the run and leave it "running")
+        # from before the run's row on, the first Ctrl-C/SIGTERM stops at the next step, with a
+        # checkpoint: a signal during the set-up below, or just after the row appeared (the Runs
+        # page's Stop right after Start), used to kill the run and leave it "running"
         stop = StopFlag()
+        try:  # the run store row, checkpoints, samples and evaluations
+            run = open_run(store if rank == 0 else None, lock, plan, task, settings, step, world)
+        except BaseException:
+            stop.restore()
+            raise
         bar = tqdm(total=settings.max_steps, initial=step, disable=rank != 0, unit="it", dynamic_ncols=True)
         try:
             folder = store.runs_dir / run.id
