@@ -124,16 +124,24 @@ def run_config(task, settings: TrainSettings) -> dict:
 
 def open_run(store: RunStore | None, lock: RunLock, plan: RunPlan, task, settings, step: int, world: int):
     """The run's row (new, or the resumed one taken over), held by the writer's lock (rank 0
-    passes the store), and its start event. -> RunRecorder"""
-    run = RunRecorder.open(store, plan.resume, plan.task_name, run_config(task, settings), settings, step)
-    if store is not None:  # a new run's writer holds the lock too (a resumed one has it already)
-        lock.take(store.runs_dir / run.id, run.id, wait=True)
-    run.id = broadcast(run.id, world)
-    run.event(
-        "resumed" if plan.resume else "started",
-        f"step {step} of {settings.max_steps}, {world} process(es), precision: {task.precision.describe()}",
-    )
-    return run
+    passes the store), and its start event. -> (RunRecorder, StopFlag). The flag comes first:
+    from before the row exists, the first Ctrl-C/SIGTERM stops the run at its next step with a
+    checkpoint. A signal during the set-up, or just after the row appeared (the Runs page's Stop
+    right after Start, while the lock is taken), used to kill the run and leave it "running"."""
+    stop = StopFlag()
+    try:
+        run = RunRecorder.open(store, plan.resume, plan.task_name, run_config(task, settings), settings, step)
+        if store is not None:  # a new run's writer holds the lock too (a resumed one has it already)
+            lock.take(store.runs_dir / run.id, run.id, wait=True)
+        run.id = broadcast(run.id, world)
+        run.event(
+            "resumed" if plan.resume else "started",
+            f"step {step} of {settings.max_steps}, {world} process(es), precision: {task.precision.describe()}",
+        )
+    except BaseException:
+        stop.restore()
+        raise
+    return run, stop
 
 
 def checkpoint_meta(task_name: str, task, settings: TrainSettings, run_id: str) -> dict:
@@ -163,15 +171,8 @@ def train(
         torch.manual_seed(plan.settings.seed + rank)
         task, dataset, settings, schedulers, step = build_task(plan, device, rank, world)
 
-        # from before the run's row on, the first Ctrl-C/SIGTERM stops at the next step, with a
-        # checkpoint: a signal during the set-up below, or just after the row appeared (the Runs
-        # page's Stop right after Start), used to kill the run and leave it "running"
-        stop = StopFlag()
-        try:  # the run store row, checkpoints, samples and evaluations
-            run = open_run(store if rank == 0 else None, lock, plan, task, settings, step, world)
-        except BaseException:
-            stop.restore()
-            raise
+        # the run store row, checkpoints, samples and evaluations; Ctrl-C/SIGTERM stop cleanly
+        run, stop = open_run(store if rank == 0 else None, lock, plan, task, settings, step, world)
         bar = tqdm(total=settings.max_steps, initial=step, disable=rank != 0, unit="it", dynamic_ncols=True)
         try:
             folder = store.runs_dir / run.id
