@@ -108,8 +108,10 @@ def scene_canvas(palette: Palette, titles: list[str], render: Callable, draw_map
         return images, message
 
     # the same values as the last render's (the PNGs after a stroke's JPEGs) reuse it; refusals
-    # ("Could not use that: ...", UNREADABLE too) are not kept
-    painted = live_route.remembering_last(render_map, lambda answer: not answer[1].startswith("Could not"))
+    # ("Could not use that: ...", UNREADABLE too: what the route answers with 400) are not kept
+    painted = live_route.remembering_last(
+        render_map, lambda answer: not answer[1].startswith("Could not use that")
+    )
 
     def paint(args: list) -> list:
         """The server function: PNG data URLs, one per title (None: no image), then the message."""
