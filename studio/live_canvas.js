@@ -1,4 +1,4 @@
-// The live sketch canvas's page code (studio/live_canvas.py adds LOOKS, MODELS and DAB_ONLY and
+// The live sketch canvas's page code (studio/live_canvas.py adds LOOKS, MODELS, DRAFTED, DRAFT_CAPTION and DAB_ONLY and
 // studio/live_route.js's askRoute, routeAnswer and showImage, and runs it as the gr.HTML's
 // js_on_load, where `element` and `server` are given).
 const canvas = element.querySelector('.live-canvas');
@@ -33,7 +33,7 @@ async function send(stroke = true) {
     const answer = stroke && $('.live').dataset.route ? await routeAnswer($('.live'), values) : null;
     if (answer) {  // a stroke: the shoe's JPEG by the canvas's route; the rest brings the PNG
       const [[photo], message] = answer;
-      if (photo) { showPhoto(photo); $('.live-caption').textContent = 'shoe'; restTimer = setTimeout(() => send(false), REST_PAUSE_MS); }
+      if (photo) { showPhoto(photo); $('.live-caption').textContent = DRAFTED.includes(model() || MODELS[0]) ? DRAFT_CAPTION : 'shoe'; restTimer = setTimeout(() => send(false), REST_PAUSE_MS); }
       else { showPhoto(null); $('.live-download').removeAttribute('href'); }
       $('.live-status').textContent = message;
     } else {

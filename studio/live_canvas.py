@@ -142,6 +142,7 @@ def read_label(label: object, models: Sequence[str]) -> tuple[str, ...]:
 
 
 DAB_ONLY = "Draw the shoe's outline; colour dabs tint it."
+DRAFT_CAPTION = "draft (the full model redraws it when you pause)"
 
 
 def live_canvas(
@@ -149,6 +150,8 @@ def live_canvas(
     looks_of: Callable | None = None,
     models: Sequence[str] = (),
     has_looks: Callable[[str], bool] | None = None,
+    draft_to_photo: Callable | None = None,
+    drafted: Sequence[str] = (),
 ) -> gr.HTML:
     """The canvas, wired to `sketch_to_photo(image, hints, look) -> (edges, photo, message)`;
     hints is the RGBA colour layer, or None when no colour was painted. With `looks_of(image,
@@ -156,32 +159,41 @@ def live_canvas(
     one keeps that look while the drawing goes on, and a photo can lend its look. With several
     `models` (labels), a picker above the canvas chooses one: the label is then passed to both
     functions as a last argument, and `has_looks(label)` says whether the row shows for it.
-    Each stroke's shoe comes by the canvas's own route (studio/live_route.py) as a JPEG; when
-    the pen rests, the server function sends the PNG and what the model saw."""
+    Each stroke's shoe comes by the canvas's own route (studio/live_route.py) as a JPEG, from
+    `draft_to_photo` (a faster student, same arguments) when given; when the pen rests, the
+    server function sends `sketch_to_photo`'s PNG and what the model saw. `drafted`: the labels
+    (or, with one model, "") whose strokes `draft_to_photo` answers with another network: their
+    stroke's shoe is captioned a draft until the full model's PNG comes."""
 
-    def shoe(layers: object) -> tuple[Image.Image | None, Image.Image | None, str]:
-        """`layers`: [drawing data URL, hint-layer data URL or "", seed or "", reference photo
-        data URL or "", model label or ""] (the page sends its values as one list), or the
-        drawing's data URL alone -> (what the model saw, photo, message)."""
-        try:
-            data_url, hints_url, seed, reference_url, label = server_args(layers, ("", "", "", "", ""))
-            hints = decode_data_url(hints_url, "colour layer") if hints_url else None
-            look = read_look(seed, reference_url)
-            chosen = read_label(label, models)  # one model: no picker
-            edges, photo, message = sketch_to_photo(decode_data_url(data_url), hints, look, *chosen)
-        except UserError as err:
-            return None, None, f"Could not use that: {err}"
-        except (ValueError, OSError):  # a truncated PNG found out while the model reads it
-            return None, None, "Could not use that: the drawing is not a PNG image that can be read"
-        return (None, None, message) if photo is None else (edges, photo, message)
+    def answering(to_photo: Callable) -> Callable[[object], tuple]:
+        """The page's values -> `to_photo`'s (what the model saw, photo, message)."""
 
-    # the same values as the last stroke's (the PNGs once the pen rests) reuse its shoe
-    stroke = live_route.remembering_last(shoe, lambda answer: answer[1] is not None)
+        def shoe(layers: object) -> tuple[Image.Image | None, Image.Image | None, str]:
+            """`layers`: [drawing data URL, hint-layer data URL or "", seed or "", reference photo
+            data URL or "", model label or ""] (the page sends its values as one list), or the
+            drawing's data URL alone."""
+            try:
+                data_url, hints_url, seed, reference_url, label = server_args(layers, ("", "", "", "", ""))
+                hints = decode_data_url(hints_url, "colour layer") if hints_url else None
+                look = read_look(seed, reference_url)
+                chosen = read_label(label, models)  # one model: no picker
+                edges, photo, message = to_photo(decode_data_url(data_url), hints, look, *chosen)
+            except UserError as err:
+                return None, None, f"Could not use that: {err}"
+            except (ValueError, OSError):  # a truncated PNG found out while the model reads it
+                return None, None, "Could not use that: the drawing is not a PNG image that can be read"
+            return (None, None, message) if photo is None else (edges, photo, message)
+
+        # the same values as the last time (the PNGs once the pen rests) reuse its shoe
+        return live_route.remembering_last(shoe, lambda answer: answer[1] is not None)
+
+    full = answering(sketch_to_photo)
+    stroke = answering(draft_to_photo) if draft_to_photo else full
 
     def translate(layers: list | str) -> list:
-        """The server function: `stroke`'s answer as [what the model saw, photo (PNG data
+        """The server function: the full model's answer as [what the model saw, photo (PNG data
         URLs), message]. Strokes take the canvas's route; this answers when the pen rests."""
-        edges, photo, message = stroke(layers)
+        edges, photo, message = full(layers)
         if photo is None:
             return [None, None, message]
         return [encode_data_url(edges), encode_data_url(photo), message]
@@ -212,7 +224,8 @@ def live_canvas(
     first_has_looks = bool(looks_of) and (not models or has_looks is None or has_looks(models[0]))
     constants = (
         f"const LOOKS = {json.dumps(first_has_looks)};\nconst MODELS = {json.dumps(list(models))};\n"
-        f"const DAB_ONLY = {json.dumps(DAB_ONLY)};\n"
+        f"const DAB_ONLY = {json.dumps(DAB_ONLY)};\nconst DRAFTED = {json.dumps(list(drafted))};\n"
+        f"const DRAFT_CAPTION = {json.dumps(DRAFT_CAPTION)};\n"
     )
     return gr.HTML(
         html_template=HTML,

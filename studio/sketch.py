@@ -21,7 +21,7 @@ from engine.data.sketch import EmptySketchError
 from engine.errors import UserError
 from engine.inference.registry import available_models as models_of_kind
 from engine.inference.registry import choose_model
-from engine.pipelines.drawing_models import drawing_models
+from engine.pipelines.drawing_models import draft_companion, drawing_models
 from engine.pipelines.sketch import Look, SketchAnswer, SketchPipeline
 from engine.runtime.inference_thread import inference
 from studio.live_canvas import DAB_ONLY, live_canvas
@@ -48,6 +48,11 @@ def available_models() -> dict[str, str]:
     """Label -> model: installed bundled image-to-image models, then finished runs of that kind,
     those trained on drawings only (a facades model answers a shoe outline with a wall)."""
     return drawing_models(models_of_kind("image-to-image"))
+
+
+def bundled_drafts(models: dict[str, str]) -> dict[str, str]:
+    """Model -> the installed student that drafts its strokes (engine/pipelines/drawing_models.py)."""
+    return {model: draft for model in models.values() if (draft := draft_companion(model))}
 
 
 def editor_image(value: dict | Image.Image | ImageLoadError | None) -> Image.Image | None:
@@ -77,15 +82,21 @@ class SketchDemo:
     thread (engine/runtime/inference_thread.py), loading included."""
 
     def __init__(
-        self, models: dict[str, str] | None = None, roots: tuple[Path, ...] = (EXAMPLES_DIR,)
+        self,
+        models: dict[str, str] | None = None,
+        roots: tuple[Path, ...] = (EXAMPLES_DIR,),
+        drafts: dict[str, str] | None = None,
     ) -> None:
         self.models = models if models is not None else available_models()
+        self.drafts = drafts if drafts is not None else bundled_drafts(self.models)
         self.roots = roots
         self.shoes = ScratchFolder(keep=32)
 
-    def pipeline(self, model: str) -> SketchPipeline:
-        """The pipeline of `model` (a label or model of the demo's list)."""
-        return SketchPipeline.load(choose_model(self.models, model))
+    def pipeline(self, model: str, draft: bool = False) -> SketchPipeline:
+        """The pipeline of `model` (a label or model of the demo's list); with `draft`, of the
+        student that drafts its strokes where it has one (`drafts`: model -> student)."""
+        chosen = choose_model(self.models, model)
+        return SketchPipeline.load(self.drafts.get(chosen, chosen) if draft else chosen)
 
     @inference
     def from_sketch(
@@ -94,15 +105,17 @@ class SketchDemo:
         model: str,
         hints: Image.Image | None = None,
         look: Look | None = None,
+        draft: bool = False,
     ) -> Shown:
         """(what the model sees, generated photo, status message) for a canvas drawing. Colour
         comes as a separate RGBA layer (`hints`, the live canvas) or as coloured strokes in the
-        drawing itself (a Sketchpad's palette); `look` picks one of a multimodal model's shoes."""
+        drawing itself (a Sketchpad's palette); `look` picks one of a multimodal model's shoes;
+        `draft`: the model's drafting student answers, where it has one (the live canvas's strokes)."""
         try:
             drawing = editor_image(value)
             if drawing is None:
                 return None, None, "Draw a shoe outline to begin."
-            return shown(self.pipeline(model)(drawing, hints, look=look))
+            return shown(self.pipeline(model, draft)(drawing, hints, look=look))
         except EmptySketchError:
             return None, None, DAB_ONLY if has_colour(hints) else "The canvas is empty: draw a shoe outline."
         except UserError as err:
@@ -162,8 +175,12 @@ class SketchDemo:
         return self.saved(self.from_sketch(value, model))
 
 
-def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
-    demo_fns = SketchDemo(models)
+def build_sketch_demo(
+    models: dict[str, str] | None = None, drafts: dict[str, str] | None = None
+) -> gr.Blocks:
+    """The demo over `models` (label -> model; default: the installed drawing models), each
+    stroke drafted by `drafts[model]` where given (default: the bundled drafting students)."""
+    demo_fns = SketchDemo(models, drafts=drafts)
     choices = list(demo_fns.models)  # labels: the page never sees a server path
     limit_decoding()
     with gr.Blocks(title="Sketch to shoe", delete_cache=CACHE_CLEANUP) as demo:
@@ -178,6 +195,8 @@ def build_sketch_demo(models: dict[str, str] | None = None) -> gr.Blocks:
                     demo_fns.looks_of,
                     choices or ["none"],
                     demo_fns.is_multimodal,
+                    lambda img, hints, look, label: demo_fns.from_sketch(img, label, hints, look, draft=True),
+                    [label for label, model in demo_fns.models.items() if model in demo_fns.drafts],
                 )
             with gr.Tab("Upload"):
                 with gr.Row():

@@ -19,6 +19,7 @@ import gradio as gr
 
 from engine.errors import UserError
 from engine.inference.loader import export_model, load_model
+from engine.pipelines.drawing_models import draft_companion
 from engine.pipelines.sketch import LOOK_TABLE, OUTLINE_INDEX
 from engine.store.models import assets_models_dir
 from studio.space_deps import HED_FILE, HED_LICENCE, ship_hed, space_requirements
@@ -48,13 +49,14 @@ class SpaceDemo:
     options: str = ""  # more arguments of the demo's builder in app.py
     photo_edges: bool = False  # turns photo uploads into edges: ships HED's weights
     tables: tuple[str, ...] = ()  # files of assets/models the demo reads beside its model
+    drafts: bool = False  # ships the model's drafting student (draft.safetensors) where it has one
 
 
 DEMOS = {
     "sketch": SpaceDemo(
         "Sketch to shoe", "Draw a shoe outline and get a photo (pix2pix, edges2shoes).", "sketch",
         ("sketch.py", "live_canvas.py", "live_canvas.js", "live_route.py", "live_route.js"), "image-to-image", "default", tags=("pix2pix", "image-to-image", "sketch"),
-        emoji="👟", examples=True, photo_edges=True, tables=(LOOK_TABLE, OUTLINE_INDEX),
+        emoji="👟", examples=True, photo_edges=True, tables=(LOOK_TABLE, OUTLINE_INDEX), drafts=True,
     ),
     "style": SpaceDemo(
         "Neural style transfer", "Instant arbitrary style preview, then Gatys optimisation with live losses.",
@@ -185,9 +187,14 @@ def export_space(
         arguments.insert(0, f"{{{label!r}: str(MODEL)}}")
     elif model:
         raise UserError(f"the {demo} demo runs on pretrained networks and takes no --model")
+    draft = draft_companion(model) if spec.drafts else None
+    if draft:  # each stroke drafted by the student, as in the studio
+        arguments.append('drafts={str(MODEL): str(HERE / "draft.safetensors")}')
     out.mkdir(parents=True, exist_ok=True)
     if spec.model_kind is not None:
         export_model(model, out / "model.safetensors", half=True, home=home)
+    if draft:
+        export_model(draft, out / "draft.safetensors", half=True, home=home)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "engine", out / "engine", ignore=ignore)
     (out / "studio").mkdir()
@@ -216,7 +223,9 @@ def export_space(
     (out / "requirements.txt").write_text("\n".join(requirements) + "\n")
     (out / "README.md").write_text(space_readme(spec, hed))
     if spec.model_kind is not None:  # written private (0600) like checkpoints: readable like the rest
-        shutil.copymode(out / "README.md", out / "model.safetensors")
+        for name in ("model.safetensors", "draft.safetensors"):
+            if (out / name).is_file():
+                shutil.copymode(out / "README.md", out / name)
     return out
 
 

@@ -41,3 +41,18 @@ def test_a_student_reads_what_its_teacher_reads(tiny_run, aligned_dataset):
     settings = TrainSettings(data=str(aligned_dataset), max_steps=1, batch_size=2)
     with pytest.raises(UserError, match="does not take colour hints"):
         train("distill", settings, {**STUDENT, "teacher": tiny_run})
+
+
+def test_a_student_cut_from_its_teacher_starts_where_the_teacher_is(aligned_dataset):
+    teacher_config = {**TINY_PIX2PIX, "hints": True, "mode": "l1", "norm": "instance-affine"}
+    settings = TrainSettings(data=str(aligned_dataset), max_steps=3, batch_size=2, lr_policy="constant")
+    teacher = train("pix2pix", settings, teacher_config)
+    cut = {**STUDENT, "teacher": teacher, "start": "teacher", "lr": 1e-9}
+    full_width = train("distill", settings, {**cut, "ngf": TINY_PIX2PIX["ngf"]})
+    scratch = train("distill", settings, {**cut, "start": "scratch", "ngf": TINY_PIX2PIX["ngf"]})
+    narrower = train("distill", settings, {**cut, "ngf": 4})
+    # the same network (bf16 rounding aside) against one of random weights
+    assert max(losses(full_width, "G_teacher")) < 0.1 * min(losses(scratch, "G_teacher"))
+    assert load_predictor(narrower).net.encoders[0][0].out_channels == 4
+    with pytest.raises(UserError, match="smaller --ngf"):
+        train("distill", settings, {**cut, "ngf": 16})

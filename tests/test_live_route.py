@@ -42,7 +42,7 @@ def test_a_stroke_comes_back_as_a_jpeg_by_the_canvas_route(monkeypatch):
     from studio.sketch import build_sketch_demo
 
     torch.set_num_threads(1)
-    demo = build_sketch_demo()
+    demo = build_sketch_demo(drafts={})  # strokes by the model itself (drafts: the next test)
     canvas = html_block(demo, "live-canvas")
     with launched(demo) as url:
         status, path = server_function(url, canvas, "stroke_route", [])
@@ -85,6 +85,37 @@ def test_a_stroke_comes_back_as_a_jpeg_by_the_canvas_route(monkeypatch):
         assert status == 404 and "reload the page" in message(headers)
         status, headers, body = post(route, json.dumps([drawn]).encode())
         assert status == 200 and body  # still answering after the junk
+
+
+def mean_difference(a: Image.Image, b: Image.Image) -> float:
+    """Mean absolute difference of two RGB images, in grey levels (of 255)."""
+    a, b = a.convert("RGB"), b.convert("RGB")
+    return sum(abs(x - y) for x, y in zip(a.tobytes(), b.tobytes())) / len(a.tobytes())
+
+
+def test_strokes_are_drafted_by_the_student_and_the_pen_s_rest_redrawn_by_the_model():
+    from engine.pipelines.sketch import SketchPipeline
+    from studio.live_canvas import decode_data_url
+    from studio.sketch import build_sketch_demo
+
+    torch.set_num_threads(1)
+    demo = build_sketch_demo({"default": "default"}, drafts={"default": "default-live"})
+    canvas = html_block(demo, "live-canvas")
+    assert canvas.js_on_load.split("const DRAFTED = ")[1].split(";")[0] == '["default"]'
+    drawn = drawing_url()
+    drawing = decode_data_url(drawn)
+    student = SketchPipeline.load("default-live")(drawing).photo
+    teacher = SketchPipeline.load("default")(drawing).photo
+    with launched(demo) as url:
+        route = url.rstrip("/") + server_function(url, canvas, "stroke_route", [])[1]
+        status, _, body = post(route, json.dumps([drawn]).encode())
+        assert status == 200
+        stroke = Image.open(io.BytesIO(body))
+        _, photo, _ = server_function(url, canvas, "translate", [drawn])[1]
+        rest = Image.open(io.BytesIO(base64.b64decode(photo.partition(",")[2])))
+    assert mean_difference(stroke, student) < 3  # the student's shoe, up to JPEG's loss
+    assert mean_difference(rest, teacher) < 0.5  # the PNG once the pen rests: the model's own
+    assert mean_difference(student, teacher) > 3  # two different networks
 
 
 def _png(image: Image.Image) -> bytes:

@@ -187,6 +187,22 @@ def test_the_exported_model_file_is_readable_like_the_others(tiny_run, tmp_path)
     out = export_space(tmp_path / "space", "sketch", tiny_run)
     mode = stat.S_IMODE((out / "model.safetensors").stat().st_mode)
     assert mode == stat.S_IMODE((out / "app.py").stat().st_mode) and mode & stat.S_IROTH
+    assert not (out / "draft.safetensors").exists() and "drafts=" not in (out / "app.py").read_text()
+
+
+def test_a_sketch_space_ships_the_student_that_drafts_its_model_s_strokes(tiny_run, tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        "studio.space.draft_companion", lambda model: tiny_run if model == "default" else None
+    )
+    out = export_space(tmp_path / "space", "sketch", "default")
+    draft = out / "draft.safetensors"
+    assert draft.is_file() and stat.S_IMODE(draft.stat().st_mode) & stat.S_IROTH
+    app = (out / "app.py").read_text()
+    assert 'drafts={str(MODEL): str(HERE / "draft.safetensors")})' in app
+    compile(app, "app.py", "exec")
+    from engine.inference.loader import load_predictor
+
+    assert load_predictor(str(draft)).net.encoders[0][0].out_channels == 8  # the tiny run's
 
 
 @pytest.mark.slow

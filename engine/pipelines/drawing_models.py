@@ -34,10 +34,22 @@ def drawing_models(models: dict[str, str], home: str | None = None) -> dict[str,
 
 
 FAST_SUFFIX = "-live"  # "default-live" is the fast student distilled from "default"
+DRAFT_SUFFIX = "-draft"  # "default-draft" is a student cut out of "default" (engine/models/unet_pruning.py)
+
+
+def bundled_companion(model: str, suffix: str) -> str | None:
+    """The installed bundled model named `model` + `suffix`, or None: runs and files have none."""
+    name = model + suffix
+    return name if model in BUNDLED and name in bundled_models("image-to-image") else None
 
 
 def fast_companion(model: str) -> str | None:
     """The installed bundled student distilled from the bundled `model` (engine/tasks/distill.py),
     which the static Space runs in the visitor's browser, or None: runs and files have none."""
-    name = model + FAST_SUFFIX
-    return name if model in BUNDLED and name in bundled_models("image-to-image") else None
+    return bundled_companion(model, FAST_SUFFIX)
+
+
+def draft_companion(model: str) -> str | None:
+    """The installed bundled student that drafts the bundled `model`'s answer to each stroke on
+    the live canvas (the model itself redraws once the pen rests), or None."""
+    return bundled_companion(model, DRAFT_SUFFIX)

@@ -21,6 +21,8 @@ from torch import nn
 from engine.errors import UserError
 from engine.flags import SHARE, WEIGHT, WIDTH, knob
 from engine.losses import l1_loss
+from engine.models.unet import UNetGenerator
+from engine.models.unet_pruning import pruned_unet
 from engine.store.checkpoints import read_weights
 from engine.store.models import resolve_model
 from engine.tasks.pix2pix import Pix2Pix, Pix2PixConfig, build_generator
@@ -31,6 +33,9 @@ class DistillConfig(Pix2PixConfig):
     teacher: str = knob("default", "the model to imitate (name, run or file)")
     lambda_target: float = knob(0.0, "weight of L1 toward the real photo besides the teacher", span=WEIGHT)
     mode: str = knob("l1", "the student learns by L1 (to the teacher's answer)", ("l1",))
+    start: str = knob(
+        "scratch", "the student starts from random weights, or cut out of the teacher", ("scratch", "teacher")
+    )
     ngf: int = knob(16, "student width (the default teacher has 32)", span=WIDTH)
     norm: str = "instance-affine"
     dropout: bool = False
@@ -56,6 +61,8 @@ class Distill(Pix2Pix):
                 f"the teacher {'takes' if takes_hints else 'does not take'} colour hints: "
                 f"train the student with{'' if takes_hints else ' --no-hints'}"
             )
+        if config.start == "teacher":
+            start_from_teacher(self.nets["G"], teacher, config.ngf)
         self.teacher = teacher.to(device).eval().requires_grad_(False)
         self.loss_names = ["G_teacher", "G_L1"]
         self.visual_names.insert(-1, "teacher_B")
@@ -78,6 +85,20 @@ class Distill(Pix2Pix):
     @torch.no_grad()
     def visuals(self, batch: dict) -> dict[str, torch.Tensor]:
         return {**super().visuals(batch), "teacher_B": self.teacher_answer(batch)}
+
+
+def start_from_teacher(student: nn.Module, teacher: nn.Module, ngf: int) -> None:
+    """The student's weights set to the teacher's on its most used channels (unet_pruning.py)."""
+    if not isinstance(teacher, UNetGenerator):
+        raise UserError("--start teacher cuts a U-Net teacher; this one is another network")
+    try:
+        student.load_state_dict(pruned_unet(teacher, ngf).state_dict())
+    except ValueError as err:
+        raise UserError(f"--start teacher: {err}; give a smaller --ngf") from None
+    except RuntimeError:
+        raise UserError(
+            "--start teacher needs the student built as the teacher is (its --norm, size)"
+        ) from None
 
 
 def load_teacher(model: str) -> tuple[nn.Module, bool]:
