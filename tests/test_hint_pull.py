@@ -1,6 +1,7 @@
 """The colour pull after the generator: hinted colours come through near their dabs, on the
 object only, and nothing moves without hints."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -136,3 +137,21 @@ def test_paper_outside_a_closed_outline_only():
     assert torch.equal(out[0, :, 60:80, 30:100], brown[0, :, 60:80, 30:100])  # inside: kept
     assert torch.allclose(out[0, :, 92 + MARGIN - 2, 60], brown[0, :, 0, 0], atol=0.05)  # the margin
     assert torch.equal(out[1], brown[1])  # an open stroke encloses nothing: untouched
+
+
+@pytest.mark.parametrize("corner", [(40, 30), (0, 0), (96, 90)])
+def test_paper_made_in_the_outlines_box_is_the_paper_made_over_the_whole_image(corner):
+    """The soft mask is computed around the outlines only; near an image border too (where the
+    blur repeats the border), the answer is the whole image's computation."""
+    from engine.pipelines.hint_pull import gaussian_blur, grow
+    from engine.pipelines.paper import MARGIN, SOFT, enclosed, paper_outside
+
+    top, left = corner
+    drawing = torch.ones(1, 3, 128, 128)
+    box = drawing[:, :, top : top + 40, left : left + 40]  # a square outline, clipped by the border
+    box[:, :, :2] = box[:, :, -2:] = box[:, :, :, :2] = box[:, :, :, -2:] = -1.0
+    generated = torch.rand(1, 3, 128, 128) * 2 - 1
+    mask = torch.from_numpy(enclosed(drawing)[0][None, None]).float()
+    keep = gaussian_blur(grow(mask, MARGIN), SOFT)
+    keep = torch.where(keep > 0.9999, 1.0, keep.clamp_min(0))
+    assert torch.allclose(paper_outside(generated, drawing), generated * keep + (1 - keep), atol=1e-6)

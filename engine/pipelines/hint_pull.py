@@ -36,11 +36,16 @@ RIM = 5  # px: the generator's own colour is read on a rim this wide around each
 RIM_SIGMA = 5.0  # px: and averaged over this much of the rim
 
 
+def blur_radius(sigma: float) -> int:
+    """How far (px) `gaussian_blur` reaches."""
+    return max(1, int(3 * sigma))
+
+
 @functools.lru_cache(maxsize=16)
 def blur_matrix(size: int, sigma: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """size x size: a Gaussian blur along one axis, edge replication folded into its first and
     last columns."""
-    radius = max(1, int(3 * sigma))
+    radius = blur_radius(sigma)
     taps = torch.arange(-radius, radius + 1, dtype=torch.float64)
     kernel = torch.exp(-(taps**2) / (2 * sigma**2))
     kernel = kernel / kernel.sum()
