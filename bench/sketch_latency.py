@@ -14,10 +14,12 @@ through `gradio_client` and the pipeline alone (sketch preparation, model, colou
 with 12 colour dabs and with a chosen look, on the server's inference thread as the studio runs
 it. It runs with the studio's server thread policy (idle OpenMP threads spin about a
 millisecond, then sleep); a wait policy set in the environment is kept
-(`OMP_WAIT_POLICY=PASSIVE python bench/sketch_latency.py` measures the policy before session 12). Target (issue 24):
+(`OMP_WAIT_POLICY=PASSIVE python bench/sketch_latency.py` measures the policy before session 12). Where the
+model has a drafting student installed (`default-draft`), strokes are answered by it as in the
+studio, and the same strokes answered by the model itself are timed too. Target (issue 24):
 stroke -> shoe p50 <= 30 ms on a 2-core CPU.
 
-    python bench/sketch_latency.py [--strokes 25] [--model default]
+    python bench/sketch_latency.py [--strokes 25] [--model default] [--no-draft]
 """
 
 from __future__ import annotations
@@ -185,39 +187,55 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--strokes", type=int, default=25)
     parser.add_argument("--model", default="default")
+    parser.add_argument(
+        "--no-draft", action="store_true", help="strokes by the model itself, not its student"
+    )
     args = parser.parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from engine.pipelines.sketch import SketchPipeline
-    from studio.sketch import build_sketch_demo
+    from studio.sketch import build_sketch_demo, bundled_drafts
 
-    demo = build_sketch_demo({args.model: args.model})
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    models = {args.model: args.model}
+    drafts = {} if args.no_draft else bundled_drafts(models)
+    draft = drafts.get(args.model)
+    demos = {"": build_sketch_demo(models, drafts=drafts)}
+    if draft:  # the same strokes answered by the model itself, for comparison in the same run
+        demos[f", {args.model} itself"] = build_sketch_demo(models, drafts={})
+    for demo in demos.values():
+        demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    url = demos[""].local_url
+    print(f"strokes answered by {draft or args.model}; the PNG after the pen's rest by {args.model}")
     rows = []
     try:
         if shutil.which("chromium"):
-            ways = [
-                ("socket", False, "its route"),
-                ("post", False, "its route, POSTed"),
-                ("server function", False, "Gradio server function"),
+            ways = [("socket", False, "its route", url)]
+            ways += [
+                ("socket", False, f"its route{name}", demo.local_url) for name, demo in demos.items() if name
+            ]
+            ways += [
+                ("post", False, "its route, POSTed", url),
+                ("server function", False, "Gradio server function", url),
             ]
             ways += (
-                [("socket", True, "its route, a chosen look")]
+                [("socket", True, "its route, a chosen look", url)]
                 if SketchPipeline.load(args.model).multimodal
                 else []
             )
-            for route, look, how in ways:
-                first, full, parts = browser_latencies(demo.local_url, args.strokes, route, look)
+            for route, look, how, address in ways:
+                first, full, parts = browser_latencies(address, args.strokes, route, look)
                 rows.append((f"stroke -> shoe, live canvas, {how}", first))
                 rows += [(f"  {SPLIT_PARTS[name]}", ms) for name, ms in parts.items()]
                 if full:
                     rows.append(("  -> the PNG after the pen's 250 ms rest", full))
-        rows.append(("gradio_client round trip", client_latencies(demo.local_url, args.model, args.strokes)))
+        rows.append(("gradio_client round trip", client_latencies(url, args.model, args.strokes)))
     finally:
-        demo.close()
-    rows += run_inference(in_process_rows, SketchPipeline.load, args.model, args)
+        for demo in demos.values():
+            demo.close()
+    for model in (draft, args.model) if draft else (args.model,):
+        rows += run_inference(in_process_rows, SketchPipeline.load, model, args)
     for name, ms in rows:
         p50, p95 = percentiles(ms)
-        print(f"{name:<46} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   (n={len(ms)})")
+        print(f"{name:<52} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   (n={len(ms)})")
     print(f"CPU: {cpu_model()}; target: live canvas p50 <= 30 ms")
 
 

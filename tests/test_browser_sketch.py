@@ -35,16 +35,21 @@ def test_an_upload_gives_a_shoe_that_a_model_switch_keeps(tiny_run, aligned_data
 
 
 def test_live_canvas_answers_each_stroke(tiny_run, tmp_path):
-    """A stroke is answered by the canvas's own route (a JPEG shown from a blob URL), then,
-    once the pen rests, by the server function's PNG with what the model saw."""
-    with demo_page(build_sketch_demo({"tiny": tiny_run})) as page:
+    """A stroke is answered by the canvas's own route (a JPEG shown from a blob URL, captioned a
+    draft where a student drafts the model's strokes), then, once the pen rests, by the server
+    function's PNG with what the model saw."""
+    from studio.live_canvas import DRAFT_CAPTION
+
+    with demo_page(build_sketch_demo({"tiny": tiny_run}, drafts={tiny_run: tiny_run})) as page:
         canvas = page.locator(".live-canvas")
         canvas.wait_for(state="visible", timeout=30_000)
         page.wait_for_function("document.querySelector('.live').dataset.route", timeout=30_000)
         assert not page.locator(".live-model-label").is_visible()  # one model: no empty picker
-        page.evaluate("""() => { window.__srcs = [];
-          new MutationObserver(() => window.__srcs.push(document.querySelector('.live-photo').src))
-            .observe(document.querySelector('.live-photo'), {attributes: true, attributeFilter: ['src']}); }""")
+        page.evaluate("""() => { window.__srcs = []; window.__captions = [];
+          new MutationObserver(() => {
+            window.__srcs.push(document.querySelector('.live-photo').src);
+            window.__captions.push(document.querySelector('.live-caption').textContent);
+          }).observe(document.querySelector('.live-photo'), {attributes: true, attributeFilter: ['src']}); }""")
         box = canvas.bounding_box()
         page.mouse.move(box["x"] + 60, box["y"] + 200)
         page.mouse.down()
@@ -58,6 +63,8 @@ def test_live_canvas_answers_each_stroke(tiny_run, tmp_path):
         assert page.locator(".live-edges").get_attribute("src").startswith("data:image/png;base64,")
         srcs = page.evaluate("window.__srcs")
         assert srcs[0].startswith("blob:") and srcs[-1].startswith("data:image/png"), srcs[:3]
+        captions = page.evaluate("window.__captions")
+        assert captions[0] == DRAFT_CAPTION and page.locator(".live-caption").inner_text() == "shoe"
         assert page.locator(".live-download").get_attribute("href").startswith("data:image/png")
         page.locator(".live-clear").click()
         assert page.locator(".live-photo").get_attribute("src") is None

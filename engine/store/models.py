@@ -55,7 +55,13 @@ BUNDLED = {
             "default-live",
             "pix2pix-edges2shoes-live.safetensors",
             "image-to-image",
-            "sketch -> shoe, fast: a student distilled from default (the live canvas's drafts)",
+            "sketch -> shoe, fastest: a student distilled from default (the static Space's, in the browser)",
+        ),
+        BundledModel(
+            "default-draft",
+            "pix2pix-edges2shoes-draft.safetensors",
+            "image-to-image",
+            "sketch -> shoe, fast: a student cut out of default (the live canvas's answer to each stroke)",
         ),
         BundledModel(
             "default-l1", "pix2pix-edges2shoes-l1.safetensors", "image-to-image", "L1-only pix2pix baseline"
