@@ -6,8 +6,10 @@ for a small FID cost. This is its simplest form: the student, a narrower U-Net, 
 teacher's answer to the same input by L1, on the inputs people give (drawings, outlines, colour
 hints) rather than the training set's HED edges, because the teacher answers any input and its
 answer is one deterministic image (dropout off, per-image norm statistics): a far easier target
-than the set of plausible photos. `lambda_target` adds L1 toward the real photo. The student is
-an ordinary pix2pix generator: the loader serves it as one, and `eval` scores it against photos.
+than the set of plausible photos. `lambda_target` adds L1 toward the real photo. `start
+teacher` cuts the student out of the teacher (its most used channels, engine/models/unet_pruning.py)
+instead of starting from random weights. The student is an ordinary pix2pix generator: the loader
+serves it as one, and `eval` scores it against photos.
 """
 
 from __future__ import annotations
