@@ -424,3 +424,10 @@ def test_compare_refuses_latent_runs_for_translation(studio_home):
     offered = at.multiselect(key="compare.models").options
     assert vae.id not in offered and "default (bundled)" in offered
     assert any("not offered here: vae runs" in c.value for c in at.caption)
+
+
+def test_the_train_page_offers_a_student_cut_out_of_its_teacher(studio_home):
+    at = open_page("train")
+    at.selectbox(key="train.task").set_value("distill").run()
+    start = next(box for box in at.selectbox if box.label == "start")
+    assert start.options == ["scratch", "teacher"] and start.value == "scratch"
