@@ -21,7 +21,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage.feature import canny
 
-from engine.data.images import uint8_to_unit
+from engine.data.images import box_around, uint8_to_unit
 from engine.data.outlines import outline_drawing, shoe_mask
 from engine.data.sketch import thin_lines
 from engine.errors import UserError
@@ -83,11 +83,10 @@ def fill_enclosed(closed: np.ndarray) -> np.ndarray:
     in the box around the lines (the paper outside it all reaches the border; on a live stroke's
     shoe the box is about half the image, and the labelling runs twice a stroke)."""
     closed = closed.astype(bool)
-    rows, cols = np.flatnonzero(closed.any(1)), np.flatnonzero(closed.any(0))
     filled = np.zeros_like(closed)
-    if len(rows) == 0:
+    if not closed.any():
         return filled
-    box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    box = box_around(closed)
     labels, _ = ndimage.label(np.pad(~closed[box], 1, constant_values=True))
     filled[box] = (labels != labels[0, 0])[1:-1, 1:-1]
     return filled

@@ -105,6 +105,17 @@ def uint8_to_unit(t: torch.Tensor) -> torch.Tensor:
     return t.float().div_(127.5).sub_(1.0)
 
 
+def box_around(mask: np.ndarray, margin: int = 0) -> tuple[slice, slice]:
+    """The rows and columns of a non-empty 2-D `mask`'s True pixels, `margin` more on each side,
+    within the array: where the work on a drawing that fills part of its image goes."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    height, width = mask.shape
+    return (
+        slice(max(0, rows[0] - margin), min(height, rows[-1] + margin + 1)),
+        slice(max(0, cols[0] - margin), min(width, cols[-1] + margin + 1)),
+    )
+
+
 def tensor_to_image(t: torch.Tensor) -> Image.Image:
     """float CHW in [-1, 1] -> PIL RGB. One new float tensor scaled in place, and the bytes laid
     out as PIL reads them before it sees them (it copied a permuted array element by element):

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps
 from skimage.morphology import skeletonize
 
-from engine.data.images import flatten_alpha
+from engine.data.images import box_around, flatten_alpha
 from engine.errors import UserError
 
 # edges2shoes' shoes fill the width and stand on the bottom edge (over its train split the
@@ -86,13 +86,10 @@ def thin_lines(mask: np.ndarray) -> np.ndarray:
     """skimage's `skeletonize` of a bool mask, run on the box around its pixels only: the same
     pixels (thinning looks at 8-neighbours, and the box keeps a border of empty ones) in half
     the time or less on a drawing that fills the width of the frame but not its height."""
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    if len(rows) == 0:
-        return np.zeros_like(mask, dtype=bool)
-    top, left = max(0, rows[0] - 1), max(0, cols[0] - 1)
-    bottom, right = rows[-1] + 2, cols[-1] + 2
     thin = np.zeros(mask.shape, bool)
-    thin[top:bottom, left:right] = skeletonize(mask[top:bottom, left:right])
+    if mask.any():
+        box = box_around(mask, 1)
+        thin[box] = skeletonize(mask[box])
     return thin
 
 

@@ -28,9 +28,14 @@ def _writes(weight: torch.Tensor, transposed: bool) -> torch.Tensor:
     return weight.abs().sum((1, 2, 3) if not transposed else (0, 2, 3))
 
 
+def _norms(block: nn.Module) -> list[nn.Module]:
+    """The normalisation layers (batch or instance norm) in `block`."""
+    return [m for m in block.modules() if isinstance(m, nn.modules.batchnorm._NormBase)]
+
+
 def _scale(block: nn.Sequential) -> torch.Tensor | None:
     """The |scale| its norm gives each channel, or None without an affine norm."""
-    norms = [m for m in block if isinstance(m, nn.modules.batchnorm._NormBase) and m.affine]
+    norms = [m for m in _norms(block) if m.affine]
     return norms[0].weight.detach().abs() if norms else None
 
 
@@ -50,7 +55,7 @@ def channel_scores(net: UNetGenerator) -> tuple[list[torch.Tensor], list[torch.T
         score = own if own is not None else _writes(enc[i], False)
         if i + 1 < depth:  # read by the next level and, through its skip, the decoder
             read = _reads(enc[i + 1], False)
-            consumer = dec[depth - 1 - i] if i < depth - 1 and depth - 1 - i < len(dec) else final
+            consumer = dec[depth - 1 - i] if i > 0 else final  # the first level's skip: the last layer
             width = enc[i].shape[0]
             read = read + _reads(consumer, True)[:width]
         else:  # the innermost code feeds decoder 0 alone
@@ -82,8 +87,8 @@ def pruned_unet(teacher: UNetGenerator, ngf: int) -> UNetGenerator:
         raise ValueError(
             f"a cut keeps 1 to {first.out_channels} channels of the first layer: at most {first.out_channels}"
         )
-    norm = next((m for m in teacher.modules() if isinstance(m, nn.modules.batchnorm._NormBase)), None)
-    norm_name = "instance-affine" if norm is not None and norm.affine else "instance"
+    norms = _norms(teacher)
+    norm_name = "instance-affine" if norms and norms[0].affine else "instance"
     student = UNetGenerator(
         first.in_channels, final.out_channels, ngf, depth, norm_name, dropout=False, skips=teacher.skips
     )
@@ -106,10 +111,8 @@ def pruned_unet(teacher: UNetGenerator, ngf: int) -> UNetGenerator:
             weight = weight[ins] if transposed else weight[:, ins]
         dst_conv.weight.data.copy_(weight)
         if src_conv.bias is not None and dst_conv.bias is not None:
-            dst_conv.bias.data.copy_(src_conv.bias.detach()[outs] if outs is not None else src_conv.bias)
-        src_norm = [m for m in source if isinstance(m, nn.modules.batchnorm._NormBase)]
-        dst_norm = [m for m in target if isinstance(m, nn.modules.batchnorm._NormBase)]
-        for a, b in zip(src_norm, dst_norm):
+            dst_conv.bias.data.copy_(src_conv.bias.detach()[outs])
+        for a, b in zip(_norms(source), _norms(target)):
             if a.affine and b.affine:
                 b.weight.data.copy_(a.weight.detach()[outs])
                 b.bias.data.copy_(a.bias.detach()[outs])

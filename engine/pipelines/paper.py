@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from engine.data.images import box_around
 from engine.pipelines.hint_pull import blur_radius, closed_lines, gaussian_blur, grow, ink_of
 
 CLOSE = 3  # px: gaps in the lines this wide are bridged (as the colour pull's outline)
@@ -39,20 +40,10 @@ def paper_outside(output: torch.Tensor, drawing: torch.Tensor) -> torch.Tensor:
     if all(area is None for area in areas):
         return output
     inside = np.stack([area if area is not None else np.ones(drawing.shape[-2:], bool) for area in areas])
-    box = around(inside.any(0), MARGIN + blur_radius(SOFT) + 1)
+    box = box_around(inside.any(0), MARGIN + blur_radius(SOFT) + 1)
     mask = torch.from_numpy(inside[(slice(None), None, *box)]).to(output.device, output.dtype)
     keep = gaussian_blur(grow(mask, MARGIN), SOFT)
     keep = torch.where(keep > 0.9999, 1.0, keep.clamp_min(0))  # the shoe's pixels exactly as drawn
     papered = torch.ones_like(output)
     papered[(..., *box)] = output[(..., *box)] * keep + (1 - keep)
     return papered
-
-
-def around(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
-    """The rows and columns of `mask`'s True pixels, `margin` more on each side, within it."""
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    height, width = mask.shape
-    return (
-        slice(max(0, rows[0] - margin), min(height, rows[-1] + margin + 1)),
-        slice(max(0, cols[0] - margin), min(width, cols[-1] + margin + 1)),
-    )
