@@ -1,5 +1,8 @@
-"""The studio's Streamlit app: `streamlit run app.py`. Pages live in pages/ and are listed here
-(with st.navigation the folder is not auto-discovered; pages/common.py is a helper, no page)."""
+"""The studio's Streamlit app, served by `python -m studio.streamlit_server` (`make studio` starts
+it). Pages live in pages/ and are listed here (with st.navigation the folder is not
+auto-discovered; pages/common.py and the other helpers are no pages). A plain `streamlit run
+app.py` works too, but until someone opens the home page a deep link such as /train lists every
+file of pages/ in the sidebar; the server entry point switches that discovery off first."""
 
 import streamlit as st
 

@@ -430,4 +430,4 @@ def test_the_train_page_offers_a_student_cut_out_of_its_teacher(studio_home):
     at = open_page("train")
     at.selectbox(key="train.task").set_value("distill").run()
     start = next(box for box in at.selectbox if box.label == "start")
-    assert start.options == ["scratch", "teacher"] and start.value == "scratch"
+    assert start.options == ["teacher", "scratch"] and start.value == "teacher"

@@ -8,6 +8,7 @@ import torch
 from engine.errors import UserError
 from engine.inference.loader import load_predictor
 from engine.store.runs import RunStore
+from engine.tasks.distill import Distill, DistillConfig
 from engine.training.loop import TrainSettings, train
 from support.tiny import TINY_PIX2PIX
 
@@ -35,6 +36,15 @@ def test_the_student_learns_the_teachers_answer_and_is_served_as_a_narrower_pix2
     assert teacher.net.encoders[0][0].out_channels == TINY_PIX2PIX["ngf"]
     x, hints = torch.zeros(1, 3, 32, 32), torch.zeros(1, 4, 32, 32)
     assert student.translate_tensor(x, hints).shape == teacher.translate_tensor(x, hints).shape
+
+
+def test_a_student_cut_from_its_teacher_gets_the_cuts_norm_and_from_scratch_its_own(aligned_dataset):
+    settings = TrainSettings(data=str(aligned_dataset), max_steps=1, batch_size=2)
+    teacher = train("pix2pix", settings, {**TINY_PIX2PIX, "hints": True, "mode": "l1", "norm": "instance"})
+    cut = Distill.settle_config(DistillConfig(teacher=teacher), str(aligned_dataset))
+    assert cut.start == "teacher" and cut.norm == "instance"  # the default start, the teacher's norm
+    scratch = DistillConfig(teacher=teacher, start="scratch")
+    assert Distill.settle_config(scratch, str(aligned_dataset)).norm == "instance-affine"
 
 
 def test_a_student_reads_what_its_teacher_reads(tiny_run, aligned_dataset):

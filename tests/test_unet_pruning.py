@@ -52,6 +52,18 @@ def test_at_the_teachers_width_the_cut_computes_what_the_teacher_computes():
     assert not any(isinstance(m, nn.Dropout) for m in student.modules())
 
 
+@pytest.mark.parametrize("norm", ["instance", "none"])
+def test_a_teacher_without_affine_norms_is_cut_into_a_student_with_its_norm(norm):
+    torch.manual_seed(1)
+    teacher = UNetGenerator(3, 3, 8, 5, norm, dropout=False).eval()
+    student = pruned_unet(teacher, 8).eval()
+    kinds = {type(m).__name__ for m in student.modules() if isinstance(m, nn.modules.batchnorm._NormBase)}
+    assert kinds == ({"InstanceNorm2d"} if norm == "instance" else set())
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(student(x), teacher(x), atol=1e-6)
+
+
 def test_channels_that_carry_nothing_are_the_ones_cut_and_the_answer_stays_the_same():
     teacher, depth = teacher_net(), 5
     half = unet_channels(depth, 4)  # the student's widths; the teacher's are twice these

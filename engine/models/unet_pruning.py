@@ -75,10 +75,15 @@ def _top(score: torch.Tensor, keep: int) -> torch.Tensor:
     return score.topk(keep).indices.sort().values
 
 
+# the norm a cut student gets for its teacher's: per-image statistics, as the teacher's are at
+# test time, except a teacher with running statistics ("batch"), whose cut starts near it only
+CUT_NORM = {"instance-affine": "instance-affine", "batch": "instance-affine", "instance": "instance", "none": "none"}
+
+
 def pruned_unet(teacher: UNetGenerator, ngf: int) -> UNetGenerator:
-    """A U-Net of width `ngf` (same depth, norm and inputs as `teacher`, no dropout) whose every
-    weight is the teacher's on the channels it keeps. At the teacher's own width it computes what
-    the teacher computes at test time."""
+    """A U-Net of width `ngf` (same depth and inputs as `teacher`, its norm as CUT_NORM says, no
+    dropout) whose every weight is the teacher's on the channels it keeps. At the teacher's own
+    width it computes what a teacher with per-image statistics computes at test time."""
     if teacher.looks is not None:
         raise ValueError("pruning a U-Net with latent-code modulation is not supported")
     depth = teacher.depth
@@ -88,7 +93,7 @@ def pruned_unet(teacher: UNetGenerator, ngf: int) -> UNetGenerator:
             f"a cut keeps 1 to {first.out_channels} channels of the first layer: at most {first.out_channels}"
         )
     norms = _norms(teacher)
-    norm_name = "instance-affine" if norms and norms[0].affine else "instance"
+    norm_name = "none" if not norms else "instance-affine" if norms[0].affine else "instance"
     student = UNetGenerator(
         first.in_channels, final.out_channels, ngf, depth, norm_name, dropout=False, skips=teacher.skips
     )

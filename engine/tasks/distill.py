@@ -24,7 +24,7 @@ from engine.errors import UserError
 from engine.flags import SHARE, WEIGHT, WIDTH, knob
 from engine.losses import l1_loss
 from engine.models.unet import UNetGenerator
-from engine.models.unet_pruning import pruned_unet
+from engine.models.unet_pruning import CUT_NORM, pruned_unet
 from engine.store.checkpoints import read_weights
 from engine.store.models import resolve_model
 from engine.tasks.pix2pix import Pix2Pix, Pix2PixConfig, build_generator
@@ -36,7 +36,7 @@ class DistillConfig(Pix2PixConfig):
     lambda_target: float = knob(0.0, "weight of L1 toward the real photo besides the teacher", span=WEIGHT)
     mode: str = knob("l1", "the student learns by L1 (to the teacher's answer)", ("l1",))
     start: str = knob(
-        "scratch", "the student starts from random weights, or cut out of the teacher", ("scratch", "teacher")
+        "teacher", "the student is cut out of the teacher, or starts from random weights", ("teacher", "scratch")
     )
     ngf: int = knob(16, "student width (the default teacher has 32)", span=WIDTH)
     norm: str = "instance-affine"
@@ -54,6 +54,13 @@ class Distill(Pix2Pix):
         "G_teacher": "L1 to the teacher's answer",
         "G_L1": "L1 to the real photo (logged)",
     }
+
+    @classmethod
+    def settle_config(cls, config: DistillConfig, data: str) -> DistillConfig:
+        """A student cut out of its teacher is built as the cut is: with its teacher's kind of norm."""
+        if config.start != "teacher":
+            return config
+        return dataclasses.replace(config, norm=CUT_NORM[teacher_config(config.teacher)[1].norm])
 
     def __init__(self, config: DistillConfig, device, precision) -> None:
         super().__init__(config, device, precision)
@@ -92,27 +99,32 @@ class Distill(Pix2Pix):
 def start_from_teacher(student: nn.Module, teacher: nn.Module, ngf: int) -> None:
     """The student's weights set to the teacher's on its most used channels (unet_pruning.py)."""
     if not isinstance(teacher, UNetGenerator):
-        raise UserError("--start teacher cuts a U-Net teacher; this one is another network")
+        raise UserError("--start teacher cuts a U-Net teacher; this one is another network (--start scratch)")
     try:
         student.load_state_dict(pruned_unet(teacher, ngf).state_dict())
     except ValueError as err:
         raise UserError(f"--start teacher: {err}; give a smaller --ngf") from None
     except RuntimeError:
         raise UserError(
-            "--start teacher needs the student built as the teacher is (its --norm, size)"
+            "--start teacher needs the student built as the teacher is (its size); or --start scratch"
         ) from None
 
 
-def load_teacher(model: str) -> tuple[nn.Module, bool]:
-    """The generator of a trained pix2pix model (a bundled name, run id or file) in fp32, and
-    whether it takes colour hints."""
+def teacher_config(model: str) -> tuple[dict, Pix2PixConfig]:
+    """The saved weights of a trained pix2pix model (a bundled name, run id or file) and the
+    config its generator was built with."""
     saved, meta = read_weights(resolve_model(model))
     if meta.get("task") not in ("pix2pix", "distill") or "G" not in saved:
         raise UserError(
             f"the teacher must be a pix2pix model; {model} is a {meta.get('task', 'model')} model"
         )
     fields = {f.name for f in dataclasses.fields(Pix2PixConfig)}
-    config = Pix2PixConfig(**{k: v for k, v in meta.get("config", {}).items() if k in fields})
+    return saved, Pix2PixConfig(**{k: v for k, v in meta.get("config", {}).items() if k in fields})
+
+
+def load_teacher(model: str) -> tuple[nn.Module, bool]:
+    """The generator of a trained pix2pix model in fp32, and whether it takes colour hints."""
+    saved, config = teacher_config(model)
     net = build_generator(config)
     net.load_state_dict({name: tensor.float() for name, tensor in saved["G"].items()})
     return net, config.hints
