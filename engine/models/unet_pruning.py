@@ -77,7 +77,12 @@ def _top(score: torch.Tensor, keep: int) -> torch.Tensor:
 
 # the norm a cut student gets for its teacher's: per-image statistics, as the teacher's are at
 # test time, except a teacher with running statistics ("batch"), whose cut starts near it only
-CUT_NORM = {"instance-affine": "instance-affine", "batch": "instance-affine", "instance": "instance", "none": "none"}
+CUT_NORM = {
+    "instance-affine": "instance-affine",
+    "batch": "instance-affine",
+    "instance": "instance",
+    "none": "none",
+}
 
 
 def pruned_unet(teacher: UNetGenerator, ngf: int) -> UNetGenerator:

@@ -36,7 +36,9 @@ class DistillConfig(Pix2PixConfig):
     lambda_target: float = knob(0.0, "weight of L1 toward the real photo besides the teacher", span=WEIGHT)
     mode: str = knob("l1", "the student learns by L1 (to the teacher's answer)", ("l1",))
     start: str = knob(
-        "teacher", "the student is cut out of the teacher, or starts from random weights", ("teacher", "scratch")
+        "teacher",
+        "the student is cut out of the teacher, or starts from random weights",
+        ("teacher", "scratch"),
     )
     ngf: int = knob(16, "student width (the default teacher has 32)", span=WIDTH)
     norm: str = "instance-affine"
