@@ -15,7 +15,7 @@ with 12 colour dabs and with a chosen look, on the server's inference thread as 
 it. It runs with the studio's server thread policy (idle OpenMP threads spin about a
 millisecond, then sleep); a wait policy set in the environment is kept
 (`OMP_WAIT_POLICY=PASSIVE python bench/sketch_latency.py` measures the policy before session 12). Where the
-model has a drafting student installed (`default-draft`), strokes are answered by it as in the
+model has a drafting student installed (`default-live`), strokes are answered by it as in the
 studio, and the same strokes answered by the model itself are timed too. Target (issue 24):
 stroke -> shoe p50 <= 30 ms on a 2-core CPU.
 

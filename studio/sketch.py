@@ -21,7 +21,7 @@ from engine.data.sketch import EmptySketchError
 from engine.errors import UserError
 from engine.inference.registry import available_models as models_of_kind
 from engine.inference.registry import choose_model
-from engine.pipelines.drawing_models import draft_companion, drawing_models
+from engine.pipelines.drawing_models import drawing_models, fast_companion
 from engine.pipelines.sketch import Look, SketchAnswer, SketchPipeline
 from engine.runtime.inference_thread import inference
 from studio.live_canvas import DAB_ONLY, live_canvas
@@ -52,7 +52,7 @@ def available_models() -> dict[str, str]:
 
 def bundled_drafts(models: dict[str, str]) -> dict[str, str]:
     """Model -> the installed student that drafts its strokes (engine/pipelines/drawing_models.py)."""
-    return {model: draft for model in models.values() if (draft := draft_companion(model))}
+    return {model: draft for model in models.values() if (draft := fast_companion(model))}
 
 
 def editor_image(value: dict | Image.Image | ImageLoadError | None) -> Image.Image | None:

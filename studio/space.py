@@ -19,7 +19,7 @@ import gradio as gr
 
 from engine.errors import UserError
 from engine.inference.loader import export_model, load_model
-from engine.pipelines.drawing_models import draft_companion
+from engine.pipelines.drawing_models import fast_companion
 from engine.pipelines.sketch import LOOK_TABLE, OUTLINE_INDEX
 from engine.store.models import assets_models_dir
 from studio.space_deps import HED_FILE, HED_LICENCE, ship_hed, space_requirements
@@ -187,7 +187,7 @@ def export_space(
         arguments.insert(0, f"{{{label!r}: str(MODEL)}}")
     elif model:
         raise UserError(f"the {demo} demo runs on pretrained networks and takes no --model")
-    draft = draft_companion(model) if spec.drafts else None
+    draft = fast_companion(model) if spec.drafts else None
     if draft:  # each stroke drafted by the student, as in the studio
         arguments.append('drafts={str(MODEL): str(HERE / "draft.safetensors")}')
     out.mkdir(parents=True, exist_ok=True)

@@ -191,9 +191,7 @@ def test_the_exported_model_file_is_readable_like_the_others(tiny_run, tmp_path)
 
 
 def test_a_sketch_space_ships_the_student_that_drafts_its_model_s_strokes(tiny_run, tmp_path, monkeypatch):
-    monkeypatch.setattr(
-        "studio.space.draft_companion", lambda model: tiny_run if model == "default" else None
-    )
+    monkeypatch.setattr("studio.space.fast_companion", lambda model: tiny_run if model == "default" else None)
     out = export_space(tmp_path / "space", "sketch", "default")
     draft = out / "draft.safetensors"
     assert draft.is_file() and stat.S_IMODE(draft.stat().st_mode) & stat.S_IROTH

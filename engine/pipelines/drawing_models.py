@@ -33,8 +33,7 @@ def drawing_models(models: dict[str, str], home: str | None = None) -> dict[str,
     return {label: model for label, model in models.items() if reads_drawings(model, home)}
 
 
-FAST_SUFFIX = "-live"  # "default-live" is the fast student distilled from "default"
-DRAFT_SUFFIX = "-draft"  # "default-draft" is a student cut out of "default" (engine/models/unet_pruning.py)
+FAST_SUFFIX = "-live"  # "default-live" is a student cut out of "default" and distilled from it
 
 
 def bundled_companion(model: str, suffix: str) -> str | None:
@@ -44,12 +43,7 @@ def bundled_companion(model: str, suffix: str) -> str | None:
 
 
 def fast_companion(model: str) -> str | None:
-    """The installed bundled student distilled from the bundled `model` (engine/tasks/distill.py),
-    which the static Space runs in the visitor's browser, or None: runs and files have none."""
+    """The installed bundled student of the bundled `model` (engine/tasks/distill.py), or None:
+    runs and files have none. It drafts the model's answer to each stroke on the live canvas (the
+    model itself redraws once the pen rests), and the static Space runs it in the browser."""
     return bundled_companion(model, FAST_SUFFIX)
-
-
-def draft_companion(model: str) -> str | None:
-    """The installed bundled student that drafts the bundled `model`'s answer to each stroke on
-    the live canvas (the model itself redraws once the pen rests), or None."""
-    return bundled_companion(model, DRAFT_SUFFIX)

@@ -55,13 +55,7 @@ BUNDLED = {
             "default-live",
             "pix2pix-edges2shoes-live.safetensors",
             "image-to-image",
-            "sketch -> shoe, fastest: a student distilled from default (the static Space's, in the browser)",
-        ),
-        BundledModel(
-            "default-draft",
-            "pix2pix-edges2shoes-draft.safetensors",
-            "image-to-image",
-            "sketch -> shoe, fast: a student cut out of default (the live canvas's answer to each stroke)",
+            "sketch -> shoe, fast: a student cut out of default (each live stroke's draft; the static Space's model)",
         ),
         BundledModel(
             "default-l1", "pix2pix-edges2shoes-l1.safetensors", "image-to-image", "L1-only pix2pix baseline"
