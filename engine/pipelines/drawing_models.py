@@ -36,14 +36,9 @@ def drawing_models(models: dict[str, str], home: str | None = None) -> dict[str,
 FAST_SUFFIX = "-live"  # "default-live" is a student cut out of "default" and distilled from it
 
 
-def bundled_companion(model: str, suffix: str) -> str | None:
-    """The installed bundled model named `model` + `suffix`, or None: runs and files have none."""
-    name = model + suffix
-    return name if model in BUNDLED and name in bundled_models("image-to-image") else None
-
-
 def fast_companion(model: str) -> str | None:
     """The installed bundled student of the bundled `model` (engine/tasks/distill.py), or None:
     runs and files have none. It drafts the model's answer to each stroke on the live canvas (the
     model itself redraws once the pen rests), and the static Space runs it in the browser."""
-    return bundled_companion(model, FAST_SUFFIX)
+    name = model + FAST_SUFFIX
+    return name if model in BUNDLED and name in bundled_models("image-to-image") else None
