@@ -32,6 +32,29 @@ def knob(
     return dataclasses.field(default=default, metadata={"help": text, "choices": choices, "span": span})
 
 
+def fixed_fields(cls: type) -> tuple[str, ...]:
+    """Fields a config inherits but does not use, held at their defaults (a `fixed` ClassVar):
+    no flag, no Train-page widget, and `check_fixed` refuses another value for a new run, so
+    nobody sets a knob the task ignores (a distilled student has no discriminator to weigh)."""
+    return tuple(getattr(cls, "fixed", ()))
+
+
+def settable_fields(cls: type) -> list[dataclasses.Field]:
+    """The fields a person sets: all but the fixed ones."""
+    fixed = fixed_fields(cls)
+    return [f for f in dataclasses.fields(cls) if f.name not in fixed]
+
+
+def check_fixed(cls: type, values: dict) -> None:
+    """Refuse a value given for a fixed field (by the launcher or a Python call starting a run).
+    A stored config is not held to it: the task never reads those fields, so an older run or file
+    that has another value there still resumes and loads."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    given = [name for name in fixed_fields(cls) if name in values and values[name] != fields[name].default]
+    if given:
+        raise UserError(f"{cls.__name__} does not use {', '.join(map(flag, given))}: leave it out")
+
+
 def number_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e16 else f"{value:g}"
 
@@ -110,7 +133,7 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[s
     """One flag per field; defaults are None so only what the user typed overrides."""
     hints = typing.get_type_hints(cls)
     group = parser.add_argument_group(cls.__name__)
-    for f in dataclasses.fields(cls):
+    for f in settable_fields(cls):
         kind = hints[f.name]
         if f.name in skip or typing.get_origin(kind) is list:  # lists come from the data, not flags
             continue

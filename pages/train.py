@@ -22,6 +22,7 @@ from engine.data.sources import (
     suggested_datasets,
 )
 from engine.errors import UserError
+from engine.flags import settable_fields
 from engine.store.runs import Run
 from engine.tasks import get_task, task_names
 from engine.training.estimate import estimate, measure_and_remember
@@ -44,6 +45,8 @@ MAIN_CONFIG = (
     "image_size",
     "beta",
     "conditional",
+    "teacher",
+    "start",
 )
 SHOWN_APART = ("data", "name", "max_steps", "epochs")  # have their own widgets
 WAIT_FOR_RUN_S = 15.0
@@ -95,17 +98,17 @@ def field_grid(cls: type, names: list[str], key_of: Callable[[str], str], column
 
 
 def collect(cls: type, key_of: Callable[[str], str]) -> dict:
-    """The values of every field whose widget (or seeded state) is there."""
+    """The values of every settable field whose widget (or seeded state) is there."""
     return {
         f.name: st.session_state[key_of(f.name)]
-        for f in dataclasses.fields(cls)
+        for f in settable_fields(cls)
         if key_of(f.name) in st.session_state
     }
 
 
 def options_form(task: str) -> None:
     config_type = get_task(task).Config
-    config_names = [f.name for f in dataclasses.fields(config_type)]
+    config_names = [f.name for f in settable_fields(config_type)]  # not those the task fixes
     setting_names = [f.name for f in dataclasses.fields(TrainSettings) if f.name not in SHOWN_APART]
     st.subheader("Options")
     length = st.radio("train for", ("steps", "epochs"), horizontal=True, key="train.length")

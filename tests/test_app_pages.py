@@ -431,3 +431,6 @@ def test_the_train_page_offers_a_student_cut_out_of_its_teacher(studio_home):
     at.selectbox(key="train.task").set_value("distill").run()
     start = next(box for box in at.selectbox if box.label == "start")
     assert start.options == ["teacher", "scratch"] and start.value == "teacher"
+    labels = {w.label for kind in (at.selectbox, at.number_input, at.checkbox, at.text_input) for w in kind}
+    assert {"teacher", "ngf", "lambda target", "hints"} <= labels
+    assert not labels & {"mode", "gan mode", "ndf", "n layers", "lambda l1", "lambda vgg"}  # no discriminator

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 from engine.errors import UserError
-from engine.flags import SHARE, WEIGHT, WIDTH, knob
+from engine.flags import SHARE, SIDE, WEIGHT, WIDTH, knob
 from engine.losses import l1_loss
+from engine.models.layers import NORMS
 from engine.models.unet import UNetGenerator
 from engine.models.unet_pruning import CUT_NORM, pruned_unet
 from engine.store.checkpoints import read_weights
@@ -32,6 +34,10 @@ from engine.tasks.pix2pix import Pix2Pix, Pix2PixConfig, build_generator
 
 @dataclass
 class DistillConfig(Pix2PixConfig):
+    # pix2pix's objective and discriminator: the student learns by L1 to its teacher alone
+    fixed: ClassVar[tuple[str, ...]] = (
+        "mode", "lambda_l1", "gan_mode", "ndf", "n_layers", "lambda_fm", "lambda_vgg", "d_scales"
+    )  # fmt: skip
     teacher: str = knob("default", "the model to imitate (name, run or file)")
     lambda_target: float = knob(0.0, "weight of L1 toward the real photo besides the teacher", span=WEIGHT)
     mode: str = knob("l1", "the student learns by L1 (to the teacher's answer)", ("l1",))
@@ -41,12 +47,19 @@ class DistillConfig(Pix2PixConfig):
         ("teacher", "scratch"),
     )
     ngf: int = knob(16, "student width (the default teacher has 32)", span=WIDTH)
-    norm: str = "instance-affine"
-    dropout: bool = False
-    drawing_aug: bool = True
+    crop_size: int = knob(256, "training and output size; with --start teacher, the teacher's", span=SIDE)
+    norm: str = knob("instance-affine", "with --start teacher: the cut's (from the teacher's)", NORMS)
+    dropout: bool = knob(False, "off: the student learns one deterministic answer")
+    drawing_aug: bool = knob(True, "redraw edge inputs like human drawings")
     outline_rate: float = knob(0.3, "share of drawings that are people's outlines", span=SHARE)
-    hints: bool = True
+    hints: bool = knob(True, "the student takes colour hints (its teacher must too)")
     hint_rate: float = knob(0.65, "share of training pairs given colour hints", span=SHARE)
+
+    def check(self) -> None:
+        """The cut would write over a start given by --init-from."""
+        super().check()
+        if self.start == "teacher" and self.init_from:
+            raise UserError("--init-from starts the student from a model: give it with --start scratch")
 
 
 class Distill(Pix2Pix):
@@ -59,10 +72,16 @@ class Distill(Pix2Pix):
 
     @classmethod
     def settle_config(cls, config: DistillConfig, data: str) -> DistillConfig:
-        """A student cut out of its teacher is built as the cut is: with its teacher's kind of norm."""
+        """A student cut out of its teacher is built as the cut is: with its teacher's kind of norm
+        and its depth, which the training size sets (so the Train page's quick 128 px size
+        trains a cut of a 256 px teacher at 256 px)."""
         if config.start != "teacher":
             return config
-        return dataclasses.replace(config, norm=CUT_NORM[teacher_config(config.teacher)[1].norm])
+        teacher = teacher_config(config.teacher)[1]
+        config = dataclasses.replace(config, norm=CUT_NORM[teacher.norm])
+        if config.crop_size != teacher.crop_size:
+            config = dataclasses.replace(config, crop_size=teacher.crop_size, load_size=teacher.load_size)
+        return config
 
     def __init__(self, config: DistillConfig, device, precision) -> None:
         super().__init__(config, device, precision)

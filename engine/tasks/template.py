@@ -39,7 +39,9 @@ from engine.tasks.base import Task, adam
 class TemplateConfig:
     """Every field becomes a --flag (a `knob`'s help and choices show in --help and on the Train
     page; a value outside its choices is refused) and travels inside each checkpoint, so loading
-    never depends on matching flags."""
+    never depends on matching flags. A config that extends another's and does not use some of
+    its fields lists them in `fixed: ClassVar[tuple[str, ...]]`: they get no flag and no widget
+    (engine/tasks/distill.py fixes pix2pix's discriminator knobs)."""
 
     crop_size: int = knob(256, "training and output size", span=SIDE)
     load_size: int = knob(286, span=SIDE)

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from engine.errors import UserError
+from engine.flags import settable_fields
 from engine.runtime.device import cpu_model
 from engine.runtime.precision import Precision
 from engine.store.runs import RunStore
@@ -70,7 +71,7 @@ def duration_words(seconds: float) -> str:
 
 def budget_key(task: str, task_config: dict, settings: dict) -> str:
     """What sets a step's cost: the task, its int/bool/choice fields, batch, precision, device."""
-    fields = {f.name: f for f in dataclasses.fields(get_task(task).Config)}
+    fields = {f.name: f for f in settable_fields(get_task(task).Config)}  # a run stores the fixed ones too
     kept = {
         name: value
         for name, value in sorted(task_config.items())

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from engine.data.sampling import ResumableSampler
 from engine.errors import UserError
-from engine.flags import check_choices
+from engine.flags import check_choices, check_fixed
 from engine.runtime.allocator import keep_large_buffers_mapped
 from engine.runtime.precision import Precision
 from engine.store.checkpoints import config_dict, resumable_step
@@ -79,6 +79,8 @@ def plan_run(task_name, settings, task_config, store: RunStore, resume, max_step
         raise UserError("no dataset given (--data DIR)")
     check_settings(plan.settings)
     check_choices(get_task(plan.task_name).Config(**plan.task_config))  # a stored config too
+    if not resume:  # a stored config is not held to the fields its task fixes: they are never read
+        check_fixed(get_task(plan.task_name).Config, plan.task_config)
     return plan
 
 
