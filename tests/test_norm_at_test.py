@@ -103,3 +103,4 @@ def test_grid_captions_say_what_the_columns_are():
     assert grid_caption(["real_A", "fake_B", "real_B"]) == "input | output | target"
     assert grid_caption(["real_A", "fake_B", "rec_A"], unpaired=True) == "A | A→B | A→B→A"
     assert grid_caption(["input", "reconstruction"]) == "input | reconstruction"
+    assert grid_caption(["fake_B", "teacher_B"]) == "output | the teacher's answer"  # a distilled student

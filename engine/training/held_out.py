@@ -19,7 +19,7 @@ PAIRED_WORDS = {
     "real_A": "input", "fake_B": "output", "real_B": "target", "hints": "input + colour hints",
     "drawn_A": "drawn input", "fake_B_drawn": "output from the drawing", "fake_B_random": "output, random look",
     "fake_B_encoded": "output, the target's look", "input_label": "input", "synthesized_image": "output",
-    "real_image": "target",
+    "real_image": "target", "teacher_B": "the teacher's answer",
 }  # fmt: skip
 UNPAIRED_WORDS = {
     "real_A": "A",
