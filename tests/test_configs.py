@@ -89,3 +89,12 @@ def test_config_fields_with_help_or_choices_are_knobs():
         for line in metadata_fields(path.read_text())
     ]
     assert not offenders, "use engine.flags.knob: " + ", ".join(offenders)
+
+
+def test_every_preset_at_every_size_is_a_config_a_new_run_accepts():
+    from engine.training.presets import preset_names, size_names, sized_config
+
+    for task in task_names():
+        for preset in preset_names(task):
+            for size in size_names():
+                new_run(task, sized_config(task, preset, size))  # raises on a refused value

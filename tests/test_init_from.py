@@ -4,6 +4,7 @@ batch norm converted to instance-affine."""
 import pytest
 import torch
 
+from engine.errors import UserError
 from engine.inference.loader import load_predictor
 from engine.store.checkpoints import read_weights
 from engine.store.runs import RunStore
@@ -62,3 +63,15 @@ def test_instance_affine_model_starts_from_a_batch_norm_model(aligned_dataset):
     with torch.no_grad():
         together, alone = net(x), net(x[:1])
     assert torch.allclose(together[:1], alone, atol=1e-5)  # no batch statistics at inference
+
+
+def test_a_start_built_another_way_is_one_line_naming_what_to_match(aligned_dataset):
+    from engine.tasks.pix2pix import Pix2Pix, Pix2PixConfig
+
+    plain = train(
+        "pix2pix", TrainSettings(data=str(aligned_dataset), max_steps=1, batch_size=2), TINY_PIX2PIX
+    )
+    for other in ({"crop_size": 16, "load_size": 18}, {"ngf": 4}):  # a U-Net one level shallower; narrower
+        config = Pix2PixConfig(**{**TINY_PIX2PIX, **other, "init_from": plain})
+        with pytest.raises(UserError, match=r"--init-from .* build the network as that model was trained"):
+            Pix2Pix(config, torch.device("cpu"), None)

@@ -43,7 +43,7 @@ def test_sizes_never_enlarge_a_preset_nor_resize_one_that_starts_from_a_checkpoi
     assert spade["ngf"] == 16 and spade["crop_size"] == 128
     looks = "looks from the bundled default (as trained here: L1 100, KL 0.1, GAN 0.1)"
     bicycle = sized_config("bicyclegan", looks, QUICK)
-    assert bicycle["init_from"] == "default" and bicycle["crop_size"] == 128
+    assert bicycle["init_from"] == "default" and bicycle["crop_size"] == 256  # the default's depth
     assert sized_settings(QUICK)["max_steps"] < sized_settings(FULL)["max_steps"]
 
 

@@ -100,6 +100,7 @@ KIND_DATASETS = {  # what a task of each kind usually trains on, most usual firs
     "image-to-image": ("edges2shoes", "edges2handbags", "facades", "cufs", "maps"),
     "unpaired": ("edges2shoes", "horse2zebra", "monet2photo", "apple2orange"),
     "label-map": ("facades", "cityscapes"),
+    "segmentation": ("facades", "cityscapes"),
     "latent": (FASHION_MNIST,),
 }
 CHOICES_FILE = "dataset_choices.json"  # beside the run store: the folders last chosen

@@ -242,12 +242,24 @@ def load_initial_weights(nets: dict[str, nn.Module], model: str) -> None:
         for key, value in saved[name].items():
             if key not in own:
                 continue
-            if value.shape != own[key].shape and value.dim() == 4:
-                padded = torch.zeros_like(own[key])
-                padded[:, : value.shape[1]] = value
-                value = padded
+            if value.shape != own[key].shape:
+                value = with_new_inputs(value, own[key], f"--init-from {model}: {name}.{key}")
             state[key] = value.float()
         net.load_state_dict({**own, **state})
+
+
+def with_new_inputs(saved: torch.Tensor, own: torch.Tensor, where: str) -> torch.Tensor:
+    """A saved convolution widened to take more input channels (zero weights on the new ones),
+    or one line saying that the network is built another way."""
+    widened = saved.dim() == 4 and saved.shape[0] == own.shape[0] and saved.shape[1] < own.shape[1]
+    if not widened or saved.shape[2:] != own.shape[2:]:
+        raise UserError(
+            f"{where} is {tuple(saved.shape)} there and {tuple(own.shape)} here: build the network "
+            "as that model was trained (its widths and its crop size, which sets a U-Net's depth)"
+        )
+    padded = torch.zeros_like(own)
+    padded[:, : saved.shape[1]] = saved
+    return padded
 
 
 TASK = Pix2Pix

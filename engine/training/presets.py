@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from engine.errors import UserError
+from engine.flags import settable_fields
 from engine.tasks import get_task
 from engine.training.loop import TrainSettings
 
@@ -116,9 +117,9 @@ def preset_names(task: str) -> list[str]:
 
 
 def preset_config(task: str, preset: str) -> dict:
-    """Every field of the task's Config: its default, overridden by the preset."""
+    """Every field of the task's Config a person sets: its default, overridden by the preset."""
     config_type = get_task(task).Config
-    fields = dataclasses.fields(config_type)  # list fields (a palette) come from the data
+    fields = settable_fields(config_type)  # list fields (a palette) come from the data
     values = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
     if preset == DEFAULTS_NAME:
         return values
@@ -165,7 +166,8 @@ SIZES: dict[str, Size] = {
     COURSE: Size(SMALL_CAPS, {"max_steps": 1500, "sample_every": 100, "checkpoint_every": 250}),
     FULL: Size({}, {}),
 }
-ARCHITECTURE = ("ngf", "ndf", "nef", "n_blocks")  # a preset that starts from a checkpoint keeps them
+# a preset that starts from a checkpoint keeps them (a U-Net's depth follows its crop size)
+ARCHITECTURE = ("ngf", "ndf", "nef", "n_blocks", "crop_size", "load_size")
 
 
 def size_names() -> list[str]:
