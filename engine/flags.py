@@ -40,9 +40,14 @@ def fixed_fields(cls: type) -> tuple[str, ...]:
 
 
 def settable_fields(cls: type) -> list[dataclasses.Field]:
-    """The fields a person sets: all but the fixed ones."""
-    fixed = fixed_fields(cls)
-    return [f for f in dataclasses.fields(cls) if f.name not in fixed]
+    """The fields a person sets: all but the fixed ones and the lists a task reads from its
+    data (a label map's class names and colours)."""
+    hints, fixed = typing.get_type_hints(cls), fixed_fields(cls)
+    return [
+        f
+        for f in dataclasses.fields(cls)
+        if f.name not in fixed and typing.get_origin(hints[f.name]) is not list
+    ]
 
 
 def check_fixed(cls: type, values: dict) -> None:
@@ -135,7 +140,7 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[s
     group = parser.add_argument_group(cls.__name__)
     for f in settable_fields(cls):
         kind = hints[f.name]
-        if f.name in skip or typing.get_origin(kind) is list:  # lists come from the data, not flags
+        if f.name in skip:
             continue
         help_text = f.metadata.get("help", "")
         default = f.default if f.default is not dataclasses.MISSING else None

@@ -24,7 +24,7 @@ from pathlib import Path
 from engine.data.image_folders import FASHION_MNIST
 from engine.data.images import IMAGE_EXTENSIONS
 from engine.errors import UserError
-from engine.flags import check_choices, check_fixed, fixed_fields, flag
+from engine.flags import check_choices, check_fixed, flag, settable_fields
 from engine.runtime.threads import BACKGROUND, CpuShare, describe
 from engine.store.runs import Run, RunStore, default_home
 from engine.tasks import get_task
@@ -64,10 +64,15 @@ def config_flags(cls: type, values: dict) -> list[str]:
         raise UserError(f"unknown {cls.__name__} option(s): {', '.join(unknown)}")
     check_choices(cls(**{k: v for k, v in values.items() if v is not None}))  # here, not in the child
     check_fixed(cls, values)
-    fixed = fixed_fields(cls)  # at their defaults (checked): the child has no flag for them
+    settable = {f.name for f in settable_fields(cls)}
+    read_from_data = sorted(
+        name for name, value in values.items() if name not in settable and isinstance(value, list) and value
+    )
+    if read_from_data:
+        raise UserError(f"{', '.join(read_from_data)}: read from the training data, not given")
     flags = []
     for name, value in values.items():
-        if value is None or name in fixed:
+        if value is None or name not in settable:  # fixed ones at their defaults (checked), empty lists
             continue
         if isinstance(value, bool):
             flags.append(flag(name) if value else "--no-" + flag(name)[2:])
