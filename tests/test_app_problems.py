@@ -40,6 +40,22 @@ def test_catalogue_runs_are_valid_launches_of_known_presets():
     assert problem("cufs-skips").runs[2].overrides["skips"] is False
 
 
+def test_every_card_run_parses_in_the_background_process(monkeypatch):
+    from engine.cli import cmd_train
+    from engine.training.launch import config_flags
+
+    trained = []
+    monkeypatch.setattr(
+        "engine.training.loop.train", lambda task, s, config, home=None: trained.append(config)
+    )
+    for item in PROBLEMS:
+        for run in item.runs:
+            settings, config = launch_arguments(item, run, "somewhere")
+            flags = config_flags(TrainSettings, settings) + config_flags(get_task(run.task).Config, config)
+            cmd_train([run.task, *flags])  # argparse exits on a flag the child does not have
+            assert trained[-1] == config, (item.key, run.label)
+
+
 def test_a_card_shows_its_runs_metrics_and_samples(studio_home: Path):
     item = problem("cufs-skips")
     store = RunStore()
