@@ -91,7 +91,7 @@ def _load_cached(path: str, mtime: float, kinds: tuple | None, device: str, prec
     task, config = task_and_config(path, meta)
     if kinds is not None and task.kind not in kinds:
         raise UserError(
-            f"{path} holds a {task.name} model ({task.kind}); this needs a {' or '.join(kinds)} model"
+            f"{path} holds a {task.name} model ({task.kind}); this takes {', '.join(kinds)} models"
         )
     served = networks_with_weights(task, config, nets, path)
     norm_as_trained(task.kind, served.values(), meta.get("settings", {}).get("batch_size", 0))
