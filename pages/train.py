@@ -26,7 +26,13 @@ from engine.flags import settable_fields
 from engine.store.runs import Run
 from engine.tasks import get_task, task_names
 from engine.training.estimate import estimate, measure_and_remember
-from engine.training.launch import dataset_problem, last_error, start_training, wait_for_new_run
+from engine.training.launch import (
+    dataset_problem,
+    last_error,
+    settled_changes,
+    start_training,
+    wait_for_new_run,
+)
 from engine.training.loop import TrainSettings
 from engine.training.presets import default_size, preset_names, size_names, sized_config, sized_settings
 from pages.common import get_store, is_live, launches, progress_text, run_controls, run_label
@@ -132,6 +138,14 @@ def chosen(task: str) -> tuple[dict, dict]:
     else:
         settings["max_steps"] = 0  # 0: the trainer counts steps from the epochs
     return settings, collect(get_task(task).Config, lambda n: config_key(task, n))
+
+
+def settled_note(task: str, data: str) -> None:
+    """Say which options the task will set itself, so the form does not promise another run."""
+    changes = settled_changes(task, chosen(task)[1], data)
+    if changes:
+        said = ", ".join(f"{n.replace('_', ' ')} {new} (not {old})" for n, (old, new) in changes.items())
+        st.info(f"This run trains with {said}: {task} sets them from what it starts from.")
 
 
 def dataset_input(task: str, home: str) -> str:
@@ -254,6 +268,7 @@ def main() -> None:
     data = dataset_input(task, str(get_store().home))
     st.text_input("run name (optional)", key="train.name")
     options_form(task)
+    settled_note(task, data)
     estimate_panel(task, bool(data))
     if st.button("Launch training", type="primary", key="train.launch", disabled=not data):
         launch(task)

@@ -434,3 +434,5 @@ def test_the_train_page_offers_a_student_cut_out_of_its_teacher(studio_home):
     labels = {w.label for kind in (at.selectbox, at.number_input, at.checkbox, at.text_input) for w in kind}
     assert {"teacher", "ngf", "lambda target", "hints"} <= labels
     assert not labels & {"mode", "gan mode", "ndf", "n layers", "lambda l1", "lambda vgg"}  # no discriminator
+    said = " ".join(i.value for i in at.info)  # the quick size's 128 px: the cut trains at the teacher's
+    assert "crop size 256 (not 128)" in said and "distill sets them" in said

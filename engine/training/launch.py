@@ -94,6 +94,22 @@ def launch_command(task: str, settings: dict, task_config: dict | None = None) -
     )
 
 
+def settled_changes(task: str, task_config: dict, data: str) -> dict[str, tuple]:
+    """Fields the task sets itself when the run starts (`settle_config`: a student cut out of its
+    teacher takes the teacher's size and norm), as {name: (given, trained with)}; {} when the
+    config or the data cannot tell yet (the launch then says why)."""
+    task_type = get_task(task)
+    try:
+        given = task_type.Config(**task_config)
+        settled = task_type.settle_config(given, data)
+    except (UserError, ValueError, TypeError, OSError):
+        return {}
+    changes = {
+        f.name: (getattr(given, f.name), getattr(settled, f.name)) for f in settable_fields(task_type.Config)
+    }
+    return {name: pair for name, pair in changes.items() if pair[0] != pair[1]}
+
+
 def _defaults(cls: type) -> dict:
     return {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
 
