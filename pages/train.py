@@ -114,7 +114,7 @@ def collect(cls: type, key_of: Callable[[str], str]) -> dict:
 
 def options_form(task: str) -> None:
     config_type = get_task(task).Config
-    config_names = [f.name for f in settable_fields(config_type)]  # not those the task fixes
+    config_names = [f.name for f in settable_fields(config_type)]  # not fixed ones, not lists from the data
     setting_names = [f.name for f in dataclasses.fields(TrainSettings) if f.name not in SHOWN_APART]
     st.subheader("Options")
     length = st.radio("train for", ("steps", "epochs"), horizontal=True, key="train.length")

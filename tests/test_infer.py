@@ -63,7 +63,7 @@ def test_every_bundled_model_is_installed_and_of_its_declared_kind():
 def test_a_model_of_the_wrong_kind_is_refused_naming_file_and_kinds(tiny_run):
     with pytest.raises(UserError, match=r"vae-fashion-mnist.safetensors holds a vae model \(latent\)"):
         load_predictor("default-vae")
-    with pytest.raises(UserError, match="image-to-image.*needs a latent model"):
+    with pytest.raises(UserError, match="image-to-image.*takes latent models"):
         load_latent_model(tiny_run)
 
 

@@ -177,7 +177,7 @@ def test_the_segment_task_learns_the_classes_and_serves_its_predictions(facades_
     assert fcn.palette == FACADES and fcn(photo).size == (32, 32)
     predicted = fcn.predict(torch.zeros(2, 3, 64, 64))  # another size: scored at its own
     assert predicted.shape == (2, 64, 64) and int(predicted.max()) < len(FACADES)
-    with pytest.raises(UserError, match="needs a segmentation model"):
+    with pytest.raises(UserError, match="takes segmentation models"):
         evaluate_fcn_score(None, str(facades_like), "val", fcn="default-vae")
 
 

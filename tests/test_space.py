@@ -144,7 +144,7 @@ def test_exported_style_space_previews_an_upload(tmp_path):
 @pytest.mark.slow
 def test_exported_latent_space_decodes_a_strip(tmp_path):
     out = export_space(tmp_path / "space", "latent")
-    with pytest.raises(UserError, match="needs a latent model"):
+    with pytest.raises(UserError, match="takes latent models"):
         export_space(tmp_path / "wrong", "latent", "default")
     ends = ("seed", 0, 0, None, "seed", 1, 0, None)
     with running_space(out) as client:
