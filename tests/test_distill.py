@@ -88,7 +88,7 @@ def test_the_pix2pix_knobs_a_student_does_not_use_are_not_offered(monkeypatch, c
             train("distill", TrainSettings(data="x", max_steps=1), {name: value})
         with pytest.raises(UserError, match=f"does not use {flag}"):  # nor the launcher
             config_flags(DistillConfig, {name: value})
-    defaults = {"lambda_vgg": 0.0, "gan_mode": "vanilla", "ndf": 64, "ngf": 8}  # as the Train page holds them
+    defaults = {"lambda_vgg": 0.0, "gan_mode": "vanilla", "ndf": 64, "ngf": 8}  # as a stored run holds them
     assert config_flags(DistillConfig, defaults) == ["--ngf=8"]
     # a stored run (all fields) and the Train page (the settable ones) share a measured pace
     assert budget_key("distill", defaults, {}) == budget_key("distill", {"ngf": 8}, {})
