@@ -13,7 +13,7 @@ from engine.store.runs import RunStore
 from engine.tasks import get_task
 from engine.training.loop import TrainSettings
 from pages.course import PROBLEMS, VIEWS, answers, launch_arguments, problem, run_name
-from support.app import open_page, recorded_launches
+from support.app import open_page, parsed_by_the_child, recorded_launches
 
 
 def test_every_card_opens_with_its_question_and_answer():
@@ -41,19 +41,13 @@ def test_catalogue_runs_are_valid_launches_of_known_presets():
 
 
 def test_every_card_run_parses_in_the_background_process(monkeypatch):
-    from engine.cli import cmd_train
-    from engine.training.launch import config_flags
-
-    trained = []
-    monkeypatch.setattr(
-        "engine.training.loop.train", lambda task, s, config, home=None: trained.append(config)
-    )
     for item in PROBLEMS:
         for run in item.runs:
             settings, config = launch_arguments(item, run, "somewhere")
-            flags = config_flags(TrainSettings, settings) + config_flags(get_task(run.task).Config, config)
-            cmd_train([run.task, *flags])  # argparse exits on a flag the child does not have
-            assert trained[-1] == config, (item.key, run.label)
+            assert parsed_by_the_child(monkeypatch, run.task, settings, config) == config, (
+                item.key,
+                run.label,
+            )
 
 
 def test_a_card_shows_its_runs_metrics_and_samples(studio_home: Path):

@@ -78,9 +78,10 @@ def plan_run(task_name, settings, task_config, store: RunStore, resume, max_step
     if not plan.settings.data:
         raise UserError("no dataset given (--data DIR)")
     check_settings(plan.settings)
-    check_choices(get_task(plan.task_name).Config(**plan.task_config))  # a stored config too
+    config_type = get_task(plan.task_name).Config
+    check_choices(config_type(**plan.task_config))  # a stored config too
     if not resume:  # a stored config is not held to the fields its task fixes: they are never read
-        check_fixed(get_task(plan.task_name).Config, plan.task_config)
+        check_fixed(config_type, plan.task_config)
     return plan
 
 

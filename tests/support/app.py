@@ -28,7 +28,9 @@ def recorded_launches(monkeypatch) -> list[tuple]:
 
     def fake_start(task, settings, config, home=None):
         started.append((task, settings, config))
-        return SimpleNamespace(pid=1, log_path="log", run_id=None, exited=lambda: False)
+        return SimpleNamespace(
+            pid=1, log_path="log", run_id=None, started=0.0, process=None, exited=lambda: False
+        )
 
     monkeypatch.setattr(launch, "start_training", fake_start)
     return started
@@ -36,3 +38,17 @@ def recorded_launches(monkeypatch) -> list[tuple]:
 
 def chart_titles(at: AppTest) -> list[str]:
     return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+def parsed_by_the_child(monkeypatch, task: str, settings: dict, config: dict) -> dict:
+    """The task config `python -m engine train` builds from the flags the launcher writes for
+    these values (argparse exits on a flag the child does not have)."""
+    from engine.cli import cmd_train
+    from engine.tasks import get_task
+    from engine.training.launch import config_flags
+    from engine.training.loop import TrainSettings
+
+    parsed = []
+    monkeypatch.setattr("engine.training.loop.train", lambda task, s, given, home=None: parsed.append(given))
+    cmd_train([task, *config_flags(TrainSettings, settings), *config_flags(get_task(task).Config, config)])
+    return parsed[0]
